@@ -1,0 +1,374 @@
+package cgroup
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/gotune/gotune/internal/cpulist"
+)
+
+// Version says which cgroup hierarchies the limits were read from.
+type Version int
+
+// The layouts a host can have.
+const (
+	None   Version = iota // no cgroup information (not Linux, or no cgroupfs)
+	V1                    // only v1 hierarchies
+	V2                    // only the v2 unified hierarchy
+	Hybrid                // v1 controllers beside a v2 unified mount
+)
+
+func (v Version) String() string {
+	switch v {
+	case V1:
+		return "v1"
+	case V2:
+		return "v2"
+	case Hybrid:
+		return "hybrid"
+	}
+	return "none"
+}
+
+// MarshalText makes a Version print as its name in JSON.
+func (v Version) MarshalText() ([]byte, error) { return []byte(v.String()), nil }
+
+// Limits are the limits that bind the process. Zero means "no limit" for
+// every field but SwapMax, where 0 is a real limit (no swap) and -1 means
+// none. Each *File field names the file, relative to the root, that gave the
+// binding value, so a report can say why.
+type Limits struct {
+	Version Version `json:"version"`
+	// Path is the process's cgroup path as /proc/self/cgroup shows it for
+	// the CPU controller (or the unified hierarchy).
+	Path string `json:"path,omitempty"`
+
+	CPUQuota     float64 `json:"cpu_quota"`      // CPUs, tightest over the ancestors
+	CPUQuotaFile string  `json:"cpu_quota_file,omitempty"`
+	LeafCPUQuota float64 `json:"leaf_cpu_quota"` // CPUs, the leaf's own quota: what the Go runtime reads
+
+	CPUSet     []int  `json:"cpuset,omitempty"` // effective cpuset; nil when unknown
+	CPUSetFile string `json:"cpuset_file,omitempty"`
+
+	MemoryMax      int64  `json:"memory_max"`
+	MemoryMaxFile  string `json:"memory_max_file,omitempty"`
+	MemoryHigh     int64  `json:"memory_high"`
+	MemoryHighFile string `json:"memory_high_file,omitempty"`
+	SwapMax        int64  `json:"swap_max"`
+	SwapMaxFile    string `json:"swap_max_file,omitempty"`
+}
+
+// MemoryLimit is min(MemoryMax, MemoryHigh) over the ones that are set, or
+// 0 when neither is.
+func (l Limits) MemoryLimit() int64 {
+	return minPositive(l.MemoryMax, l.MemoryHigh)
+}
+
+// readFile is the one way this package reads files, so tests can inject
+// EACCES and other failures.
+var readFile = os.ReadFile
+
+// Read reads the limits of the process whose /proc/self is under root
+// ("/" for this process on this host). A host without cgroups gives zero
+// Limits and no error. Malformed files give an error naming each file; the
+// limits read from the other files are still returned.
+func Read(root string) (Limits, error) {
+	l := Limits{SwapMax: -1}
+	r := &reader{root: root}
+	pc, ok, err := r.file("proc/self/cgroup")
+	if err != nil || !ok {
+		return l, err
+	}
+	members, err := ParseProcCgroup(pc)
+	if err != nil {
+		return l, err
+	}
+	mi, ok, err := r.file("proc/self/mountinfo")
+	if err != nil || !ok {
+		return l, err
+	}
+	mounts, err := ParseMountInfo(mi)
+	if err != nil {
+		return l, err
+	}
+	l.Version = layout(mounts)
+
+	if h, ok := resolve("cpu", members, mounts); ok {
+		l.Path = h.path
+		r.cpu(&l, h)
+	}
+	if h, ok := resolve("cpuset", members, mounts); ok {
+		if l.Path == "" {
+			l.Path = h.path
+		}
+		r.cpuset(&l, h)
+	}
+	if h, ok := resolve("memory", members, mounts); ok {
+		if l.Path == "" {
+			l.Path = h.path
+		}
+		r.memory(&l, h)
+	}
+	return l, errors.Join(r.errs...)
+}
+
+// hierarchy is one controller's place: the directories from the process's
+// cgroup up to the hierarchy's mount point, leaf first, relative to root.
+type hierarchy struct {
+	v2   bool
+	path string   // as /proc/self/cgroup says
+	dirs []string // leaf first
+}
+
+func layout(mounts []Mount) Version {
+	var v1, v2 bool
+	for _, m := range mounts {
+		switch m.FSType {
+		case "cgroup":
+			v1 = true
+		case "cgroup2":
+			v2 = true
+		}
+	}
+	switch {
+	case v1 && v2:
+		return Hybrid
+	case v1:
+		return V1
+	case v2:
+		return V2
+	}
+	return None
+}
+
+// resolve finds the hierarchy that holds controller: a v1 hierarchy that
+// names it, or else the v2 unified hierarchy.
+func resolve(controller string, members []Membership, mounts []Mount) (hierarchy, bool) {
+	for _, m := range members {
+		if !slices.Contains(m.Controllers, controller) {
+			continue
+		}
+		if mp, ok := bestMount(mounts, "cgroup", controller, m.Path); ok {
+			return hierarchy{path: m.Path, dirs: walk(mp, m.Path)}, true
+		}
+	}
+	for _, m := range members {
+		if m.ID != 0 || len(m.Controllers) != 0 {
+			continue
+		}
+		if mp, ok := bestMount(mounts, "cgroup2", "", m.Path); ok {
+			return hierarchy{v2: true, path: m.Path, dirs: walk(mp, m.Path)}, true
+		}
+	}
+	return hierarchy{}, false
+}
+
+// bestMount picks, among the mounts of fstype (holding controller, for v1),
+// the one whose root is the longest prefix of the cgroup path; a mount whose
+// root is not a prefix (a namespaced or bind-mounted view) is a fallback.
+func bestMount(mounts []Mount, fstype, controller, cgPath string) (Mount, bool) {
+	var best Mount
+	bestLen, found := -1, false
+	for _, m := range mounts {
+		if m.FSType != fstype || (controller != "" && !slices.Contains(m.Options, controller)) {
+			continue
+		}
+		n := -1
+		if under(cgPath, m.Root) {
+			n = len(m.Root)
+		}
+		if !found || n > bestLen {
+			best, bestLen, found = m, n, true
+		}
+	}
+	return best, found
+}
+
+func under(p, root string) bool {
+	return root == "/" || p == root || strings.HasPrefix(p, root+"/")
+}
+
+// walk lists the directories from the process's cgroup up to the mount
+// point. When the mount's root is not above the cgroup path (a container
+// that sees only its own subtree under a different name), the mount point
+// itself is the process's cgroup, as far as this mount namespace can tell.
+func walk(m Mount, cgPath string) []string {
+	rel := ""
+	if under(cgPath, m.Root) && m.Root != "/" {
+		rel = strings.TrimPrefix(cgPath, m.Root)
+	} else if m.Root == "/" {
+		rel = cgPath
+	}
+	rel = path.Clean("/" + rel)
+	var dirs []string
+	for {
+		dirs = append(dirs, path.Join(m.MountPoint, rel))
+		if rel == "/" {
+			return dirs
+		}
+		rel = path.Dir(rel)
+	}
+}
+
+type reader struct {
+	root string
+	errs []error
+}
+
+// file reads name under the root. Missing and unreadable files report
+// ok=false and no error: they mean "no limit here".
+func (r *reader) file(name string) ([]byte, bool, error) {
+	b, err := readFile(filepath.Join(r.root, name))
+	switch {
+	case err == nil:
+		return b, true, nil
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
+		return nil, false, nil
+	}
+	return nil, false, fmt.Errorf("cgroup: read %s: %w", name, err)
+}
+
+// value reads a one-line file and runs parse on it, recording an error that
+// names the file and quotes the content when parse fails.
+func value[T any](r *reader, name string, parse func(string) (T, error)) (T, bool) {
+	var zero T
+	b, ok, err := r.file(name)
+	if err != nil {
+		r.errs = append(r.errs, err)
+		return zero, false
+	}
+	if !ok {
+		return zero, false
+	}
+	v, err := parse(strings.TrimSpace(string(b)))
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("cgroup: parse %s: %w", name, err))
+		return zero, false
+	}
+	return v, true
+}
+
+func (r *reader) cpu(l *Limits, h hierarchy) {
+	for i, dir := range h.dirs {
+		var (
+			q    float64
+			ok   bool
+			file string
+		)
+		if h.v2 {
+			file = path.Join(dir, "cpu.max")
+			q, ok = value(r, file, ParseCPUMax)
+		} else {
+			file = path.Join(dir, "cpu.cfs_quota_us")
+			var quota, period string
+			quota, ok = value(r, file, identity)
+			if ok {
+				period, ok = value(r, path.Join(dir, "cpu.cfs_period_us"), identity)
+			}
+			if ok {
+				var err error
+				if q, err = ParseCFS(quota, period); err != nil {
+					r.errs = append(r.errs, fmt.Errorf("cgroup: parse %s: %w", file, err))
+					ok = false
+				}
+			}
+		}
+		if !ok || q <= 0 {
+			continue
+		}
+		if i == 0 {
+			l.LeafCPUQuota = q
+		}
+		if l.CPUQuota == 0 || q < l.CPUQuota {
+			l.CPUQuota, l.CPUQuotaFile = q, strings.TrimPrefix(file, "/")
+		}
+	}
+}
+
+func identity(s string) (string, error) { return s, nil }
+
+func (r *reader) cpuset(l *Limits, h hierarchy) {
+	names := []string{"cpuset.effective_cpus", "cpuset.cpus"}
+	if h.v2 {
+		names = []string{"cpuset.cpus.effective"}
+	}
+	// The effective set already folds in the ancestors, so the nearest
+	// non-empty one wins.
+	for _, dir := range h.dirs {
+		for _, n := range names {
+			file := path.Join(dir, n)
+			set, ok := value(r, file, cpulist.Parse)
+			if ok && len(set) > 0 {
+				l.CPUSet, l.CPUSetFile = set, strings.TrimPrefix(file, "/")
+				return
+			}
+		}
+	}
+}
+
+func (r *reader) memory(l *Limits, h hierarchy) {
+	tighten := func(cur *int64, curFile *string, v int64, file string) {
+		if v > 0 && (*cur == 0 || v < *cur) {
+			*cur, *curFile = v, strings.TrimPrefix(file, "/")
+		}
+	}
+	for _, dir := range h.dirs {
+		if h.v2 {
+			f := path.Join(dir, "memory.max")
+			if v, ok := value(r, f, ParseBytes); ok {
+				tighten(&l.MemoryMax, &l.MemoryMaxFile, v, f)
+			}
+			f = path.Join(dir, "memory.high")
+			if v, ok := value(r, f, ParseBytes); ok {
+				tighten(&l.MemoryHigh, &l.MemoryHighFile, v, f)
+			}
+			f = path.Join(dir, "memory.swap.max")
+			if v, ok := value(r, f, parseSwap); ok && v >= 0 && (l.SwapMax < 0 || v < l.SwapMax) {
+				l.SwapMax, l.SwapMaxFile = v, strings.TrimPrefix(f, "/")
+			}
+			continue
+		}
+		f := path.Join(dir, "memory.limit_in_bytes")
+		mem, ok := value(r, f, ParseBytes)
+		if ok {
+			tighten(&l.MemoryMax, &l.MemoryMaxFile, mem, f)
+		}
+		// v1 limits memory+swap together; the swap allowance is the
+		// difference at the same level.
+		sf := path.Join(dir, "memory.memsw.limit_in_bytes")
+		if sw, ok2 := value(r, sf, ParseBytes); ok && ok2 && sw > 0 && mem > 0 && sw >= mem {
+			if s := sw - mem; l.SwapMax < 0 || s < l.SwapMax {
+				l.SwapMax, l.SwapMaxFile = s, strings.TrimPrefix(sf, "/")
+			}
+		}
+	}
+}
+
+// parseSwap is ParseBytes for memory.swap.max, where 0 is a real limit:
+// "max" yields -1.
+func parseSwap(s string) (int64, error) {
+	if s == "max" {
+		return -1, nil
+	}
+	v, err := ParseBytes(s)
+	if err == nil && v == 0 && s != "0" {
+		return -1, nil // a v1-style unlimited sentinel
+	}
+	return v, err
+}
+
+func minPositive(a, b int64) int64 {
+	switch {
+	case a <= 0:
+		return max(b, 0)
+	case b <= 0:
+		return a
+	}
+	return min(a, b)
+}

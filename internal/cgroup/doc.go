@@ -1,0 +1,28 @@
+// Package cgroup reads the resource limits that bind the current process
+// from a Linux root directory: the CPU bandwidth quota, the effective cpuset,
+// the memory maximum, the memory high watermark and the swap limit, on cgroup
+// v1, v2 and hybrid hosts.
+//
+// # Resolution
+//
+// The process's cgroup comes from proc/self/cgroup and is mapped to a
+// directory through proc/self/mountinfo, honouring mounts whose root is not
+// "/" (a container that sees only its own subtree) and cgroup namespaces
+// (where the process sees itself at "/"). Each controller is looked up
+// separately, so a hybrid host that keeps cpu and memory on v1 and mounts an
+// empty unified hierarchy beside them is read from the v1 side.
+//
+// # Ancestors
+//
+// A parent's limit binds as hard as the leaf's, so every limit is the
+// tightest value over the cgroup and its ancestors up to the mount point.
+// The leaf's own CPU quota is kept apart in [Limits.LeafCPUQuota], because
+// that is what the Go runtime reads.
+//
+// # Errors
+//
+// "max", a v1 "unlimited" sentinel, a missing file and an unreadable file
+// (EACCES, EPERM) all mean "no limit here". Malformed content is an error
+// that names the file and quotes the value; [Read] still returns every limit
+// it could read.
+package cgroup
