@@ -49,7 +49,7 @@ type Limits struct {
 	// the CPU controller (or the unified hierarchy).
 	Path string `json:"path,omitempty"`
 
-	CPUQuota     float64 `json:"cpu_quota"`      // CPUs, tightest over the ancestors
+	CPUQuota     float64 `json:"cpu_quota"` // CPUs, tightest over the ancestors
 	CPUQuotaFile string  `json:"cpu_quota_file,omitempty"`
 	LeafCPUQuota float64 `json:"leaf_cpu_quota"` // CPUs, the leaf's own quota: what the Go runtime reads
 

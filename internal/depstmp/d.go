@@ -9,8 +9,8 @@ import (
 	_ "github.com/sony/gobreaker/v2"
 	_ "go.uber.org/automaxprocs/maxprocs"
 	_ "go.uber.org/goleak"
+	_ "golang.org/x/net/http2"
 	_ "golang.org/x/sync/singleflight"
 	_ "golang.org/x/sys/unix"
 	_ "golang.org/x/time/rate"
-	_ "golang.org/x/net/http2"
 )
