@@ -1,0 +1,320 @@
+package gcguard
+
+import (
+	"math"
+	"sync"
+	"time"
+)
+
+// sample is one reading of the runtime/metrics the controller needs. It is
+// filled by readSample in the real Guard and by hand in tests, so every
+// policy edge can be driven without a real GC.
+type sample struct {
+	at          time.Time
+	cycles      uint64  // /gc/cycles/total:gc-cycles
+	live        int64   // /gc/heap/live:bytes (0 before the first cycle ends)
+	goal        int64   // /gc/heap/goal:bytes
+	stacks      int64   // /gc/scan/stack:bytes
+	globals     int64   // /gc/scan/globals:bytes
+	nonHeap     int64   // runtime memory counted by GOMEMLIMIT that is not heap
+	gogc        int     // /gc/gogc:percent, -1 when off
+	limit       int64   // /gc/gomemlimit:bytes
+	gcCPU       float64 // /cpu/classes/gc/total:cpu-seconds
+	markIdle    float64 // /cpu/classes/gc/mark/idle:cpu-seconds
+	totalCPU    float64 // /cpu/classes/total:cpu-seconds
+	idleCPU     float64 // /cpu/classes/idle:cpu-seconds
+	limiterLast uint64  // /gc/limiter/last-enabled:gc-cycle
+}
+
+// config is the resolved, validated policy. Fractions are of the memory
+// target.
+type config struct {
+	target      int64   // memory target in bytes
+	hard        int64   // hard ceiling (cgroup memory.max or WithHardLimit); 0 = unknown
+	minGOGC     int     // floor for the GOGC the guard sets
+	maxGOGC     int     // ceiling for the GOGC the guard sets
+	goalFrac    float64 // aim the GOGC heap goal at this fraction of the room under the target
+	elevatedAt  float64 // live/target at which the level becomes elevated
+	criticalAt  float64 // live/target at which the level becomes critical
+	hysteresis  float64 // how far below a threshold the level must fall to drop
+	cpuBudget   float64 // GC CPU share (window) that counts as over budget
+	spiralGOGC  int     // effective GOGC below which, near the target, the GC is spiralling
+	window      time.Duration
+	minInterval time.Duration // least time between two raises of GOGC; also the level hold time
+	deadband    float64       // relative GOGC change smaller than this is not applied
+	headroom    int64         // limit the escape may lift GOMEMLIMIT to; 0 = keep the limit and shed
+	headroomFor time.Duration // how long one escape lasts
+	cooldown    time.Duration // least time between the end of one escape and the next
+}
+
+func defaultConfig() config {
+	return config{
+		minGOGC:     25,
+		maxGOGC:     500,
+		goalFrac:    0.95,
+		elevatedAt:  0.70,
+		criticalAt:  0.90,
+		hysteresis:  0.05,
+		cpuBudget:   0.20,
+		spiralGOGC:  10,
+		window:      10 * time.Second,
+		minInterval: time.Second,
+		deadband:    0.10,
+		headroomFor: 30 * time.Second,
+		cooldown:    5 * time.Minute,
+	}
+}
+
+// Reasons for an adjustment, the bounded label set of the adjustments
+// counter and the keys of [Stats.Adjustments].
+const (
+	reasonRaise       = "raise"        // GOGC raised: live heap far below the target
+	reasonLower       = "lower"        // GOGC lowered: live heap approaching the target
+	reasonLimit       = "limit"        // GOMEMLIMIT set to the target (the safety net)
+	reasonHeadroom    = "headroom"     // GOMEMLIMIT lifted to escape a death spiral
+	reasonHeadroomEnd = "headroom_end" // the escape expired; GOMEMLIMIT back at the target
+)
+
+// ledger remembers escapes across Guards in one process, so that stopping
+// and starting a Guard (a configuration reload) neither forgets an escape in
+// progress nor grants a fresh one before the cooldown has passed.
+type ledger struct {
+	mu        sync.Mutex
+	until     time.Time // end of the current or last escape
+	limit     int64     // the lifted limit of the current or last escape
+	hasEscape bool
+}
+
+// processLedger is shared by every Guard in the process.
+var processLedger ledger
+
+// active reports the lifted limit if an escape is in progress at now.
+func (l *ledger) active(now time.Time) (int64, time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hasEscape && now.Before(l.until) {
+		return l.limit, l.until, true
+	}
+	return 0, time.Time{}, false
+}
+
+// grant starts an escape unless one ran within cooldown of now.
+func (l *ledger) grant(now time.Time, limit int64, d, cooldown time.Duration) (time.Time, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.hasEscape && now.Before(l.until.Add(cooldown)) {
+		return time.Time{}, false
+	}
+	l.hasEscape, l.limit, l.until = true, limit, now.Add(d)
+	return l.until, true
+}
+
+// cpuPoint is one point of the GC CPU window.
+type cpuPoint struct {
+	at   time.Time
+	gc   float64 // GC CPU seconds excluding idle mark work
+	busy float64 // non-idle CPU seconds excluding idle mark work
+}
+
+// decision is what one controller step wants.
+type decision struct {
+	gogc        int   // GOGC the policy wants in force
+	limit       int64 // GOMEMLIMIT the policy wants in force
+	level       Level
+	gcCPU       float64 // GC CPU share over the window
+	effGOGC     int     // effective GOGC the runtime is running at
+	limiterHit  bool    // the GC CPU limiter engaged since the last step
+	adjust      []string
+	headroomEnd time.Time // end of an escape in progress; zero if none
+	refused     string    // why the escape was not taken, if it was wanted
+}
+
+// controller is the pure policy: it turns samples into decisions and keeps
+// the state that rate limits and hysteresis need. It is not safe for
+// concurrent use; the Guard serialises calls.
+type controller struct {
+	cfg     config
+	ledger  *ledger
+	started bool
+
+	gogc      int   // GOGC last decided
+	limit     int64 // GOMEMLIMIT last decided
+	lastRaise time.Time
+	level     Level
+	seen      [3]time.Time // last time the raw level was at least each level
+	prevLim   uint64
+	points    []cpuPoint
+	escaping  bool
+}
+
+func newController(cfg config, l *ledger) *controller {
+	return &controller{cfg: cfg, ledger: l}
+}
+
+// step runs the policy on one sample.
+func (c *controller) step(s sample) decision {
+	var d decision
+	if !c.started {
+		c.started = true
+		c.gogc = s.gogc
+		c.limit = s.limit
+		c.prevLim = s.limiterLast
+		_, _, c.escaping = c.ledger.active(s.at) // a Guard before us lifted the limit
+	}
+
+	// GC CPU over the window.
+	d.gcCPU = c.window(s)
+
+	// GC CPU limiter: the runtime records the last cycle in which it was on.
+	if s.limiterLast > c.prevLim {
+		d.limiterHit = true
+	}
+	c.prevLim = s.limiterLast
+
+	// Effective GOGC: where the heap goal in force sits above the live heap,
+	// in the units the runtime uses (live heap plus stacks plus globals).
+	d.effGOGC = math.MaxInt32
+	if s.live > 0 {
+		if s.goal <= s.live {
+			d.effGOGC = 0
+		} else {
+			d.effGOGC = int(min(float64(s.goal-s.live)*100/float64(s.live+s.stacks+s.globals), math.MaxInt32))
+		}
+	}
+
+	frac := float64(s.live) / float64(c.cfg.target)
+	spiral := s.live > 0 && d.effGOGC < c.cfg.spiralGOGC && frac >= c.cfg.elevatedAt
+	d.level = c.levelFor(s.at, frac, d.gcCPU, d.limiterHit, spiral)
+
+	// Heap-target policy: let the heap grow toward the target while the live
+	// heap is small, pull it back as the live heap approaches.
+	d.gogc = c.gogc
+	if s.live > 0 {
+		want := c.wantGOGC(s)
+		switch {
+		case want > c.gogc && c.gogc >= 0:
+			big := float64(want-c.gogc) >= c.cfg.deadband*float64(max(c.gogc, 1)) || want == c.cfg.maxGOGC
+			if big && (c.lastRaise.IsZero() || s.at.Sub(c.lastRaise) >= c.cfg.minInterval) {
+				d.gogc, c.lastRaise = want, s.at
+				d.adjust = append(d.adjust, reasonRaise)
+			}
+		case want < c.gogc || c.gogc < 0:
+			// Lowering is never rate limited: it is the safe direction.
+			if c.gogc < 0 || float64(c.gogc-want) >= c.cfg.deadband*float64(c.gogc) || want == c.cfg.minGOGC {
+				d.gogc = want
+				d.adjust = append(d.adjust, reasonLower)
+			}
+		}
+	}
+	c.gogc = d.gogc
+
+	// Safety net: GOMEMLIMIT at the target, or lifted for a bounded escape.
+	d.limit = c.cfg.target
+	if lim, until, ok := c.ledger.active(s.at); ok {
+		d.limit, d.headroomEnd = lim, until
+	} else if (spiral || d.limiterHit) && frac >= c.cfg.criticalAt-c.cfg.hysteresis {
+		d.limit, d.headroomEnd, d.refused = c.escape(s.at)
+	}
+	switch {
+	case d.limit > c.cfg.target && c.limit != d.limit:
+		d.adjust = append(d.adjust, reasonHeadroom)
+		c.escaping = true
+	case d.limit == c.cfg.target && c.limit != d.limit:
+		if c.escaping {
+			d.adjust = append(d.adjust, reasonHeadroomEnd)
+		} else {
+			d.adjust = append(d.adjust, reasonLimit)
+		}
+		c.escaping = false
+	}
+	c.limit = d.limit
+	return d
+}
+
+// escape decides on lifting the memory limit during a death spiral.
+func (c *controller) escape(now time.Time) (int64, time.Time, string) {
+	switch {
+	case c.cfg.headroom <= c.cfg.target:
+		return c.cfg.target, time.Time{}, "" // policy: keep the limit, shed load
+	case c.cfg.hard <= 0:
+		return c.cfg.target, time.Time{}, "hard limit unknown"
+	}
+	lim := min(c.cfg.headroom, c.cfg.hard)
+	if lim <= c.cfg.target {
+		return c.cfg.target, time.Time{}, "no room under the hard limit"
+	}
+	until, ok := c.ledger.grant(now, lim, c.cfg.headroomFor, c.cfg.cooldown)
+	if !ok {
+		return c.cfg.target, time.Time{}, "cooling down"
+	}
+	return lim, until, ""
+}
+
+// wantGOGC is the GOGC that puts the heap goal at goalFrac of the room the
+// target leaves for the heap, clamped to [minGOGC, maxGOGC]. The runtime's
+// goal is live + (live + stacks + globals) × GOGC/100.
+func (c *controller) wantGOGC(s sample) int {
+	room := float64(c.cfg.target-s.nonHeap) * c.cfg.goalFrac
+	g := (room - float64(s.live)) * 100 / float64(s.live+s.stacks+s.globals)
+	switch {
+	case g <= float64(c.cfg.minGOGC):
+		return c.cfg.minGOGC
+	case g >= float64(c.cfg.maxGOGC):
+		return c.cfg.maxGOGC
+	}
+	return int(g)
+}
+
+// window adds s to the GC CPU window and returns the share of non-idle CPU
+// time spent on GC over it. Idle mark work runs on otherwise idle Ps, so it
+// is left out of both sides.
+func (c *controller) window(s sample) float64 {
+	p := cpuPoint{at: s.at, gc: s.gcCPU - s.markIdle, busy: s.totalCPU - s.idleCPU - s.markIdle}
+	if n := len(c.points); n > 0 && p.busy == c.points[n-1].busy {
+		// No new CPU accounting since the last point (the runtime updates
+		// these at GC time): keep the window as it was.
+		c.points[n-1].at = p.at
+	} else {
+		c.points = append(c.points, p)
+	}
+	// Keep one point at or before the window's start as the base.
+	cut := 0
+	for i := 1; i < len(c.points) && !c.points[i].at.After(s.at.Add(-c.cfg.window)); i++ {
+		cut = i
+	}
+	c.points = c.points[cut:]
+	first, last := c.points[0], c.points[len(c.points)-1]
+	if last.busy <= first.busy {
+		return 0
+	}
+	return min(max((last.gc-first.gc)/(last.busy-first.busy), 0), 1)
+}
+
+// levelFor applies the thresholds, rising at once and falling only past the
+// hysteresis and after the higher level has not been seen for minInterval.
+func (c *controller) levelFor(now time.Time, frac, share float64, limiter, spiral bool) Level {
+	raw := func(h float64) Level {
+		cpu := c.cfg.cpuBudget * (1 - h)
+		switch {
+		case frac >= c.cfg.criticalAt-h, limiter, spiral, share >= cpu && frac >= c.cfg.elevatedAt-h:
+			return LevelCritical
+		case frac >= c.cfg.elevatedAt-h, share >= cpu:
+			return LevelElevated
+		}
+		return LevelOK
+	}
+	up := raw(0)
+	for l := LevelOK; l <= up; l++ {
+		c.seen[l] = now
+	}
+	switch {
+	case up >= c.level:
+		c.level = up
+	default:
+		down := raw(c.cfg.hysteresis)
+		if down < c.level && now.Sub(c.seen[c.level]) >= c.cfg.minInterval {
+			c.level = down
+		}
+	}
+	return c.level
+}

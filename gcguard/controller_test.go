@@ -1,0 +1,341 @@
+package gcguard
+
+import (
+	"math"
+	"slices"
+	"testing"
+	"time"
+)
+
+const mib = 1 << 20
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+
+// testConfig is the default policy with a 460 MiB target (90% of 512 MiB)
+// under a 512 MiB hard limit.
+func testConfig() config {
+	c := defaultConfig()
+	c.target = 460 * mib
+	c.hard = 512 * mib
+	return c
+}
+
+// steady is a sample of a heap with the given live size, GOGC and limit in
+// force, and its goal where GOGC puts it.
+func steady(at time.Duration, live int64, gogc int, limit int64) sample {
+	s := sample{
+		at:      t0.Add(at),
+		cycles:  uint64(at / time.Millisecond),
+		live:    live,
+		stacks:  64 << 10,
+		globals: 32 << 10,
+		nonHeap: 8 * mib,
+		gogc:    gogc,
+		limit:   limit,
+	}
+	s.goal = live + (live+s.stacks+s.globals)*int64(max(gogc, 0))/100
+	if s.goal > limit-s.nonHeap {
+		s.goal = limit - s.nonHeap
+	}
+	return s
+}
+
+func TestControllerGOGC(t *testing.T) {
+	cfg := testConfig()
+	type step struct {
+		at       time.Duration
+		live     int64
+		wantGOGC int
+		wantAdj  []string
+	}
+	tests := []struct {
+		name  string
+		start int // GOGC in force at the first sample
+		steps []step
+	}{
+		{"small heap raises to max", 100, []step{
+			{0, 64 * mib, 500, []string{reasonRaise, reasonLimit}},
+		}},
+		{"no live heap yet changes nothing", 100, []step{
+			{0, 0, 100, []string{reasonLimit}},
+		}},
+		{"raise is rate limited", 100, []step{
+			{0, 200 * mib, 114, []string{reasonRaise, reasonLimit}},
+			{100 * time.Millisecond, 100 * mib, 114, nil},
+			{time.Second, 100 * mib, 329, []string{reasonRaise}},
+		}},
+		{"lowering is never rate limited", 100, []step{
+			{0, 64 * mib, 500, []string{reasonRaise, reasonLimit}},
+			{10 * time.Millisecond, 300 * mib, 43, []string{reasonLower}},
+			{20 * time.Millisecond, 380 * mib, 25, []string{reasonLower}},
+		}},
+		{"changes inside the deadband are not applied", 100, []step{
+			{0, 200 * mib, 114, []string{reasonRaise, reasonLimit}},
+			{2 * time.Second, 195 * mib, 114, nil}, // wants 120: +5%
+			{4 * time.Second, 205 * mib, 114, nil}, // wants 109: -4%
+		}},
+		{"live heap over the target clamps to min", 100, []step{
+			{0, 500 * mib, 25, []string{reasonLower, reasonLimit}},
+		}},
+		{"GOGC off is brought down", -1, []step{
+			{0, 64 * mib, 500, []string{reasonLower, reasonLimit}},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newController(cfg, &ledger{})
+			gogc := tc.start
+			for i, st := range tc.steps {
+				d := c.step(steady(st.at, st.live, gogc, math.MaxInt64))
+				if d.gogc != st.wantGOGC || !slices.Equal(d.adjust, st.wantAdj) {
+					t.Errorf("step %d (live %d MiB): gogc = %d adjust %v, want %d adjust %v",
+						i, st.live/mib, d.gogc, d.adjust, st.wantGOGC, st.wantAdj)
+				}
+				gogc = d.gogc
+			}
+		})
+	}
+}
+
+func TestControllerWantGOGCFormula(t *testing.T) {
+	cfg := testConfig()
+	c := newController(cfg, &ledger{})
+	s := steady(0, 200*mib, 100, cfg.target)
+	got := c.wantGOGC(s)
+	// The goal the runtime would compute from it must land at goalFrac of
+	// the room the target leaves for the heap.
+	goal := float64(s.live) + float64(s.live+s.stacks+s.globals)*float64(got)/100
+	room := float64(cfg.target-s.nonHeap) * cfg.goalFrac
+	if goal > room || goal < room-float64(s.live+s.stacks+s.globals)/100 {
+		t.Errorf("wantGOGC(live 200 MiB) = %d: goal %.0f MiB, want just under %.0f MiB", got, goal/mib, room/mib)
+	}
+}
+
+func TestControllerGCCPUWindow(t *testing.T) {
+	cfg := testConfig()
+	cfg.window = 10 * time.Second
+	c := newController(cfg, &ledger{})
+	// cpu builds a sample with cumulative CPU seconds: total, idle, gc and
+	// idle mark.
+	cpu := func(at time.Duration, total, idle, gc, markIdle float64) sample {
+		s := steady(at, 64*mib, 100, math.MaxInt64)
+		s.totalCPU, s.idleCPU, s.gcCPU, s.markIdle = total, idle, gc, markIdle
+		return s
+	}
+	steps := []struct {
+		s    sample
+		want float64
+	}{
+		{cpu(0, 0, 0, 0, 0), 0},
+		// 10 busy seconds, 2 of them GC; 1s of idle mark work is neither.
+		{cpu(time.Second, 21, 10, 3, 1), 0.2},
+		// Same accounting again (timer run between GCs): unchanged.
+		{cpu(2*time.Second, 21, 10, 3, 1), 0.2},
+		// 10 more busy seconds with no GC: 2/20.
+		{cpu(5*time.Second, 31, 10, 3, 1), 0.1},
+		// 12s: the window starts at 2s, so the base is the point at 2s... the
+		// 0s point is dropped and the 1s/2s point (merged) is the base.
+		{cpu(12*time.Second, 41, 10, 3, 1), 0},
+	}
+	for i, st := range steps {
+		d := c.step(st.s)
+		if math.Abs(d.gcCPU-st.want) > 1e-9 {
+			t.Errorf("step %d: gc CPU share = %v, want %v", i, d.gcCPU, st.want)
+		}
+	}
+}
+
+func TestControllerLevels(t *testing.T) {
+	cfg := testConfig()
+	frac := func(f float64) int64 { return int64(f * float64(cfg.target)) }
+	type step struct {
+		at   time.Duration
+		live int64
+		want Level
+	}
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"thresholds", []step{
+			{0, frac(0.5), LevelOK},
+			{time.Second, frac(0.71), LevelElevated},
+			{2 * time.Second, frac(0.91), LevelCritical},
+		}},
+		{"rises at once, falls only past the hysteresis", []step{
+			{0, frac(0.91), LevelCritical},
+			{5 * time.Second, frac(0.87), LevelCritical}, // above 0.90-0.05
+			{10 * time.Second, frac(0.84), LevelElevated},
+			{15 * time.Second, frac(0.66), LevelElevated}, // above 0.70-0.05
+			{20 * time.Second, frac(0.64), LevelOK},
+		}},
+		{"falls only after the hold time", []step{
+			{0, frac(0.95), LevelCritical},
+			{500 * time.Millisecond, frac(0.5), LevelCritical},
+			{time.Second, frac(0.5), LevelOK},
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newController(cfg, &ledger{})
+			for i, st := range tc.steps {
+				if d := c.step(steady(st.at, st.live, 100, cfg.target)); d.level != st.want {
+					t.Errorf("step %d: live %.2f of target: level = %v, want %v", i, float64(st.live)/float64(cfg.target), d.level, st.want)
+				}
+			}
+		})
+	}
+}
+
+func TestControllerCriticalSignals(t *testing.T) {
+	cfg := testConfig()
+	base := func(live int64) sample { return steady(time.Second, live, 100, cfg.target) }
+	tests := []struct {
+		name        string
+		s           func() sample
+		wantLevel   Level
+		wantLimiter bool
+	}{
+		{"limiter engaged", func() sample {
+			s := base(64 * mib)
+			s.limiterLast = 7
+			return s
+		}, LevelCritical, true},
+		{"effective GOGC collapsed near the target", func() sample {
+			s := base(350 * mib) // 0.76 of the target
+			s.goal = s.live + 5*mib
+			return s
+		}, LevelCritical, false},
+		{"effective GOGC low far from the target is not a spiral", func() sample {
+			s := base(64 * mib)
+			s.goal = s.live + 1*mib
+			return s
+		}, LevelOK, false},
+		{"GC CPU over budget alone", func() sample {
+			s := base(64 * mib)
+			s.totalCPU, s.gcCPU = 10, 3
+			return s
+		}, LevelElevated, false},
+		{"GC CPU over budget near the target", func() sample {
+			s := base(330 * mib) // 0.72 of the target
+			s.totalCPU, s.gcCPU = 10, 3
+			return s
+		}, LevelCritical, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newController(cfg, &ledger{})
+			first := steady(0, 64*mib, 100, cfg.target)
+			c.step(first)
+			d := c.step(tc.s())
+			if d.level != tc.wantLevel || d.limiterHit != tc.wantLimiter {
+				t.Errorf("level, limiter = %v, %v; want %v, %v", d.level, d.limiterHit, tc.wantLevel, tc.wantLimiter)
+			}
+		})
+	}
+}
+
+func TestControllerLimiterCountsOncePerActivation(t *testing.T) {
+	cfg := testConfig()
+	c := newController(cfg, &ledger{})
+	hits := 0
+	for i, last := range []uint64{3, 3, 5, 5, 5, 9} { // 3 was before the guard
+		s := steady(time.Duration(i)*time.Second, 64*mib, 100, cfg.target)
+		s.limiterLast = last
+		if c.step(s).limiterHit {
+			hits++
+		}
+	}
+	if hits != 2 {
+		t.Errorf("limiter activations = %d, want 2", hits)
+	}
+}
+
+// spiralling is a sample near the target whose heap goal has collapsed.
+func spiralling(at time.Duration, cfg config, limit int64) sample {
+	s := steady(at, cfg.target*93/100, 25, limit)
+	s.goal = s.live + mib
+	return s
+}
+
+func TestControllerEscape(t *testing.T) {
+	base := testConfig()
+	tests := []struct {
+		name        string
+		headroom    int64
+		hard        int64
+		wantLimit   int64
+		wantRefused string
+	}{
+		{"shed policy keeps the limit", 0, 512 * mib, 460 * mib, ""},
+		{"headroom granted", 500 * mib, 512 * mib, 500 * mib, ""},
+		{"headroom capped at the hard limit", 600 * mib, 512 * mib, 512 * mib, ""},
+		{"no hard limit known", 500 * mib, 0, 460 * mib, "hard limit unknown"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := base
+			cfg.headroom, cfg.hard = tc.headroom, tc.hard
+			c := newController(cfg, &ledger{})
+			c.step(steady(0, 64*mib, 100, cfg.target))
+			d := c.step(spiralling(time.Second, cfg, cfg.target))
+			if d.limit != tc.wantLimit || d.refused != tc.wantRefused || d.level != LevelCritical {
+				t.Errorf("limit %d MiB, refused %q, level %v; want %d MiB, %q, critical",
+					d.limit/mib, d.refused, d.level, tc.wantLimit/mib, tc.wantRefused)
+			}
+		})
+	}
+}
+
+func TestControllerEscapeIsBoundedAndSurvivesReload(t *testing.T) {
+	cfg := testConfig()
+	cfg.headroom, cfg.headroomFor, cfg.cooldown = 500*mib, 30*time.Second, time.Minute
+	l := &ledger{}
+	c := newController(cfg, l)
+	c.step(steady(0, 64*mib, 100, cfg.target))
+
+	d := c.step(spiralling(time.Second, cfg, cfg.target))
+	if d.limit != 500*mib || !slices.Contains(d.adjust, reasonHeadroom) {
+		t.Fatalf("spiral: limit %d MiB adjust %v, want 500 MiB with %q", d.limit/mib, d.adjust, reasonHeadroom)
+	}
+
+	// A reload: a new controller on the same ledger keeps the escape and its
+	// end, rather than forgetting it or granting a fresh 30s.
+	c2 := newController(cfg, l)
+	d = c2.step(spiralling(20*time.Second, cfg, 500*mib))
+	if d.limit != 500*mib || !d.headroomEnd.Equal(t0.Add(31*time.Second)) {
+		t.Errorf("after reload: limit %d MiB until %v, want 500 MiB until %v", d.limit/mib, d.headroomEnd, t0.Add(31*time.Second))
+	}
+
+	// It ends on time even while the spiral goes on, and is not granted
+	// again during the cooldown.
+	d = c2.step(spiralling(32*time.Second, cfg, 500*mib))
+	if d.limit != cfg.target || !slices.Contains(d.adjust, reasonHeadroomEnd) || d.refused != "cooling down" {
+		t.Errorf("after expiry: limit %d MiB adjust %v refused %q, want target, %q, cooling down", d.limit/mib, d.adjust, d.refused, reasonHeadroomEnd)
+	}
+	// After the cooldown a new escape may start.
+	d = c2.step(spiralling(92*time.Second, cfg, cfg.target))
+	if d.limit != 500*mib {
+		t.Errorf("after cooldown: limit %d MiB, want 500 MiB", d.limit/mib)
+	}
+}
+
+func TestLevelText(t *testing.T) {
+	for _, l := range []Level{LevelOK, LevelElevated, LevelCritical} {
+		b, err := l.MarshalText()
+		if err != nil {
+			t.Fatalf("%v.MarshalText() error %v", l, err)
+		}
+		var back Level
+		if err := back.UnmarshalText(b); err != nil || back != l || string(b) != l.String() {
+			t.Errorf("Level %d round trip: text %q, back %v, err %v", l, b, back, err)
+		}
+	}
+	if _, err := Level(7).MarshalText(); err == nil {
+		t.Errorf("Level(7).MarshalText() error = nil, want an error")
+	}
+	var l Level
+	if err := l.UnmarshalText([]byte("high")); err == nil {
+		t.Errorf("UnmarshalText(%q) error = nil, want an error", "high")
+	}
+}

@@ -1,0 +1,78 @@
+// Package gcguard provides a GC controller that runs once per GC cycle: it
+// raises GOGC while the live heap is far below a memory target and lowers it
+// as the heap approaches, keeps GOMEMLIMIT at the target as a safety net,
+// watches the GC's CPU share and the GC CPU limiter, escapes the death spiral
+// near the limit, and publishes a pressure level that load shedders and
+// pools can act on.
+//
+// # Starting and stopping
+//
+// [Start] resolves the memory target ([WithMemoryTarget], else a GOMEMLIMIT
+// already in force, else min(memory.max, memory.high) of the cgroup times
+// [WithRatio]), sets GOMEMLIMIT to it and returns a running [Guard].
+// [Guard.Stop] stops it and restores the GOGC and memory limit it found.
+//
+//	g, err := gcguard.Start(gcguard.WithMemoryTarget(460 << 20))
+//	if err != nil { ... }
+//	defer g.Stop()
+//
+// # How it decides
+//
+// The controller runs after every GC cycle (a cleanup on an unreachable
+// sentinel, re-armed each time; see [runtime.AddCleanup]) and on a coarse
+// timer while no GC runs ([WithInterval]). It reads only [runtime/metrics]:
+// the live heap, the heap goal, the stack and globals scan sizes, GOGC,
+// the memory limit, the GC CPU classes and the GC CPU limiter. It never
+// calls [runtime.ReadMemStats], which stops the world.
+//
+//   - Heap target: GOGC is chosen so that the runtime's heap goal,
+//     live + (live + stacks + globals) × GOGC/100, lands at 95% of the room
+//     the target leaves once the runtime's non-heap memory is taken off,
+//     clamped by [WithGOGCRange]. Raises are rate limited
+//     ([WithMinInterval]); lowering, the safe direction, is not. Changes
+//     smaller than 10% are not applied.
+//   - Safety net: GOMEMLIMIT stays at the target, so a sudden spike is
+//     still bounded.
+//   - GC CPU: the GC's share of the process's non-idle CPU time over a
+//     sliding window ([WithWindow]), idle mark work excluded from both
+//     sides, is reported and compared with a budget ([WithGCCPUBudget]).
+//   - Death spiral: when the GC CPU limiter engages, or the effective GOGC
+//     (where the heap goal in force sits) collapses while the heap is near
+//     the target, the level goes critical. By default the limit stays and
+//     the critical level is the signal to shed load; [WithHeadroom] instead
+//     lifts the limit for a bounded time, never above the hard limit
+//     ([WithHardLimit], by default the cgroup's memory.max), with the record
+//     kept per process across Stop and Start.
+//
+// # Pressure
+//
+// [Guard.Level] returns [LevelOK], [LevelElevated] or [LevelCritical]
+// without locks; [Guard.Pressure] is a lock-free func() bool for load
+// shedders; [Guard.OnLevel] calls back on every change, for pools that drop
+// idle objects. Levels rise at once and fall only past a hysteresis and
+// after a hold time.
+//
+// # The user's settings win
+//
+// A GOGC or GOMEMLIMIT set in the environment, or set in code before
+// [Start], is left alone and reported ([Stats.GOGCSource],
+// [Stats.LimitSource]); the guard still computes and reports what it would
+// set. [WithOverride] hands control to the guard anyway. [WithDryRun] sets
+// nothing at all.
+//
+// # Metrics
+//
+// [Guard.Stats] returns a JSON-marshalable snapshot; [NewCollector] exports
+// it to Prometheus as gotune_gcguard_* metrics. Nothing that client_golang's
+// Go collector already exports (go_gc_gogc_percent, go_gc_gomemlimit_bytes,
+// GC cycle counts) is repeated.
+//
+// # When tune alone is enough
+//
+// tune sets GOMEMLIMIT from the cgroup once (or on resize) and leaves GOGC
+// at 100 or a fixed policy. That is enough when the live heap is a large,
+// stable share of the limit, or GC CPU does not matter. gcguard pays off
+// when the live heap is small next to the limit (GOGC=100 then collects far
+// more often than memory requires) or varies, and when the service can act
+// on a pressure signal before the limit is reached.
+package gcguard

@@ -1,0 +1,228 @@
+package gcguard
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// An Option configures [Start].
+type Option interface {
+	apply(*options) error
+}
+
+type optionFunc func(*options) error
+
+func (f optionFunc) apply(o *options) error { return f(o) }
+
+type options struct {
+	cfg        config
+	target     int64   // from WithMemoryTarget; 0 = default
+	ratio      float64 // applied to the cgroup limit for the default target
+	root       string  // where /proc and /sys are read
+	override   bool
+	dryRun     bool
+	pressureAt Level
+	interval   time.Duration
+	logger     *slog.Logger
+	now        func() time.Time
+}
+
+func defaultOptions() options {
+	return options{
+		cfg:        defaultConfig(),
+		ratio:      0.9,
+		root:       "/",
+		pressureAt: LevelCritical,
+		interval:   5 * time.Second,
+		now:        time.Now,
+	}
+}
+
+// WithMemoryTarget sets the memory target in bytes: the most memory the
+// process should use as the runtime counts it (GOMEMLIMIT's measure). By
+// default the target is GOMEMLIMIT when it is already set (in the
+// environment or in code), and otherwise min(memory.max, memory.high) of the
+// process's cgroup times the ratio from [WithRatio].
+func WithMemoryTarget(bytes int64) Option {
+	return optionFunc(func(o *options) error {
+		if bytes <= 0 {
+			return fmt.Errorf("gcguard: WithMemoryTarget(%d): target must be positive", bytes)
+		}
+		o.target = bytes
+		return nil
+	})
+}
+
+// WithRatio sets the fraction of the cgroup memory limit that becomes the
+// default memory target (0.9 by default). It has no effect together with
+// [WithMemoryTarget].
+func WithRatio(r float64) Option {
+	return optionFunc(func(o *options) error {
+		if !(r > 0 && r <= 1) {
+			return fmt.Errorf("gcguard: WithRatio(%v): ratio must be in (0, 1]", r)
+		}
+		o.ratio = r
+		return nil
+	})
+}
+
+// WithGOGCRange bounds the GOGC the guard sets (25 to 500 by default).
+func WithGOGCRange(lo, hi int) Option {
+	return optionFunc(func(o *options) error {
+		if lo < 1 || hi < lo {
+			return fmt.Errorf("gcguard: WithGOGCRange(%d, %d): want 1 <= min <= max", lo, hi)
+		}
+		o.cfg.minGOGC, o.cfg.maxGOGC = lo, hi
+		return nil
+	})
+}
+
+// WithThresholds sets the live heap, as a fraction of the memory target, at
+// which the level becomes elevated (0.7 by default) and critical (0.9).
+func WithThresholds(elevated, critical float64) Option {
+	return optionFunc(func(o *options) error {
+		if !(elevated > 0 && elevated < critical && critical <= 1) {
+			return fmt.Errorf("gcguard: WithThresholds(%v, %v): want 0 < elevated < critical <= 1", elevated, critical)
+		}
+		o.cfg.elevatedAt, o.cfg.criticalAt = elevated, critical
+		return nil
+	})
+}
+
+// WithGCCPUBudget sets the share of the process's non-idle CPU time that the
+// GC may take over the window before the level rises (0.2 by default): above
+// it the level is at least elevated, and critical once the live heap is also
+// past the elevated threshold.
+func WithGCCPUBudget(share float64) Option {
+	return optionFunc(func(o *options) error {
+		if !(share > 0 && share < 1) {
+			return fmt.Errorf("gcguard: WithGCCPUBudget(%v): share must be in (0, 1)", share)
+		}
+		o.cfg.cpuBudget = share
+		return nil
+	})
+}
+
+// WithWindow sets the sliding window over which GC CPU is measured (10s by
+// default).
+func WithWindow(d time.Duration) Option {
+	return optionFunc(func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("gcguard: WithWindow(%v): window must be positive", d)
+		}
+		o.cfg.window = d
+		return nil
+	})
+}
+
+// WithMinInterval sets the least time between two raises of GOGC and how
+// long a level is held before it may fall (1s by default). Lowering GOGC is
+// never delayed.
+func WithMinInterval(d time.Duration) Option {
+	return optionFunc(func(o *options) error {
+		if d < 0 {
+			return fmt.Errorf("gcguard: WithMinInterval(%v): interval must not be negative", d)
+		}
+		o.cfg.minInterval = d
+		return nil
+	})
+}
+
+// WithHardLimit sets the hard memory ceiling in bytes, above which the
+// process is killed; by default it is the cgroup's memory.max. The death
+// spiral escape of [WithHeadroom] never lifts the memory limit above it.
+func WithHardLimit(bytes int64) Option {
+	return optionFunc(func(o *options) error {
+		if bytes <= 0 {
+			return fmt.Errorf("gcguard: WithHardLimit(%d): limit must be positive", bytes)
+		}
+		o.cfg.hard = bytes
+		return nil
+	})
+}
+
+// WithHeadroom chooses the headroom escape from a death spiral: when the GC
+// CPU limiter engages or the effective GOGC collapses near the target, the
+// guard lifts GOMEMLIMIT to limit (capped at the hard limit) for at most d,
+// then puts it back, and grants no new escape for cooldown after that. The
+// record of escapes is kept per process, across Stop and Start. Without
+// this option the guard keeps the limit and relies on the critical level to
+// shed load.
+func WithHeadroom(limit int64, d, cooldown time.Duration) Option {
+	return optionFunc(func(o *options) error {
+		if limit <= 0 || d <= 0 || cooldown < 0 {
+			return fmt.Errorf("gcguard: WithHeadroom(%d, %v, %v): want positive limit and duration, cooldown >= 0", limit, d, cooldown)
+		}
+		o.cfg.headroom, o.cfg.headroomFor, o.cfg.cooldown = limit, d, cooldown
+		return nil
+	})
+}
+
+// WithDryRun makes the guard compute and report what it would set without
+// setting anything.
+func WithDryRun() Option {
+	return optionFunc(func(o *options) error { o.dryRun = true; return nil })
+}
+
+// WithOverride hands GOGC and GOMEMLIMIT to the guard even when the
+// environment or earlier code has set them. Without it the guard leaves a
+// user's setting alone and only reports what it would set.
+func WithOverride() Option {
+	return optionFunc(func(o *options) error { o.override = true; return nil })
+}
+
+// WithPressureAt sets the level at which [Guard.Pressure] reports true
+// (critical by default).
+func WithPressureAt(l Level) Option {
+	return optionFunc(func(o *options) error {
+		if l < LevelElevated || l > LevelCritical {
+			return fmt.Errorf("gcguard: WithPressureAt(%v): want elevated or critical", l)
+		}
+		o.pressureAt = l
+		return nil
+	})
+}
+
+// WithInterval sets the coarse timer that runs the controller when no GC
+// cycle has (5s by default), so levels fall and escapes end while the
+// program is idle.
+func WithInterval(d time.Duration) Option {
+	return optionFunc(func(o *options) error {
+		if d <= 0 {
+			return fmt.Errorf("gcguard: WithInterval(%v): interval must be positive", d)
+		}
+		o.interval = d
+		return nil
+	})
+}
+
+// WithLogger logs every change the guard makes at Info and every level
+// change at Warn. A nil logger (the default) is silent.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(o *options) error { o.logger = l; return nil })
+}
+
+// WithClock sets the clock the controller reads (time.Now by default).
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(o *options) error {
+		if now == nil {
+			return fmt.Errorf("gcguard: WithClock(nil): clock must not be nil")
+		}
+		o.now = now
+		return nil
+	})
+}
+
+// WithRoot reads the cgroup limits of the process whose /proc/self is under
+// root instead of "/", for example another mount namespace's root or a
+// fixture tree.
+func WithRoot(root string) Option {
+	return optionFunc(func(o *options) error {
+		if root == "" {
+			return fmt.Errorf("gcguard: WithRoot(%q): root must not be empty", root)
+		}
+		o.root = root
+		return nil
+	})
+}
