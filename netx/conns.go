@@ -1,0 +1,277 @@
+package netx
+
+import (
+	"container/list"
+	"context"
+	"crypto/tls"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+)
+
+// connTracker counts a server's connections by state. Connections accepted
+// through Guard.Listener are tracked exactly and can be evicted; others
+// (a server whose listener was not wrapped) are tracked through a map keyed
+// by the connection.
+type connTracker struct {
+	g        *Guard
+	counts   [http.StateClosed + 1]atomic.Int64
+	accepted atomic.Uint64
+	evicted  atomic.Uint64
+	refused  atomic.Uint64
+	max      atomic.Int64
+
+	mu      sync.Mutex
+	order   list.List // *trackedConn in accept order, oldest first
+	foreign map[net.Conn]http.ConnState
+	changed chan struct{} // closed and replaced when a hijacked conn closes
+}
+
+func (t *connTracker) init(g *Guard) {
+	t.g = g
+	t.foreign = make(map[net.Conn]http.ConnState)
+	t.changed = make(chan struct{})
+}
+
+// trackedConn is a connection accepted through Guard.Listener.
+type trackedConn struct {
+	net.Conn
+	t     *connTracker
+	mu    sync.Mutex
+	state http.ConnState
+	gone  bool
+	elem  *list.Element
+}
+
+// CloseWrite lets net/http half-close after an error response (431, 413)
+// so the client reads the response instead of a reset.
+func (c *trackedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// ReadFrom keeps the sendfile/splice path of the underlying connection.
+func (c *trackedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+}
+
+func (c *trackedConn) Close() error {
+	err := c.Conn.Close()
+	c.t.remove(c)
+	return err
+}
+
+// setState moves c to s and updates the counts. It returns false once the
+// connection is gone.
+func (c *trackedConn) setState(s http.ConnState) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone {
+		return
+	}
+	c.t.counts[c.state].Add(-1)
+	c.state = s
+	c.t.counts[s].Add(1)
+}
+
+func (c *trackedConn) evictable() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.gone && (c.state == http.StateNew || c.state == http.StateIdle)
+}
+
+func (t *connTracker) remove(c *trackedConn) {
+	c.mu.Lock()
+	if c.gone {
+		c.mu.Unlock()
+		return
+	}
+	c.gone = true
+	t.counts[c.state].Add(-1)
+	hijacked := c.state == http.StateHijacked
+	c.mu.Unlock()
+
+	t.mu.Lock()
+	if c.elem != nil {
+		t.order.Remove(c.elem)
+		c.elem = nil
+	}
+	if hijacked {
+		close(t.changed)
+		t.changed = make(chan struct{})
+	}
+	t.mu.Unlock()
+}
+
+// add registers a newly accepted connection and enforces the limit. It
+// returns false if c itself must be refused.
+func (t *connTracker) add(c *trackedConn) bool {
+	t.accepted.Add(1)
+	c.state = http.StateNew
+	t.counts[http.StateNew].Add(1)
+	t.mu.Lock()
+	c.elem = t.order.PushBack(c)
+	var victim *trackedConn
+	if m := t.max.Load(); m > 0 && int64(t.order.Len()) > m {
+		for e := t.order.Front(); e != nil && e != c.elem; e = e.Next() {
+			if tc := e.Value.(*trackedConn); tc.evictable() {
+				victim = tc
+				break
+			}
+		}
+	}
+	over := victim == nil && t.max.Load() > 0 && int64(t.order.Len()) > t.max.Load()
+	t.mu.Unlock()
+	switch {
+	case victim != nil:
+		t.evicted.Add(1)
+		_ = victim.Close()
+		if t.g.logger != nil {
+			t.g.logger.Debug("netx: connection evicted", "server", t.g.name)
+		}
+	case over:
+		t.refused.Add(1)
+		_ = c.Close()
+		return false
+	}
+	return true
+}
+
+// ConnState is an [http.Server.ConnState] hook that keeps the connection
+// counts of [Guard.Stats]; [NewServer] installs it. Call it from your own
+// hook if you replace it.
+func (g *Guard) ConnState(c net.Conn, s http.ConnState) {
+	if tc := asTracked(c); tc != nil {
+		if s == http.StateClosed {
+			tc.t.remove(tc)
+		} else {
+			tc.setState(s)
+		}
+		return
+	}
+	t := &g.conns
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	old, ok := t.foreign[c]
+	if ok {
+		t.counts[old].Add(-1)
+	} else {
+		t.accepted.Add(1)
+	}
+	if s == http.StateClosed {
+		delete(t.foreign, c)
+		return
+	}
+	if s == http.StateHijacked {
+		// Untracked hijacked connections cannot be seen closing; count
+		// the hijack and forget the connection.
+		delete(t.foreign, c)
+		return
+	}
+	t.foreign[c] = s
+	t.counts[s].Add(1)
+}
+
+func asTracked(c net.Conn) *trackedConn {
+	switch v := c.(type) {
+	case *trackedConn:
+		return v
+	case *tls.Conn:
+		tc, _ := v.NetConn().(*trackedConn)
+		return tc
+	}
+	return nil
+}
+
+func (t *connTracker) stats() ConnStats {
+	return ConnStats{
+		New:      t.counts[http.StateNew].Load(),
+		Active:   t.counts[http.StateActive].Load(),
+		Idle:     t.counts[http.StateIdle].Load(),
+		Hijacked: t.counts[http.StateHijacked].Load(),
+		Accepted: t.accepted.Load(),
+		Evicted:  t.evicted.Load(),
+		Refused:  t.refused.Load(),
+		Max:      int(t.max.Load()),
+	}
+}
+
+// hijacked returns the open hijacked connections and a channel closed
+// when one of them closes.
+func (t *connTracker) hijacked() ([]*trackedConn, <-chan struct{}) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	var out []*trackedConn
+	for e := t.order.Front(); e != nil; e = e.Next() {
+		tc := e.Value.(*trackedConn)
+		tc.mu.Lock()
+		if !tc.gone && tc.state == http.StateHijacked {
+			out = append(out, tc)
+		}
+		tc.mu.Unlock()
+	}
+	return out, t.changed
+}
+
+// waitHijacked waits until no hijacked connection is open or ctx ends,
+// then closes those still open and returns how many it closed.
+func (g *Guard) waitHijacked(ctx context.Context) int {
+	for {
+		open, changed := g.conns.hijacked()
+		if len(open) == 0 {
+			return 0
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			for _, c := range open {
+				_ = c.Close()
+			}
+			return len(open)
+		}
+	}
+}
+
+// Listener wraps ln so that the Guard tracks every connection exactly
+// (including hijacked ones until they close, which [ListenAndServe] waits
+// for) and enforces the connection limit of [WithMaxConns]. [ListenAndServe]
+// and [Serve] call it; call it yourself when you run srv.Serve directly.
+// Wrap once per listener.
+func (g *Guard) Listener(ln net.Listener) net.Listener {
+	m := int64(g.maxConns)
+	if m == 0 {
+		if soft := nofileSoftLimit(); soft > 0 {
+			m = int64(soft) * 3 / 4
+		}
+	}
+	if m < 0 {
+		m = 0
+	}
+	g.conns.max.Store(m)
+	return &guardListener{Listener: ln, t: &g.conns}
+}
+
+type guardListener struct {
+	net.Listener
+	t *connTracker
+}
+
+func (l *guardListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		tc := &trackedConn{Conn: c, t: l.t}
+		if l.t.add(tc) {
+			return tc, nil
+		}
+	}
+}

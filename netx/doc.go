@@ -1,0 +1,102 @@
+// Package netx provides hardened HTTP clients and servers: every timeout
+// set, pools sized for real concurrency, graceful shutdown on SIGTERM,
+// load shedding, rate limiting, circuit breaking and retries with a budget,
+// each counted for metrics.
+//
+// net/http's zero values are tuned for trusted networks: [http.Server] has
+// no timeouts, [http.DefaultTransport] has no response-header timeout and
+// keeps two idle connections per host, [http.Client] has no overall
+// timeout, and [http.Server.Shutdown] knows nothing of signals or load
+// balancers. netx keeps the net/http types and fills in the rest.
+//
+// # Server
+//
+// [NewServer] returns an [*http.Server] whose handler is the caller's
+// handler behind a [Guard]:
+//
+//	srv := netx.NewServer(mux, netx.WithName("api"), netx.WithMaxInFlight(200))
+//	srv.Addr = ":8080"
+//	err := netx.ListenAndServe(ctx, srv, netx.WithDrainDelay(5*time.Second))
+//
+// The Guard, in order: answers /healthz and /readyz itself (never shed);
+// sheds with 503 while the pressure signal of [WithPressure] is true;
+// answers 429 with Retry-After past the token bucket of [WithRateLimit] or
+// [WithRateLimitByKey]; sheds with 503 and Retry-After past the in-flight
+// limit ([WithMaxInFlight], or [WithAdaptiveLimit]); refuses bodies over
+// the limit with 413; recovers handler panics with a 500 (the process
+// lives, the panic is logged and counted). Get the Guard of a server with
+// [GuardOf], or build one with [NewGuard] for a server of your own.
+//
+// Server defaults, and when to change them:
+//
+//	ReadHeaderTimeout  10s     slowloris bound; rarely needs changing
+//	ReadTimeout        30s     whole request; raise for large uploads
+//	WriteTimeout       60s     extend per request for streaming (ResponseController)
+//	IdleTimeout        120s    keep above the load balancer's idle timeout (60s on most)
+//	MaxHeaderBytes     64 KiB  431 beyond; raise for very large cookies
+//	body limit         10 MiB  413 beyond; per route, wrap with http.MaxBytesReader
+//	in-flight limit    max(256, 128×GOMAXPROCS); set to what the backend holds
+//	Retry-After (503)  1s
+//	connection limit   3/4 of RLIMIT_NOFILE (see Connections)
+//
+// # Connections
+//
+// [Guard.Listener] (applied by [ListenAndServe] and [Serve]) tracks every
+// connection by state. Past the connection limit ([WithMaxConns]) the
+// oldest connection that is idle or has not finished sending its headers
+// is closed to make room, so a flood of slow or idle connections cannot
+// take every file descriptor while a normal client waits: under the
+// slowloris test of this package a bare [http.Server] stops accepting and
+// the Guard keeps serving.
+//
+// # Shutdown
+//
+// [ListenAndServe] and [Serve] run until the context ends or SIGTERM or
+// SIGINT arrives, then: readiness turns to 503 ([PhaseDraining]), the drain
+// delay lets the load balancer notice, [http.Server.Shutdown] stops
+// accepting and waits for running requests and hijacked connections
+// ([PhaseShutdown]) up to the shutdown timeout, and only then are the rest
+// closed ([PhaseClosing]). The defaults (5s drain, 25s shutdown) fit
+// Kubernetes' 30s termination grace period; tests and local runs want a
+// short drain ([WithDrainDelay]).
+//
+// # Client
+//
+// [NewTransport] returns an [*http.Transport] and [NewClient] an
+// [*http.Client] whose Transport is a [*RoundTripper] (get it back with
+// [RoundTripperOf]). Client defaults:
+//
+//	dial timeout             5s
+//	TLS handshake timeout    5s
+//	response header timeout  30s   raise for long polling
+//	idle connection timeout  55s   keep below the server's idle timeout
+//	overall timeout          60s   (NewClient; http.Client.Timeout)
+//	max connections per host 512   requests beyond wait (pool-wait histogram)
+//	idle connections / host  128   net/http keeps 2
+//	TLS session resumption   tls.NewLRUClientSessionCache(256), see WithSessionCache
+//
+// The RoundTripper records pool wait, new and reused connections and dials
+// through [net/http/httptrace]. [WithBreaker] adds a circuit breaker per
+// host ([BreakerSettings]); [WithRetry] retries idempotent requests within
+// a budget, caps Retry-After and never waits past the request's deadline
+// ([RetryPolicy]).
+//
+// # Metrics
+//
+// [Guard.Stats] and [RoundTripper.Stats] return JSON-marshalable snapshots;
+// [NewServerCollector] and [NewClientCollector] export them to Prometheus
+// as gotune_netx_server_* and gotune_netx_client_*, labelled only with the
+// name of [WithName] and fixed sets (shed reason, connection state, phase,
+// breaker state): never a URL, host or client address.
+//
+//	g := netx.GuardOf(srv)
+//	prometheus.MustRegister(netx.NewServerCollector(g))
+//	client := netx.NewClient(netx.WithName("backend"))
+//	prometheus.MustRegister(netx.NewClientCollector(netx.RoundTripperOf(client)))
+//
+// # Concurrency
+//
+// Every exported function and method is safe for concurrent use. Nothing
+// here starts a goroutine except [Serve] and [ListenAndServe], which wait
+// for what they start before returning.
+package netx

@@ -1,0 +1,395 @@
+package netx
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+)
+
+// Shed reasons, as used in [ServerStats] and the reason label of
+// gotune_netx_server_shed_total.
+const (
+	ShedInFlight  = "in_flight"
+	ShedPressure  = "pressure"
+	ShedRateLimit = "rate_limit"
+)
+
+// Server phases, as reported by [Guard.Stats] and
+// gotune_netx_server_phase.
+const (
+	PhaseServing  = "serving"
+	PhaseDraining = "draining"
+	PhaseShutdown = "shutdown"
+	PhaseClosing  = "closing"
+	PhaseStopped  = "stopped"
+)
+
+var phases = [...]string{PhaseServing, PhaseDraining, PhaseShutdown, PhaseClosing, PhaseStopped}
+
+// NewServer returns an [*http.Server] whose handler is h behind a [Guard]
+// built with the same options, with ReadHeaderTimeout, ReadTimeout,
+// WriteTimeout, IdleTimeout and MaxHeaderBytes set (defaults in the package
+// overview) and ConnState feeding the Guard's connection counts. Get the
+// Guard back with [GuardOf]; serve with [ListenAndServe] or [Serve].
+//
+// srv.Addr is left empty; set it, or pass a listener to [Serve].
+func NewServer(h http.Handler, opts ...Option) *http.Server {
+	c := newConfig(opts)
+	g := newGuard(h, c)
+	srv := &http.Server{
+		Handler:           g,
+		ReadHeaderTimeout: pick(c.readHeaderTimeout, defaultReadHeaderTimeout),
+		ReadTimeout:       pick(c.readTimeout, defaultReadTimeout),
+		WriteTimeout:      pick(c.writeTimeout, defaultWriteTimeout),
+		IdleTimeout:       pick(c.idleTimeout, defaultIdleTimeout),
+		MaxHeaderBytes:    pickN(c.maxHeaderBytes, defaultMaxHeaderBytes),
+		ConnState:         g.ConnState,
+	}
+	if srv.MaxHeaderBytes == 0 {
+		srv.MaxHeaderBytes = 1 << 30 // "unlimited"; 0 would mean net/http's 1 MiB
+	}
+	if c.logger != nil {
+		srv.ErrorLog = slog.NewLogLogger(c.logger.Handler(), slog.LevelWarn)
+	}
+	return srv
+}
+
+// GuardOf returns the [*Guard] serving srv's requests if srv was built by
+// [NewServer] (or its Handler is a Guard), else nil.
+func GuardOf(srv *http.Server) *Guard {
+	if srv == nil {
+		return nil
+	}
+	g, _ := srv.Handler.(*Guard)
+	return g
+}
+
+// Guard is the server-side middleware of [NewServer]: it answers the
+// health and readiness endpoints, sheds load (pressure signal, rate limit,
+// in-flight limit), bounds request bodies, recovers panics, tracks
+// connections through [Guard.ConnState] and [Guard.Listener], and counts it
+// all for [Guard.Stats]. Build it with [NewGuard] to put it into a server
+// of your own. It is safe for concurrent use.
+type Guard struct {
+	next       http.Handler
+	name       string
+	logger     *slog.Logger
+	now        func() time.Time
+	livePath   string
+	readyPath  string
+	maxBody    int64
+	pressure   func() bool
+	retryAfter string
+	maxConns   int
+
+	limit *inflightLimit
+	rate  *rateLimiter
+	conns connTracker
+
+	ready    atomic.Bool
+	draining atomic.Bool
+	phase    atomic.Int32
+
+	requests      atomic.Uint64
+	shedInFlight  atomic.Uint64
+	shedPressure  atomic.Uint64
+	shedRateLimit atomic.Uint64
+	bodyTooLarge  atomic.Uint64
+	panics        atomic.Uint64
+}
+
+// NewGuard returns a [*Guard] in front of h, configured by the server
+// options (body limit, in-flight and adaptive limits, pressure, rate
+// limits, health paths, connection limit, logger, clock, name). It starts
+// ready and in [PhaseServing].
+func NewGuard(h http.Handler, opts ...Option) *Guard {
+	return newGuard(h, newConfig(opts))
+}
+
+func newGuard(h http.Handler, c *config) *Guard {
+	if h == nil {
+		h = http.DefaultServeMux
+	}
+	g := &Guard{
+		next:      h,
+		name:      c.name,
+		logger:    c.logger,
+		now:       c.now,
+		livePath:  c.livePath,
+		readyPath: c.readyPath,
+		maxBody:   int64(pickN(int(c.maxBodyBytes), defaultMaxBodyBytes)),
+		pressure:  c.pressure,
+		maxConns:  c.maxConns,
+	}
+	if c.maxBodyBytes < 0 {
+		g.maxBody = 0
+	}
+	ra := pick(c.retryAfter, defaultRetryAfter)
+	g.retryAfter = strconv.Itoa(int((ra + time.Second - 1) / time.Second))
+	static := pickN(c.maxInFlight, max(256, 128*runtime.GOMAXPROCS(0)))
+	g.limit = newInflightLimit(static, c.adaptive)
+	if c.rateLimit != nil {
+		g.rate = newRateLimiter(*c.rateLimit)
+	}
+	g.conns.init(g)
+	g.ready.Store(true)
+	return g
+}
+
+// Name returns the name given with [WithName].
+func (g *Guard) Name() string { return g.name }
+
+// SetReady sets what the readiness endpoint answers: 200 when true, 503
+// when false. [ListenAndServe] sets it false when draining starts.
+func (g *Guard) SetReady(ready bool) { g.ready.Store(ready) }
+
+// Ready reports what the readiness endpoint answers.
+func (g *Guard) Ready() bool { return g.ready.Load() && !g.draining.Load() }
+
+// Drain marks the server as draining: readiness fails and responses carry
+// "Connection: close" so clients move to other instances. Requests are
+// still served. [ListenAndServe] calls it on a signal.
+func (g *Guard) Drain() {
+	g.draining.Store(true)
+	g.setPhase(PhaseDraining)
+}
+
+func (g *Guard) setPhase(p string) {
+	for i, s := range phases {
+		if s == p {
+			g.phase.Store(int32(i))
+		}
+	}
+	if g.logger != nil {
+		g.logger.Info("netx: server phase", "server", g.name, "phase", p)
+	}
+}
+
+// ServeHTTP implements [http.Handler].
+func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if p := r.URL.Path; p == g.livePath || p == g.readyPath {
+		g.serveHealth(w, r)
+		return
+	}
+	g.requests.Add(1)
+	if g.pressure != nil && g.pressure() {
+		g.shedPressure.Add(1)
+		g.shed(w, ShedPressure, http.StatusServiceUnavailable, g.retryAfter)
+		return
+	}
+	if g.rate != nil {
+		if wait, ok := g.rate.allow(r, g.now()); !ok {
+			g.shedRateLimit.Add(1)
+			g.shed(w, ShedRateLimit, http.StatusTooManyRequests,
+				strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			return
+		}
+	}
+	if !g.limit.acquire() {
+		g.shedInFlight.Add(1)
+		g.shed(w, ShedInFlight, http.StatusServiceUnavailable, g.retryAfter)
+		return
+	}
+	start := g.now()
+	rw := &responseWriter{ResponseWriter: w}
+	defer g.finish(rw, r, start)
+	if g.draining.Load() {
+		w.Header().Set("Connection", "close")
+	}
+	if g.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
+		if r.ContentLength > g.maxBody {
+			g.bodyTooLarge.Add(1)
+			w.Header().Set("Connection", "close")
+			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			return
+		}
+		r.Body = &limitedBody{rc: http.MaxBytesReader(w, r.Body, g.maxBody), rw: rw, g: g}
+	}
+	g.next.ServeHTTP(rw, r)
+}
+
+// finish releases the in-flight slot, feeds the adaptive limit and
+// recovers a panic.
+func (g *Guard) finish(rw *responseWriter, r *http.Request, start time.Time) {
+	g.limit.release(g.now().Sub(start))
+	v := recover()
+	if v == nil {
+		return
+	}
+	if v == http.ErrAbortHandler {
+		panic(v) // net/http's own way to abort a response quietly
+	}
+	g.panics.Add(1)
+	if g.logger != nil {
+		g.logger.Error("netx: handler panic recovered", "server", g.name,
+			"method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v),
+			"stack", string(debug.Stack()))
+	}
+	if rw.wrote {
+		// Headers are out; the only honest thing left is to cut the
+		// connection so the client sees a truncated response.
+		panic(http.ErrAbortHandler)
+	}
+	rw.Header().Set("Connection", "close")
+	http.Error(rw, "internal server error", http.StatusInternalServerError)
+}
+
+func (g *Guard) shed(w http.ResponseWriter, reason string, code int, retryAfter string) {
+	h := w.Header()
+	h.Set("Retry-After", retryAfter)
+	h.Set("Content-Type", "text/plain; charset=utf-8")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(code)
+	_, _ = io.WriteString(w, "overloaded: "+reason+"\n")
+	if g.logger != nil {
+		g.logger.Debug("netx: request shed", "server", g.name, "reason", reason)
+	}
+}
+
+func (g *Guard) serveHealth(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	if r.URL.Path == g.readyPath && !g.Ready() {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = io.WriteString(w, "not ready\n")
+		return
+	}
+	_, _ = io.WriteString(w, "ok\n")
+}
+
+// ServerStats is a snapshot of a [Guard]. Counters only grow; the rest is
+// as of the call.
+type ServerStats struct {
+	Name  string `json:"name"`
+	Ready bool   `json:"ready"`
+	// Phase is one of PhaseServing, PhaseDraining, PhaseShutdown,
+	// PhaseClosing, PhaseStopped.
+	Phase string `json:"phase"`
+	// Requests counts requests that reached the limits (health checks
+	// excluded), shed or not.
+	Requests      uint64 `json:"requests"`
+	InFlight      int64  `json:"in_flight"`
+	InFlightLimit int64  `json:"in_flight_limit"`
+	// Shed counts shed requests by reason (ShedInFlight, ShedPressure,
+	// ShedRateLimit).
+	Shed         map[string]uint64 `json:"shed"`
+	BodyTooLarge uint64            `json:"body_too_large"`
+	Panics       uint64            `json:"panics"`
+	Conns        ConnStats         `json:"conns"`
+}
+
+// ConnStats counts connections of a server by [http.ConnState], and the
+// work of the connection limit of [WithMaxConns].
+type ConnStats struct {
+	New      int64 `json:"new"`
+	Active   int64 `json:"active"`
+	Idle     int64 `json:"idle"`
+	Hijacked int64 `json:"hijacked"`
+	// Accepted counts connections seen; Evicted counts idle or
+	// header-pending connections closed to make room; Refused counts new
+	// connections closed because every other one was busy.
+	Accepted uint64 `json:"accepted"`
+	Evicted  uint64 `json:"evicted"`
+	Refused  uint64 `json:"refused"`
+	// Max is the connection limit in force (0: none).
+	Max int `json:"max"`
+}
+
+// Stats returns a snapshot. Safe for concurrent use.
+func (g *Guard) Stats() ServerStats {
+	return ServerStats{
+		Name:          g.name,
+		Ready:         g.Ready(),
+		Phase:         phases[g.phase.Load()],
+		Requests:      g.requests.Load(),
+		InFlight:      g.limit.inflight.Load(),
+		InFlightLimit: g.limit.limit.Load(),
+		Shed: map[string]uint64{
+			ShedInFlight:  g.shedInFlight.Load(),
+			ShedPressure:  g.shedPressure.Load(),
+			ShedRateLimit: g.shedRateLimit.Load(),
+		},
+		BodyTooLarge: g.bodyTooLarge.Load(),
+		Panics:       g.panics.Load(),
+		Conns:        g.conns.stats(),
+	}
+}
+
+// responseWriter notes whether headers were written, so a panic can still
+// get a 500 and a body-limit failure can be turned into 413.
+type responseWriter struct {
+	http.ResponseWriter
+	wrote   bool
+	tooBig  bool
+	counted bool
+}
+
+func (w *responseWriter) WriteHeader(code int) {
+	if !w.wrote && w.tooBig && code >= 400 {
+		code = http.StatusRequestEntityTooLarge
+	}
+	w.wrote = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *responseWriter) Write(p []byte) (int, error) {
+	if !w.wrote {
+		if w.tooBig {
+			w.WriteHeader(http.StatusRequestEntityTooLarge)
+		}
+		w.wrote = true
+	}
+	return w.ResponseWriter.Write(p)
+}
+
+// ReadFrom keeps net/http's sendfile path for io.Copy into the response.
+func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
+	w.wrote = true
+	return io.Copy(w.ResponseWriter, r)
+}
+
+// Flush implements [http.Flusher].
+func (w *responseWriter) Flush() {
+	w.wrote = true
+	_ = http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+// Hijack implements [http.Hijacker]; the connection stays counted as
+// hijacked until it is closed.
+func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	w.wrote = true
+	return http.NewResponseController(w.ResponseWriter).Hijack()
+}
+
+// Unwrap lets [http.ResponseController] reach the underlying writer.
+func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// limitedBody marks the response when the body limit is hit.
+type limitedBody struct {
+	rc io.ReadCloser
+	rw *responseWriter
+	g  *Guard
+}
+
+func (b *limitedBody) Read(p []byte) (int, error) {
+	n, err := b.rc.Read(p)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) && !b.rw.counted {
+			b.rw.tooBig, b.rw.counted = true, true
+			b.g.bodyTooLarge.Add(1)
+		}
+	}
+	return n, err
+}
+
+func (b *limitedBody) Close() error { return b.rc.Close() }

@@ -1,0 +1,152 @@
+package netx
+
+import (
+	"net/http"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// NewServerCollector returns a Prometheus collector that reads
+// [Guard.Stats] on every scrape. Every metric carries a constant
+// server=<name> label ([WithName]); the other labels are fixed sets
+// (reason, state, phase). Register one per Guard; Guards with different
+// names can share a registry.
+func NewServerCollector(g *Guard) prometheus.Collector {
+	cl := prometheus.Labels{"server": g.name}
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("gotune_netx_server_"+name, help, labels, cl)
+	}
+	return &serverCollector{
+		g:         g,
+		requests:  d("requests_total", "Requests that reached the limits (health checks excluded), shed or not."),
+		inflight:  d("in_flight_requests", "Requests being handled."),
+		limit:     d("in_flight_limit_requests", "Current in-flight limit (static or adaptive)."),
+		shed:      d("shed_total", "Requests shed, by reason (in_flight, pressure, rate_limit).", "reason"),
+		tooLarge:  d("body_too_large_total", "Requests refused with 413 for their body size."),
+		panics:    d("panics_total", "Handler panics recovered."),
+		conns:     d("connections", "Open connections by state (new, active, idle, hijacked).", "state"),
+		accepted:  d("connections_accepted_total", "Connections accepted."),
+		evicted:   d("connections_evicted_total", "Idle or header-pending connections closed to stay under the connection limit."),
+		refused:   d("connections_refused_total", "New connections closed because the limit was reached and every other connection was busy."),
+		ready:     d("ready", "1 while the readiness endpoint answers 200."),
+		phase:     d("phase", "1 for the current lifecycle phase (serving, draining, shutdown, closing, stopped).", "phase"),
+		maxConnsD: d("connections_limit", "Connection limit in force (0: none)."),
+	}
+}
+
+type serverCollector struct {
+	g                                                          *Guard
+	requests, inflight, limit, shed, tooLarge, panics          *prometheus.Desc
+	conns, accepted, evicted, refused, ready, phase, maxConnsD *prometheus.Desc
+}
+
+func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.requests, c.inflight, c.limit, c.shed, c.tooLarge,
+		c.panics, c.conns, c.accepted, c.evicted, c.refused, c.ready, c.phase, c.maxConnsD} {
+		ch <- d
+	}
+}
+
+func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.g.Stats()
+	counter := func(d *prometheus.Desc, v uint64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), l...)
+	}
+	gauge := func(d *prometheus.Desc, v float64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, l...)
+	}
+	counter(c.requests, s.Requests)
+	gauge(c.inflight, float64(s.InFlight))
+	gauge(c.limit, float64(s.InFlightLimit))
+	for _, r := range []string{ShedInFlight, ShedPressure, ShedRateLimit} {
+		counter(c.shed, s.Shed[r], r)
+	}
+	counter(c.tooLarge, s.BodyTooLarge)
+	counter(c.panics, s.Panics)
+	gauge(c.conns, float64(s.Conns.New), "new")
+	gauge(c.conns, float64(s.Conns.Active), "active")
+	gauge(c.conns, float64(s.Conns.Idle), "idle")
+	gauge(c.conns, float64(s.Conns.Hijacked), "hijacked")
+	counter(c.accepted, s.Conns.Accepted)
+	counter(c.evicted, s.Conns.Evicted)
+	counter(c.refused, s.Conns.Refused)
+	gauge(c.maxConnsD, float64(s.Conns.Max))
+	gauge(c.ready, b2f(s.Ready))
+	for _, p := range phases {
+		gauge(c.phase, b2f(p == s.Phase), p)
+	}
+}
+
+// NewClientCollector returns a Prometheus collector that reads
+// [RoundTripper.Stats] on every scrape, with a constant client=<name>
+// label ([WithName]) and no per-host or per-URL labels.
+func NewClientCollector(rt *RoundTripper) prometheus.Collector {
+	cl := prometheus.Labels{"client": rt.name}
+	d := func(name, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("gotune_netx_client_"+name, help, labels, cl)
+	}
+	return &clientCollector{
+		rt:       rt,
+		requests: d("requests_total", "Requests sent (retries not counted again)."),
+		conns:    d("connections_total", "Connections handed to requests, by kind (new, reused).", "kind"),
+		dials:    d("dials_total", "TCP connection attempts."),
+		dialErrs: d("dial_errors_total", "TCP connection attempts that failed."),
+		wait:     d("pool_wait_seconds", "Time from asking the pool for a connection to getting one."),
+		breakers: d("breakers", "Per-host circuit breakers by state (closed, open, half_open).", "state"),
+		trips:    d("breaker_trips_total", "Circuit breaker transitions to open."),
+		rejected: d("breaker_rejected_total", "Requests refused by an open circuit breaker."),
+		retries:  d("retries_total", "Retries sent."),
+		denied:   d("retries_denied_total", "Retries refused by the retry budget or the deadline."),
+	}
+}
+
+type clientCollector struct {
+	rt                                         *RoundTripper
+	requests, conns, dials, dialErrs, wait     *prometheus.Desc
+	breakers, trips, rejected, retries, denied *prometheus.Desc
+}
+
+func (c *clientCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.requests, c.conns, c.dials, c.dialErrs, c.wait,
+		c.breakers, c.trips, c.rejected, c.retries, c.denied} {
+		ch <- d
+	}
+}
+
+func (c *clientCollector) Collect(ch chan<- prometheus.Metric) {
+	s := c.rt.Stats()
+	counter := func(d *prometheus.Desc, v uint64, l ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), l...)
+	}
+	counter(c.requests, s.Requests)
+	counter(c.conns, s.ConnsNew, "new")
+	counter(c.conns, s.ConnsReused, "reused")
+	counter(c.dials, s.Dials)
+	counter(c.dialErrs, s.DialErrors)
+	buckets := make(map[float64]uint64, len(s.PoolWait.UpperBounds))
+	var cum uint64
+	for i, ub := range s.PoolWait.UpperBounds {
+		cum += s.PoolWait.Counts[i]
+		buckets[ub.Seconds()] = cum
+	}
+	ch <- prometheus.MustNewConstHistogram(c.wait, s.PoolWait.Count, s.PoolWait.Sum.Seconds(), buckets)
+	g := func(v int, state string) {
+		ch <- prometheus.MustNewConstMetric(c.breakers, prometheus.GaugeValue, float64(v), state)
+	}
+	g(s.Breakers.Closed, "closed")
+	g(s.Breakers.Open, "open")
+	g(s.Breakers.HalfOpen, "half_open")
+	counter(c.trips, s.Breakers.Trips)
+	counter(c.rejected, s.Breakers.Rejected)
+	counter(c.retries, s.Retries)
+	counter(c.denied, s.RetriesDenied)
+}
+
+func b2f(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+var _ http.RoundTripper = (*RoundTripper)(nil)

@@ -1,0 +1,147 @@
+package netx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os/signal"
+	"time"
+)
+
+// ErrShutdownTimeout is returned (wrapped) by [ListenAndServe] and [Serve]
+// when requests were still running at the end of the shutdown timeout and
+// their connections had to be closed.
+var ErrShutdownTimeout = errors.New("netx: shutdown timed out")
+
+// ListenAndServe listens on srv.Addr (":http", or ":https" when srv has a
+// TLS certificate configured) with [Listen] and serves with [Serve]. See
+// Serve for the shutdown sequence.
+func ListenAndServe(ctx context.Context, srv *http.Server, opts ...Option) error {
+	addr := srv.Addr
+	tlsOn := hasTLS(srv)
+	if addr == "" {
+		addr = ":http"
+		if tlsOn {
+			addr = ":https"
+		}
+	}
+	ln, err := Listen(ctx, "tcp", addr, opts...)
+	if err != nil {
+		return err
+	}
+	return Serve(ctx, srv, ln, opts...)
+}
+
+func hasTLS(srv *http.Server) bool {
+	return srv.TLSConfig != nil &&
+		(len(srv.TLSConfig.Certificates) > 0 || srv.TLSConfig.GetCertificate != nil ||
+			srv.TLSConfig.GetConfigForClient != nil)
+}
+
+// Serve serves srv on ln (with TLS when srv.TLSConfig holds a certificate
+// or GetCertificate) until ctx is done or one of the signals of
+// [WithSignals] arrives (default SIGTERM and SIGINT), then shuts down in
+// phases so that nothing already accepted is lost:
+//
+//  1. Draining: the [Guard] (from [GuardOf] or [WithGuard]) fails its
+//     readiness endpoint and adds "Connection: close" to responses; the
+//     server keeps serving for the drain delay ([WithDrainDelay], default
+//     5s) so load balancers notice and stop sending.
+//  2. Shutdown: [http.Server.Shutdown] closes the listener (new
+//     connections are refused), closes idle connections and waits, up to
+//     the shutdown timeout ([WithShutdownTimeout], default 25s), for
+//     running requests and for hijacked connections to finish.
+//  3. Closing: if the timeout passes, [http.Server.Close] and a close of
+//     the remaining hijacked connections end the rest, and Serve returns an
+//     error wrapping [ErrShutdownTimeout].
+//
+// Once the shutdown starts the signals are released, so a second SIGTERM
+// or Ctrl-C ends the process at once. Serve returns nil after a clean
+// shutdown, and the listener's error if serving fails. ln is wrapped with
+// [Guard.Listener] when there is a Guard.
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Option) error {
+	c := newConfig(opts)
+	g := c.guard
+	if g == nil {
+		g = GuardOf(srv)
+	}
+	logger := c.logger
+	if logger == nil && g != nil {
+		logger = g.logger
+	}
+	stopCtx, stop := ctx, context.CancelFunc(func() {})
+	if len(c.signals) > 0 {
+		stopCtx, stop = signal.NotifyContext(ctx, c.signals...)
+	}
+	defer stop()
+	if g != nil {
+		ln = g.Listener(ln)
+		g.draining.Store(false)
+		g.setPhase(PhaseServing)
+	}
+	tlsOn := hasTLS(srv)
+	errc := make(chan error, 1)
+	go func() {
+		if tlsOn {
+			errc <- srv.ServeTLS(ln, "", "")
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	select {
+	case err := <-errc:
+		if g != nil {
+			g.setPhase(PhaseStopped)
+		}
+		if errors.Is(err, http.ErrServerClosed) {
+			return nil // someone else shut it down
+		}
+		return fmt.Errorf("netx: serve %s: %w", ln.Addr(), err)
+	case <-stopCtx.Done():
+	}
+	stop()
+	if logger != nil {
+		logger.Info("netx: shutting down", "addr", ln.Addr().String(), "cause", context.Cause(stopCtx).Error())
+	}
+
+	if g != nil {
+		g.Drain()
+	}
+	if d := pick(c.drainDelay, defaultDrainDelay); d > 0 {
+		t := time.NewTimer(d)
+		<-t.C
+	}
+
+	if g != nil {
+		g.setPhase(PhaseShutdown)
+	}
+	timeout := pick(c.shutdownTimeout, defaultShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	if timeout == 0 {
+		cancel()
+	}
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err == nil && g != nil {
+		if n := g.waitHijacked(sctx); n > 0 {
+			err = fmt.Errorf("%d hijacked connections open: %w", n, context.DeadlineExceeded)
+		}
+	}
+	if err != nil {
+		if g != nil {
+			g.setPhase(PhaseClosing)
+		}
+		_ = srv.Close()
+		if g != nil {
+			g.waitHijacked(sctx) // sctx is done: closes the rest
+		}
+		err = fmt.Errorf("netx: shutdown after %v: %w (%v)", timeout, ErrShutdownTimeout, err)
+	}
+	<-errc
+	if g != nil {
+		g.setPhase(PhaseStopped)
+	}
+	return err
+}

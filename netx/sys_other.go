@@ -1,0 +1,22 @@
+//go:build !linux
+
+package netx
+
+import (
+	"fmt"
+	"runtime"
+	"syscall"
+)
+
+const reusePortSupported = false
+
+func reusePortControl(_, _ string, _ syscall.RawConn) error {
+	return errorUnsupported("SO_REUSEPORT")
+}
+
+// nofileSoftLimit is not read outside Linux: no default connection limit.
+func nofileSoftLimit() uint64 { return 0 }
+
+func errorUnsupported(what string) error {
+	return fmt.Errorf("netx: %s on %s: %w", what, runtime.GOOS, ErrUnsupported)
+}
