@@ -1,0 +1,263 @@
+// Package sysnode reads the Linux NUMA description of a host and of the
+// current process from a root directory: /sys/devices/system/node (online
+// nodes, CPU lists, distances, per-node meminfo and numastat),
+// /proc/self/status (Cpus_allowed, Mems_allowed), the cgroup cpuset of the
+// process (v1 or v2, resolved through /proc/self/cgroup and mountinfo) and
+// /proc/self/numa_maps. It only reads files; package numa makes the
+// decisions.
+package sysnode
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/gotune/gotune/internal/cpulist"
+)
+
+// NodeDir is the sysfs directory that describes NUMA nodes, relative to a root.
+const NodeDir = "sys/devices/system/node"
+
+// maxFile bounds how much of a sysfs or proc file is read; the largest file
+// read here in full (a node's vmstat is not read) is a few KiB.
+const maxFile = 1 << 20
+
+// Node is one online node as sysfs describes it.
+type Node struct {
+	ID        int
+	CPUs      []int
+	Distances []int // one per online node, in online-node order; nil if unknown
+	Mem       NodeMem
+	HasMem    bool // in has_memory, or MemTotal > 0 where has_memory is absent
+}
+
+// Nodes is the node directory of a host.
+type Nodes struct {
+	Present bool  // false when the node directory does not exist
+	Online  []int // online node ids, ascending: the order of distance files
+	Nodes   []Node
+}
+
+// ReadFile reads root/rel, bounded, as a string.
+func ReadFile(root, rel string) (string, error) {
+	f, err := os.Open(filepath.Join(root, rel))
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	b, err := io.ReadAll(io.LimitReader(f, maxFile+1))
+	if err != nil {
+		return "", err
+	}
+	if len(b) > maxFile {
+		return "", fmt.Errorf("sysnode: %s is larger than %d bytes", filepath.Join(root, rel), maxFile)
+	}
+	return string(b), nil
+}
+
+// ReadNodes reads root/sys/devices/system/node. A missing directory is not an
+// error: the result has Present false.
+func ReadNodes(root string) (Nodes, error) {
+	var out Nodes
+	dir := filepath.Join(root, NodeDir)
+	if _, err := os.Stat(dir); err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return out, nil
+		}
+		return out, fmt.Errorf("sysnode: %w", err)
+	}
+	out.Present = true
+	online, err := readList(root, NodeDir+"/online")
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		if online, err = listNodeDirs(dir); err != nil {
+			return out, err
+		}
+	case err != nil:
+		return out, err
+	}
+	out.Online = online
+	hasMem, err := readList(root, NodeDir+"/has_memory")
+	haveHasMem := err == nil
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return out, err
+	}
+	for _, id := range online {
+		n, err := readNode(root, id, len(online))
+		if err != nil {
+			return out, err
+		}
+		if haveHasMem {
+			_, n.HasMem = slices.BinarySearch(hasMem, id)
+		} else {
+			n.HasMem = n.Mem.Total > 0
+		}
+		out.Nodes = append(out.Nodes, n)
+	}
+	return out, nil
+}
+
+func readNode(root string, id, nOnline int) (Node, error) {
+	n := Node{ID: id}
+	base := NodeDir + "/node" + strconv.Itoa(id)
+	cpus, err := readList(root, base+"/cpulist")
+	if errors.Is(err, fs.ErrNotExist) {
+		var s string
+		if s, err = ReadFile(root, base+"/cpumap"); err == nil {
+			cpus, err = cpulist.ParseMask(s)
+			if err != nil {
+				err = fmt.Errorf("sysnode: %s: %w", filepath.Join(root, base, "cpumap"), err)
+			}
+		}
+	}
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		cpus = []int{}
+	case err != nil:
+		return n, err
+	}
+	n.CPUs = cpus
+	if s, err := ReadFile(root, base+"/distance"); err == nil {
+		d, err := ParseDistance(s)
+		if err != nil {
+			return n, fmt.Errorf("%w (in %s)", err, filepath.Join(root, base, "distance"))
+		}
+		if len(d) != nOnline {
+			return n, fmt.Errorf("sysnode: %s has %d distances %q for %d online nodes", filepath.Join(root, base, "distance"), len(d), strings.TrimSpace(s), nOnline)
+		}
+		n.Distances = d
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return n, fmt.Errorf("sysnode: %w", err)
+	}
+	if s, err := ReadFile(root, base+"/meminfo"); err == nil {
+		m, err := ParseNodeMeminfo(s)
+		if err != nil {
+			return n, fmt.Errorf("%w (in %s)", err, filepath.Join(root, base, "meminfo"))
+		}
+		n.Mem = m
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return n, fmt.Errorf("sysnode: %w", err)
+	}
+	return n, nil
+}
+
+// ReadNodeMeminfo reads one node's meminfo.
+func ReadNodeMeminfo(root string, id int) (NodeMem, error) {
+	p := NodeDir + "/node" + strconv.Itoa(id) + "/meminfo"
+	s, err := ReadFile(root, p)
+	if err != nil {
+		return NodeMem{}, fmt.Errorf("sysnode: %w", err)
+	}
+	m, err := ParseNodeMeminfo(s)
+	if err != nil {
+		return NodeMem{}, fmt.Errorf("%w (in %s)", err, filepath.Join(root, p))
+	}
+	return m, nil
+}
+
+// ReadNumastat reads one node's numastat.
+func ReadNumastat(root string, id int) (Numastat, error) {
+	p := NodeDir + "/node" + strconv.Itoa(id) + "/numastat"
+	s, err := ReadFile(root, p)
+	if err != nil {
+		return Numastat{}, fmt.Errorf("sysnode: %w", err)
+	}
+	st, err := ParseNumastat(s)
+	if err != nil {
+		return Numastat{}, fmt.Errorf("%w (in %s)", err, filepath.Join(root, p))
+	}
+	return st, nil
+}
+
+// ReadStatus reads and parses root/proc/self/status (or another status file
+// given by rel).
+func ReadStatus(root, rel string) (Status, error) {
+	s, err := ReadFile(root, rel)
+	if err != nil {
+		return Status{}, err
+	}
+	st, err := ParseStatus(s)
+	if err != nil {
+		return Status{}, fmt.Errorf("%w (in %s)", err, filepath.Join(root, rel))
+	}
+	return st, nil
+}
+
+// ReadMeminfo reads root/proc/meminfo.
+func ReadMeminfo(root string) (NodeMem, error) {
+	s, err := ReadFile(root, "proc/meminfo")
+	if err != nil {
+		return NodeMem{}, err
+	}
+	m, err := ParseMeminfo(s)
+	if err != nil {
+		return NodeMem{}, fmt.Errorf("%w (in %s)", err, filepath.Join(root, "proc/meminfo"))
+	}
+	return m, nil
+}
+
+// OnlineCPUs reads root/sys/devices/system/cpu/online.
+func OnlineCPUs(root string) ([]int, error) {
+	return readList(root, "sys/devices/system/cpu/online")
+}
+
+// readList reads a file holding a cpu or node list. A missing file returns an
+// error that matches fs.ErrNotExist; a malformed one names the file.
+func readList(root, rel string) ([]int, error) {
+	s, err := ReadFile(root, rel)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("sysnode: %w", err)
+	}
+	ids, err := cpulist.Parse(s)
+	if err != nil {
+		return nil, fmt.Errorf("sysnode: %s: %w", filepath.Join(root, rel), err)
+	}
+	return ids, nil
+}
+
+func listNodeDirs(dir string) ([]int, error) {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("sysnode: %w", err)
+	}
+	ids := []int{}
+	for _, e := range ents {
+		rest, ok := strings.CutPrefix(e.Name(), "node")
+		if !ok {
+			continue
+		}
+		id, err := strconv.Atoi(rest)
+		if err != nil || id < 0 || id >= cpulist.MaxID || strconv.Itoa(id) != rest {
+			continue
+		}
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+// Tasks lists the thread ids in root/proc/self/task.
+func Tasks(root string) ([]int, error) {
+	ents, err := os.ReadDir(filepath.Join(root, "proc/self/task"))
+	if err != nil {
+		return nil, fmt.Errorf("sysnode: %w", err)
+	}
+	tids := make([]int, 0, len(ents))
+	for _, e := range ents {
+		id, err := strconv.Atoi(e.Name())
+		if err != nil || id <= 0 {
+			continue
+		}
+		tids = append(tids, id)
+	}
+	return tids, nil
+}

@@ -1,0 +1,269 @@
+//go:build linux
+
+package numa
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"slices"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gotune/gotune/internal/cpulist"
+)
+
+// pinMu serializes Pin and undo: each changes every thread of the process.
+var pinMu sync.Mutex
+
+// Pin restricts every thread of the process, existing and future, to the
+// allowed CPUs of node, sets the memory policy to that node (or, for a
+// memoryless node, to the nearest nodes with memory), and lets GOMAXPROCS
+// follow the new CPU count. The returned undo restores all three; it is
+// safe to call more than once and from any goroutine.
+//
+// EPERM or ENOSYS from sched_setaffinity fail Pin with an error wrapping
+// [ErrUnavailable] and change nothing; the same errors from the memory
+// policy calls are reported in the [PinReport] (see [WithReport]) and the
+// pin stands. Pin never widens the CPUs the process may use.
+//
+// Pin is safe for concurrent use; concurrent calls are serialized and the
+// last one wins.
+func Pin(node int, opts ...Option) (undo func() error, err error) {
+	c := newConfig(opts)
+	t, err := discover(rootOr(c.root))
+	if err != nil {
+		return nil, err
+	}
+	cpus, err := pinCPUs(t, node, &c)
+	if err != nil {
+		return nil, err
+	}
+	rep := &PinReport{Node: node, CPUs: cpus, MemPolicy: "none"}
+	if c.report != nil {
+		*c.report = PinReport{}
+		defer func() { *c.report = *rep }()
+	}
+
+	pinMu.Lock()
+	defer pinMu.Unlock()
+
+	restoreCPUs, err := pinThreads(cpus, rep)
+	if err != nil {
+		return nil, err
+	}
+	restoreMem, err := pinMemory(t, node, c.policy, rep)
+	if err != nil {
+		// Roll back: a half-applied pin is worse than none.
+		return nil, errors.Join(err, restoreCPUs())
+	}
+	restoreProcs := followGOMAXPROCS(len(cpus), c.gomaxprocs, rep)
+	if c.logger != nil {
+		c.logger.Info("numa: pinned", slog.Int("node", node), slog.String("cpus", cpulist.Format(cpus)),
+			slog.String("method", rep.Method), slog.Int("threads", rep.Threads),
+			slog.String("mem_policy", rep.MemPolicy), slog.Int("gomaxprocs", rep.GOMAXPROCSAfter),
+			slog.Any("notes", rep.Notes))
+	}
+	var once sync.Once
+	var undoErr error
+	return func() error {
+		once.Do(func() {
+			pinMu.Lock()
+			defer pinMu.Unlock()
+			undoErr = errors.Join(restoreMem(), restoreCPUs())
+			restoreProcs()
+			if c.logger != nil {
+				c.logger.Info("numa: unpinned", slog.Int("node", node), slog.Any("error", undoErr))
+			}
+		})
+		return undoErr
+	}, nil
+}
+
+func rootOr(root string) string {
+	if root == "" {
+		return defaultRoot
+	}
+	return root
+}
+
+// pinThreads restricts every thread to cpus and returns how to restore
+// each thread's previous mask.
+func pinThreads(cpus []int, rep *PinReport) (func() error, error) {
+	// Save every thread's mask first: threads may differ (a LockOSThread
+	// worker with its own mask), and undo gives each its own back.
+	saved := map[int][]int{}
+	if _, err := walkTasks(func(tid int) syscall.Errno {
+		m, err := getAffinity(tid)
+		if err != nil {
+			var e syscall.Errno
+			if errors.As(err, &e) {
+				return e
+			}
+			return unix.EIO
+		}
+		saved[tid] = m
+		return 0
+	}); err != nil {
+		return nil, fmt.Errorf("numa: save thread affinity: %w", err)
+	}
+	fallback, err := getAffinity(os.Getpid())
+	if err != nil {
+		return nil, err
+	}
+
+	target := maskOf(cpus)
+	e := sys.setaffinityAll(target)
+	switch {
+	case e == 0:
+		rep.Method = MethodAllThreads
+		if tids, err := sys.tasks(); err == nil {
+			rep.Threads = len(tids)
+		}
+	case e == unix.ENOTSUP:
+		rep.Method = MethodTaskWalk
+		n, err := walkTasks(func(tid int) syscall.Errno {
+			if _, ok := saved[tid]; !ok {
+				// Born since the save: remember what it inherited.
+				if m, err := getAffinity(tid); err == nil {
+					saved[tid] = m
+				}
+			}
+			return sys.setaffinity(tid, target)
+		})
+		rep.Threads = n
+		if err != nil {
+			// Put back the threads already moved.
+			return nil, errors.Join(err, restoreThreads(saved, fallback))
+		}
+	default:
+		return nil, wrapErrno("sched_setaffinity(all threads, "+cpulist.Format(cpus)+")", e)
+	}
+	return func() error {
+		// One mask for all: restore at once where the runtime can.
+		if same(saved, fallback) && sys.setaffinityAll(maskOf(fallback)) == 0 {
+			return nil
+		}
+		return restoreThreads(saved, fallback)
+	}, nil
+}
+
+func same(saved map[int][]int, m []int) bool {
+	for _, v := range saved {
+		if !slices.Equal(v, m) {
+			return false
+		}
+	}
+	return true
+}
+
+// restoreThreads gives each thread its saved mask; threads born since the
+// pin get the process's (the main thread's) original mask.
+func restoreThreads(saved map[int][]int, fallback []int) error {
+	_, err := walkTasks(func(tid int) syscall.Errno {
+		m, ok := saved[tid]
+		if !ok {
+			m = fallback
+		}
+		return sys.setaffinity(tid, maskOf(m))
+	})
+	if err != nil {
+		return fmt.Errorf("numa: restore thread affinity: %w", err)
+	}
+	return nil
+}
+
+// pinMemory sets the memory policy of every Go thread and returns how to
+// restore it. Unavailability is reported, not returned.
+func pinMemory(t *Topology, node int, policy MemPolicy, rep *PinReport) (func() error, error) {
+	noop := func() error { return nil }
+	if policy == MemLeave {
+		rep.Notes = append(rep.Notes, "memory policy left as it was (MemLeave)")
+		return noop, nil
+	}
+	nodes := t.MemoryNodes(node)
+	if len(nodes) == 0 {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("memory policy not set: node %d and its neighbours have no memory this process may use (allowed memory nodes %s)", node, cpulist.Format(t.AllowedMems)))
+		return noop, nil
+	}
+	if nodes[0] != node {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("node %d has no usable memory: memory policy uses the nearest node(s) %s", node, cpulist.Format(nodes)))
+	}
+	mode := mpolPreferred
+	if policy == MemBind {
+		mode = mpolBind
+	} else {
+		nodes = nodes[:1] // MPOL_PREFERRED takes one node
+	}
+	// The policy before: read on this thread, which Pin's callers have not
+	// changed on their own, and which all threads inherited.
+	oldMode, oldNodes, err := getMempolicy()
+	if err != nil {
+		if errors.Is(err, ErrUnavailable) {
+			rep.Notes = append(rep.Notes, "memory policy unavailable: "+err.Error())
+			return noop, nil
+		}
+		return nil, err
+	}
+	e := sys.setmempolicyAll(mode, nodeMask(nodes))
+	switch {
+	case e == 0:
+	case e == unix.ENOTSUP:
+		// set_mempolicy acts on the calling thread only, and a cgo binary
+		// gives no way to run it on every thread. CPU pinning alone still
+		// makes first-touch allocations local.
+		rep.Notes = append(rep.Notes, "memory policy not set: the binary uses cgo, so set_mempolicy cannot reach every thread; allocations follow the pinned CPUs (first touch); use numactl --preferred/--membind at launch for a strict policy")
+		return noop, nil
+	case unavailable(e):
+		rep.Notes = append(rep.Notes, "memory policy unavailable: "+wrapErrno("set_mempolicy", e).Error())
+		return noop, nil
+	default:
+		return nil, wrapErrno(fmt.Sprintf("set_mempolicy(%s, %s)", policy, cpulist.Format(nodes)), e)
+	}
+	rep.MemPolicy = policy.String()
+	rep.MemNodes = nodes
+	return func() error {
+		restore := oldNodes
+		if oldMode&0xff == mpolDefault {
+			restore = nil
+		}
+		if e := sys.setmempolicyAll(oldMode, nodeMask(restore)); e != 0 {
+			return wrapErrno("restore memory policy", e)
+		}
+		return nil
+	}, nil
+}
+
+// followGOMAXPROCS lowers GOMAXPROCS to the runtime's default for the new
+// affinity when it exceeds the pinned CPU count, unless the GOMAXPROCS
+// environment variable is set (the user's setting wins). It returns how to
+// put the old value back.
+func followGOMAXPROCS(ncpu int, follow bool, rep *PinReport) func() {
+	before := runtime.GOMAXPROCS(0)
+	rep.GOMAXPROCSBefore, rep.GOMAXPROCSAfter = before, before
+	noop := func() {}
+	switch {
+	case !follow:
+		rep.Notes = append(rep.Notes, "GOMAXPROCS left as it was (WithGOMAXPROCS(false))")
+		return noop
+	case os.Getenv("GOMAXPROCS") != "":
+		rep.Notes = append(rep.Notes, fmt.Sprintf("GOMAXPROCS=%q in the environment: left at %d", os.Getenv("GOMAXPROCS"), before))
+		return noop
+	case before <= ncpu:
+		return noop
+	}
+	sys.setDefaultGOMAXPROCS()
+	rep.GOMAXPROCSAfter = runtime.GOMAXPROCS(0)
+	return func() {
+		// The runtime's default for the restored affinity is usually the
+		// old value; where it is not, the old value was set on purpose.
+		sys.setDefaultGOMAXPROCS()
+		if runtime.GOMAXPROCS(0) != before {
+			runtime.GOMAXPROCS(before)
+		}
+	}
+}

@@ -1,0 +1,213 @@
+//go:build linux
+
+package numa
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gotune/gotune/internal/cpulist"
+	"github.com/gotune/gotune/internal/sysnode"
+)
+
+const defaultRoot = "/"
+
+// Memory policy modes from <linux/mempolicy.h>; x/sys/unix does not define
+// them.
+const (
+	mpolDefault   = 0
+	mpolPreferred = 1
+	mpolBind      = 2
+)
+
+// sys holds the system calls this package makes, as variables so that
+// tests can inject EPERM, ENOSYS and ENOTSUP (to force the /proc/self/task
+// walk). Each default converts its pointers to uintptr inside the call
+// expression, the one form in which the runtime keeps the memory alive and
+// in place for the duration of the call.
+var sys = struct {
+	getaffinity  func(tid int, m mask) syscall.Errno
+	setaffinity  func(tid int, m mask) syscall.Errno
+	getmempolicy func(mode *int32, m mask) syscall.Errno
+	setmempolicy func(mode int, m mask) syscall.Errno
+	getcpu       func(cpu, node *uint32) syscall.Errno
+	// The AllThreadsSyscall forms: every thread of the Go runtime at once,
+	// ENOTSUP in binaries that use cgo.
+	setaffinityAll  func(m mask) syscall.Errno
+	setmempolicyAll func(mode int, m mask) syscall.Errno
+	tasks           func() ([]int, error)
+	// setDefaultGOMAXPROCS is runtime.SetDefaultGOMAXPROCS (Go 1.25+).
+	setDefaultGOMAXPROCS func()
+}{
+	getaffinity: func(tid int, m mask) syscall.Errno {
+		_, _, e := unix.Syscall(unix.SYS_SCHED_GETAFFINITY, uintptr(tid), m.bytes(), uintptr(unsafe.Pointer(&m[0])))
+		return e
+	},
+	setaffinity: func(tid int, m mask) syscall.Errno {
+		_, _, e := unix.Syscall(unix.SYS_SCHED_SETAFFINITY, uintptr(tid), m.bytes(), uintptr(unsafe.Pointer(&m[0])))
+		return e
+	},
+	getmempolicy: func(mode *int32, m mask) syscall.Errno {
+		_, _, e := unix.Syscall6(unix.SYS_GET_MEMPOLICY, uintptr(unsafe.Pointer(mode)), uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)*64), 0, 0, 0)
+		return e
+	},
+	setmempolicy: func(mode int, m mask) syscall.Errno {
+		if len(m) == 0 {
+			_, _, e := unix.Syscall(unix.SYS_SET_MEMPOLICY, uintptr(mode), 0, 0)
+			return e
+		}
+		_, _, e := unix.Syscall(unix.SYS_SET_MEMPOLICY, uintptr(mode), uintptr(unsafe.Pointer(&m[0])), m.maxnode())
+		return e
+	},
+	getcpu: func(cpu, node *uint32) syscall.Errno {
+		_, _, e := unix.Syscall(unix.SYS_GETCPU, uintptr(unsafe.Pointer(cpu)), uintptr(unsafe.Pointer(node)), 0)
+		return e
+	},
+	setaffinityAll: func(m mask) syscall.Errno {
+		_, _, e := syscall.AllThreadsSyscall(unix.SYS_SCHED_SETAFFINITY, 0, m.bytes(), uintptr(unsafe.Pointer(&m[0])))
+		return e
+	},
+	setmempolicyAll: func(mode int, m mask) syscall.Errno {
+		if len(m) == 0 {
+			_, _, e := syscall.AllThreadsSyscall(unix.SYS_SET_MEMPOLICY, uintptr(mode), 0, 0)
+			return e
+		}
+		_, _, e := syscall.AllThreadsSyscall(unix.SYS_SET_MEMPOLICY, uintptr(mode), uintptr(unsafe.Pointer(&m[0])), m.maxnode())
+		return e
+	},
+	tasks:                func() ([]int, error) { return sysnode.Tasks("/") },
+	setDefaultGOMAXPROCS: runtime.SetDefaultGOMAXPROCS,
+}
+
+// unavailable reports whether errno means "not here" rather than "broken".
+func unavailable(e syscall.Errno) bool { return e == unix.EPERM || e == unix.ENOSYS }
+
+// wrapErrno turns an errno into an error, wrapping ErrUnavailable where it
+// applies.
+func wrapErrno(what string, e syscall.Errno) error {
+	if unavailable(e) {
+		return fmt.Errorf("%w: %s: %w", ErrUnavailable, what, e)
+	}
+	return fmt.Errorf("numa: %s: %w", what, e)
+}
+
+// mask is a kernel bitmap (cpumask or nodemask) in unsigned longs.
+type mask []uint64
+
+func maskOf(ids []int) mask {
+	hi := 0
+	for _, id := range ids {
+		hi = max(hi, id)
+	}
+	m := make(mask, hi/64+1)
+	for _, id := range ids {
+		m[id/64] |= 1 << (id % 64)
+	}
+	return m
+}
+
+func (m mask) ids() []int {
+	out := []int{}
+	for w, v := range m {
+		for b := 0; b < 64; b++ {
+			if v&(1<<b) != 0 {
+				out = append(out, w*64+b)
+			}
+		}
+	}
+	return out
+}
+
+// bytes is the size the affinity calls take.
+func (m mask) bytes() uintptr { return uintptr(len(m) * 8) }
+
+// maxnode is what set_mempolicy and mbind take for m: the kernel decrements
+// maxnode before using it (a historic off-by-one that glibc and libnuma
+// compensate for), so a mask of n bits is passed as n + 1. Passing n drops
+// the highest bit of every mask: for node 63 of a one-word mask the policy
+// silently becomes "no nodes".
+func (m mask) maxnode() uintptr { return uintptr(len(m)*64 + 1) }
+
+// getAffinity returns the CPUs thread tid (0: the calling thread) may run
+// on. The kernel rejects a buffer smaller than nr_cpu_ids bits with EINVAL,
+// so the buffer grows until it fits.
+func getAffinity(tid int) ([]int, error) {
+	for words := 16; words <= cpulist.MaxID/64; words *= 2 {
+		m := make(mask, words)
+		e := sys.getaffinity(tid, m)
+		if e == unix.EINVAL {
+			continue
+		}
+		if e != 0 {
+			return nil, wrapErrno(fmt.Sprintf("sched_getaffinity(%d)", tid), e)
+		}
+		return m.ids(), nil
+	}
+	return nil, fmt.Errorf("numa: sched_getaffinity(%d): mask larger than %d bits", tid, cpulist.MaxID)
+}
+
+// getMempolicy returns the calling thread's memory policy mode (with its
+// flags) and nodes.
+func getMempolicy() (int, []int, error) {
+	var mode int32
+	m := make(mask, cpulist.MaxID/64)
+	if e := sys.getmempolicy(&mode, m); e != 0 {
+		return 0, nil, wrapErrno("get_mempolicy", e)
+	}
+	return int(mode), m.ids(), nil
+}
+
+// nodeMask is maskOf, except that no nodes means a NULL mask.
+func nodeMask(nodes []int) mask {
+	if len(nodes) == 0 {
+		return nil
+	}
+	return maskOf(nodes)
+}
+
+// walkTasks calls fn once for every thread of the process, rereading
+// /proc/self/task until a pass finds no thread it has not handled: a thread
+// cloned from one that was already handled inherits its setting, so a
+// stable pass means every thread, present and future, is covered. Threads
+// that exit meanwhile (ESRCH) are skipped.
+func walkTasks(fn func(tid int) syscall.Errno) (int, error) {
+	done := map[int]bool{}
+	for pass := 0; pass < 100; pass++ {
+		tids, err := sys.tasks()
+		if err != nil {
+			return len(done), fmt.Errorf("numa: %w", err)
+		}
+		fresh := 0
+		for _, tid := range tids {
+			if done[tid] {
+				continue
+			}
+			e := fn(tid)
+			if e != 0 && e != unix.ESRCH {
+				return len(done), wrapErrno(fmt.Sprintf("thread %d", tid), e)
+			}
+			done[tid] = true
+			if e == 0 {
+				fresh++
+			}
+		}
+		if fresh == 0 {
+			return len(done), nil
+		}
+	}
+	return len(done), errors.New("numa: threads kept appearing for 100 passes over /proc/self/task")
+}
+
+// getcpu returns the CPU and node the calling thread runs on.
+func getcpu() (int, int, error) {
+	var cpu, node uint32
+	if e := sys.getcpu(&cpu, &node); e != 0 {
+		return -1, -1, wrapErrno("getcpu", e)
+	}
+	return int(cpu), int(node), nil
+}
