@@ -1,0 +1,37 @@
+package pool
+
+// SweepAt runs one sweep as if the timer fired at now (ns on the pool's
+// clock) and returns how many objects remain.
+func (p *Pool[T]) SweepAt(now int64) int {
+	p.sweepMu.Lock()
+	defer p.sweepMu.Unlock()
+	p.clock.Store(now)
+	return p.sweep(now)
+}
+
+// Armed reports whether the sweep timer is armed.
+func (p *Pool[T]) Armed() bool { return p.armed.Load() }
+
+// Layout returns the number of shards, each shard's capacity and the
+// depot's capacity.
+func (p *Pool[T]) Layout() (shards, shardCap, depotCap int) {
+	return len(p.shards), p.shardCap, p.depot.cap
+}
+
+// IdleExact counts idle objects under every lock at once, so a concurrent
+// test sees a consistent total.
+func (p *Pool[T]) IdleExact() int {
+	for i := range p.shards {
+		p.shards[i].mu.Lock()
+	}
+	p.depot.mu.Lock()
+	n := len(p.depot.items)
+	for i := range p.shards {
+		n += len(p.shards[i].items)
+	}
+	p.depot.mu.Unlock()
+	for i := range p.shards {
+		p.shards[i].mu.Unlock()
+	}
+	return n
+}

@@ -1,0 +1,162 @@
+package pool
+
+import (
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// DefaultTTL is how long an object may sit idle before the pool drops it,
+// when [WithTTL] is not given.
+const DefaultTTL = time.Minute
+
+// DefaultMaxIdle is the idle-object bound used when [WithMaxIdle] is not
+// given.
+const DefaultMaxIdle = 1024
+
+// An Option configures a [Pool] or [Buffers] at construction.
+//
+// Options that name the element type ([WithReset], [WithDestroy],
+// [WithSize]) must match the pool's type parameter; New panics otherwise,
+// because that is a programming error the compiler cannot see through the
+// untyped Option.
+type Option interface {
+	apply(*config)
+}
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	ttl      time.Duration
+	maxIdle  int
+	maxSize  int
+	reset    any // func(T)
+	destroy  any // func(T)
+	size     any // func(T) int
+	now      func() time.Time
+	logger   *slog.Logger
+	group    *Group
+	pressure func() bool
+	name     string
+
+	// Buffers only.
+	minClass, maxClass int
+	maxIdleBytes       int64
+}
+
+func defaultConfig() config {
+	return config{ttl: DefaultTTL, maxIdle: DefaultMaxIdle, now: time.Now}
+}
+
+// WithTTL sets how long an object may stay idle in the pool. An idle object
+// is dropped (made unreachable, and passed to the [WithDestroy] hook) no
+// sooner than d and no later than about 1.25×d after its Put, whether or
+// not a garbage collection runs or the pool is used again. d <= 0 disables
+// expiry: the pool then only bounds its size, like a free list.
+func WithTTL(d time.Duration) Option {
+	return optionFunc(func(c *config) { c.ttl = d })
+}
+
+// WithMaxIdle bounds the number of idle objects the pool holds. The bound is
+// hard: it holds at every instant, however many goroutines Put at once. A
+// Put that finds the pool full drops its object. n == 0 keeps nothing (every
+// Put drops); New panics if n < 0.
+func WithMaxIdle(n int) Option {
+	return optionFunc(func(c *config) { c.maxIdle = n })
+}
+
+// WithReset sets a hook that Put runs on every object it may keep, before
+// the object becomes visible to Get, for example (*bytes.Buffer).Reset. The
+// hook runs on the caller's goroutine, outside the pool's locks.
+func WithReset[T any](fn func(T)) Option {
+	return optionFunc(func(c *config) { c.reset = fn })
+}
+
+// WithDestroy sets a hook that runs on every object the pool lets go of:
+// refused by Put (full, oversized, closed), expired by the TTL, dropped by
+// [Pool.DropIdle] or drained by [Pool.Close]. Use it for objects that hold
+// resources. It runs outside the pool's locks, on the goroutine of the call
+// that dropped the object or, for expiry, on the sweep timer's goroutine.
+func WithDestroy[T any](fn func(T)) Option {
+	return optionFunc(func(c *config) { c.destroy = fn })
+}
+
+// WithSize sets a function that reports an object's size in bytes (for a
+// buffer, its capacity). The pool uses it for the idle-bytes statistic and,
+// with [WithMaxSize], to refuse oversized objects. It runs on every Put.
+func WithSize[T any](fn func(T) int) Option {
+	return optionFunc(func(c *config) { c.size = fn })
+}
+
+// WithMaxSize makes Put drop objects whose [WithSize] is larger than n
+// bytes, so one request that grew a buffer to 32 MiB does not park it in
+// the pool. n <= 0 means no limit. It has no effect without WithSize.
+func WithMaxSize(n int) Option {
+	return optionFunc(func(c *config) { c.maxSize = n })
+}
+
+// WithClock sets the clock the pool reads when it stamps and expires idle
+// objects. The sweep timer itself still runs on real time. nil means
+// time.Now.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) {
+		if now != nil {
+			c.now = now
+		}
+	})
+}
+
+// WithLogger sets a logger for sweeps and Close (debug level). nil, the
+// default, is silent.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) { c.logger = l })
+}
+
+// WithName names the pool in its log lines. Collectors take their own name.
+func WithName(name string) Option {
+	return optionFunc(func(c *config) { c.name = name })
+}
+
+// WithGroup adds the pool to g at construction; Close removes it again.
+// See [Group] for wiring a memory-pressure signal to many pools.
+func WithGroup(g *Group) Option {
+	return optionFunc(func(c *config) { c.group = g })
+}
+
+// WithPressure sets a signal the pool polls at each sweep: while it returns
+// true, every sweep drops all idle objects (counted as pressure drops), not
+// only expired ones. Sweeps run every TTL/8 while the pool holds idle
+// objects, so the signal needs a TTL. For an immediate reaction push the
+// signal instead, through [Pool.DropIdle] or [Group].
+func WithPressure(fn func() bool) Option {
+	return optionFunc(func(c *config) { c.pressure = fn })
+}
+
+// WithSizeClasses sets the smallest and largest buffer capacity [Buffers]
+// keeps (each rounded up to a power of two). Requests above max are served
+// by a plain allocation and never kept. The default is 64 B to 64 KiB.
+func WithSizeClasses(min, max int) Option {
+	return optionFunc(func(c *config) { c.minClass, c.maxClass = min, max })
+}
+
+// WithMaxIdleBytes bounds the bytes [Buffers] keeps idle, split evenly
+// across its size classes (each class keeps at most its share divided by
+// its class size, and never more than [WithMaxIdle]). The default is
+// 32 MiB. It applies to Buffers only.
+func WithMaxIdleBytes(n int64) Option {
+	return optionFunc(func(c *config) { c.maxIdleBytes = n })
+}
+
+func hookFor[F any](v any, what string) F {
+	var zero F
+	if v == nil {
+		return zero
+	}
+	f, ok := v.(F)
+	if !ok {
+		panic(fmt.Sprintf("pool: %s(%T) does not match the pool's element type (want %T)", what, v, zero))
+	}
+	return f
+}

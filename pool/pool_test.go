@@ -1,0 +1,450 @@
+package pool_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gotune/gotune/pool"
+)
+
+type obj struct {
+	id  int
+	buf []byte
+}
+
+// counter hands out numbered objects and counts destroyed ones.
+type counter struct {
+	made, destroyed atomic.Int64
+}
+
+func (c *counter) new() *obj { return &obj{id: int(c.made.Add(1))} }
+
+func (c *counter) destroy(*obj) { c.destroyed.Add(1) }
+
+func TestGetPutCounts(t *testing.T) {
+	var c counter
+	p := pool.New(c.new, pool.WithTTL(time.Hour))
+	defer p.Close()
+
+	a := p.Get() // miss
+	b := p.Get() // miss
+	p.Put(a)
+	p.Put(b)
+	if got := p.Get(); got != b {
+		t.Errorf("Get() = obj %d, want the last Put (obj %d): the shard is LIFO", got.id, b.id)
+	}
+	st := p.Stats()
+	want := pool.Stats{Gets: 3, Hits: 1, News: 2, Puts: 2, Idle: 1, MaxIdle: pool.DefaultMaxIdle, TTL: time.Hour}
+	if st != want {
+		t.Errorf("Stats() = %+v, want %+v", st, want)
+	}
+	if c.made.Load() != 2 {
+		t.Errorf("constructor ran %d times, want 2", c.made.Load())
+	}
+}
+
+func TestNilConstructor(t *testing.T) {
+	p := pool.New[*obj](nil)
+	defer p.Close()
+	if got := p.Get(); got != nil {
+		t.Errorf("Get() on empty pool without constructor = %v, want nil", got)
+	}
+	if st := p.Stats(); st.News != 0 || st.Gets != 1 {
+		t.Errorf("Stats() = %+v, want Gets=1 News=0", st)
+	}
+}
+
+func TestMaxIdleBound(t *testing.T) {
+	for _, max := range []int{0, 1, 3, 8, 100, 1000} {
+		var c counter
+		p := pool.New(c.new, pool.WithMaxIdle(max), pool.WithDestroy(c.destroy), pool.WithTTL(0))
+		const puts = 3000
+		for range puts {
+			p.Put(c.new())
+		}
+		st := p.Stats()
+		if st.Idle != max || p.IdleExact() != max {
+			t.Errorf("WithMaxIdle(%d): Idle after %d Puts = %d (exact %d), want %d", max, puts, st.Idle, p.IdleExact(), max)
+		}
+		if st.DropsFull != uint64(puts-max) || c.destroyed.Load() != int64(puts-max) {
+			t.Errorf("WithMaxIdle(%d): DropsFull = %d, destroyed = %d, want %d", max, st.DropsFull, c.destroyed.Load(), puts-max)
+		}
+		shards, shardCap, depotCap := p.Layout()
+		if shards*shardCap+depotCap != max {
+			t.Errorf("WithMaxIdle(%d): layout %d×%d + %d does not add up", max, shards, shardCap, depotCap)
+		}
+		// Everything put is found again.
+		for i := range max {
+			if p.Get() == nil {
+				t.Fatalf("WithMaxIdle(%d): Get %d found nothing", max, i)
+			}
+		}
+		if st := p.Stats(); st.Hits != uint64(max) || st.Idle != 0 {
+			t.Errorf("WithMaxIdle(%d): after draining, Stats() = %+v, want Hits=%d Idle=0", max, st, max)
+		}
+		p.Close()
+	}
+}
+
+// TestStormBound puts and gets from many goroutines at once while a
+// watcher checks the idle count under all locks. Run with -race.
+func TestStormBound(t *testing.T) {
+	const max = 37
+	var c counter
+	p := pool.New(c.new, pool.WithMaxIdle(max), pool.WithDestroy(c.destroy), pool.WithTTL(time.Millisecond))
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	var worst atomic.Int64
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			n := int64(p.IdleExact())
+			if n > worst.Load() {
+				worst.Store(n)
+			}
+			if st := p.Stats(); st.Idle > max {
+				t.Errorf("Stats().Idle = %d during storm, want <= %d", st.Idle, max)
+			}
+			runtime.Gosched()
+		}
+	})
+	workers := 4 * runtime.GOMAXPROCS(0)
+	var held atomic.Int64
+	var ws sync.WaitGroup
+	for w := range workers {
+		ws.Go(func() {
+			var mine []*obj
+			for i := range 3000 {
+				switch {
+				case w%2 == 0: // producers: burst of Puts
+					p.Put(c.new())
+				case i%3 == 0:
+					mine = append(mine, p.Get())
+				default:
+					if len(mine) > 0 {
+						p.Put(mine[len(mine)-1])
+						mine = mine[:len(mine)-1]
+					} else {
+						p.Put(p.Get())
+					}
+				}
+			}
+			held.Add(int64(len(mine)))
+		})
+	}
+	ws.Wait()
+	close(stop)
+	wg.Wait()
+	if n := worst.Load(); n > max {
+		t.Errorf("idle count reached %d during storm, want <= %d", n, max)
+	}
+	// Conservation: every object made is idle, held, or destroyed.
+	idle := int64(p.IdleExact())
+	if made, gone := c.made.Load(), c.destroyed.Load(); made != idle+held.Load()+gone {
+		t.Errorf("made %d != idle %d + held %d + destroyed %d", made, idle, held.Load(), gone)
+	}
+	p.Close()
+	if st := p.Stats(); st.Idle != 0 {
+		t.Errorf("after Close, Idle = %d, want 0", st.Idle)
+	}
+}
+
+func TestTTLFakeClock(t *testing.T) {
+	base := time.Unix(1_000_000, 0)
+	var now atomic.Int64
+	now.Store(base.UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	const ttl = time.Hour // the real timer never fires during the test
+	var c counter
+	p := pool.New(c.new, pool.WithTTL(ttl), pool.WithClock(clock), pool.WithDestroy(c.destroy))
+	defer p.Close()
+
+	old := []*obj{c.new(), c.new(), c.new()}
+	for _, o := range old {
+		p.Put(o)
+	}
+	at := func(d time.Duration) int64 { return base.Add(d).UnixNano() }
+	// Just before the TTL nothing expires.
+	if left := p.SweepAt(at(ttl - time.Nanosecond)); left != 3 {
+		t.Errorf("sweep at TTL-1ns left %d, want 3", left)
+	}
+	// One fresh object put later survives the sweep that expires the others.
+	now.Store(at(ttl / 2))
+	p.SweepAt(at(ttl / 2)) // advances the stamp clock like the timer does
+	fresh := c.new()
+	p.Put(fresh)
+	if left := p.SweepAt(at(ttl + ttl/8 + time.Nanosecond)); left != 1 {
+		t.Errorf("sweep at TTL+TTL/8 left %d, want 1 (the fresh object)", left)
+	}
+	st := p.Stats()
+	if st.Expired != 3 || c.destroyed.Load() != 3 || st.Idle != 1 {
+		t.Errorf("after expiry Stats() = %+v, destroyed %d; want Expired=3 destroyed=3 Idle=1", st, c.destroyed.Load())
+	}
+	if got := p.Get(); got != fresh {
+		t.Errorf("Get() after expiry = obj %d, want the fresh obj %d", got.id, fresh.id)
+	}
+}
+
+// TestTTLRealTimer checks that idle objects become unreachable with no
+// further call on the pool, and that the timer disarms afterwards.
+func TestTTLRealTimer(t *testing.T) {
+	var c counter
+	p := pool.New(c.new, pool.WithTTL(20*time.Millisecond), pool.WithDestroy(c.destroy))
+	defer p.Close()
+	var collected atomic.Int64
+	const n = 50
+	for range n {
+		o := &obj{buf: make([]byte, 1<<10)}
+		runtime.AddCleanup(o, func(*atomic.Int64) { collected.Add(1) }, &collected)
+		p.Put(o)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stats().Expired < n && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := p.Stats(); st.Expired != n || st.Idle != 0 {
+		t.Fatalf("after waiting, Stats() = %+v, want Expired=%d Idle=0", st, n)
+	}
+	for collected.Load() < n && time.Now().Before(deadline) {
+		runtime.GC()
+		time.Sleep(time.Millisecond)
+	}
+	if got := collected.Load(); got != n {
+		t.Errorf("%d of %d expired objects were collected, want all", got, n)
+	}
+	for p.Armed() && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if p.Armed() {
+		t.Errorf("sweep timer still armed with an empty pool")
+	}
+	// A later Put re-arms it.
+	p.Put(c.new())
+	if !p.Armed() {
+		t.Errorf("Put into an empty pool did not arm the sweep timer")
+	}
+}
+
+func TestClose(t *testing.T) {
+	var c counter
+	p := pool.New(c.new, pool.WithDestroy(c.destroy), pool.WithTTL(10*time.Millisecond))
+	for range 10 {
+		p.Put(c.new())
+	}
+	p.Close()
+	if got := c.destroyed.Load(); got != 10 {
+		t.Errorf("Close destroyed %d objects, want 10", got)
+	}
+	p.Put(c.new())
+	if got := c.destroyed.Load(); got != 11 {
+		t.Errorf("Put after Close: destroyed = %d, want 11", got)
+	}
+	if got := p.Get(); got == nil {
+		t.Errorf("Get after Close = nil, want a new object")
+	}
+	p.Close() // idempotent
+	st := p.Stats()
+	if !st.Closed || st.DropsClosed != 11 || st.Idle != 0 {
+		t.Errorf("Stats() after Close = %+v, want Closed DropsClosed=11 Idle=0", st)
+	}
+	if p.Armed() {
+		// armed may stay true after Close, but no timer may run: goleak
+		// in TestMain checks that.
+		t.Logf("armed flag left set after Close (timer stopped)")
+	}
+}
+
+func TestCloseConcurrentPut(t *testing.T) {
+	var c counter
+	p := pool.New(c.new, pool.WithDestroy(c.destroy), pool.WithMaxIdle(64))
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for range 2000 {
+				p.Put(p.Get())
+			}
+		})
+	}
+	time.Sleep(time.Millisecond)
+	p.Close()
+	wg.Wait()
+	if idle := p.IdleExact(); idle != 0 {
+		t.Errorf("idle after Close and concurrent Puts = %d, want 0", idle)
+	}
+	if made, gone := c.made.Load(), c.destroyed.Load(); made != gone {
+		t.Errorf("made %d objects, destroyed %d; every one should be destroyed", made, gone)
+	}
+}
+
+func TestOversizedAndReset(t *testing.T) {
+	resets := 0
+	p := pool.New(func() *bytes.Buffer { return new(bytes.Buffer) },
+		pool.WithReset(func(b *bytes.Buffer) { resets++; b.Reset() }),
+		pool.WithSize(func(b *bytes.Buffer) int { return b.Cap() }),
+		pool.WithMaxSize(4096),
+	)
+	defer p.Close()
+	small := bytes.NewBuffer(make([]byte, 0, 1024))
+	small.WriteString("hello")
+	big := bytes.NewBuffer(make([]byte, 0, 8192))
+	p.Put(small)
+	p.Put(big)
+	st := p.Stats()
+	if st.DropsOversized != 1 || st.Idle != 1 || st.IdleBytes != 1024 {
+		t.Errorf("Stats() = %+v, want DropsOversized=1 Idle=1 IdleBytes=1024", st)
+	}
+	if resets != 1 {
+		t.Errorf("reset ran %d times, want 1 (not on the oversized buffer)", resets)
+	}
+	if got := p.Get(); got != small || got.Len() != 0 {
+		t.Errorf("Get() = %p (len %d), want the reset small buffer %p", got, got.Len(), small)
+	}
+	if st := p.Stats(); st.IdleBytes != 0 {
+		t.Errorf("IdleBytes after Get = %d, want 0", st.IdleBytes)
+	}
+}
+
+func TestOptionPanics(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  pool.Option
+		want string
+	}{
+		{"negative max idle", pool.WithMaxIdle(-1), "WithMaxIdle(-1)"},
+		{"reset type", pool.WithReset(func(string) {}), "WithReset(func(string))"},
+		{"destroy type", pool.WithDestroy(func(int) {}), "WithDestroy(func(int))"},
+		{"size type", pool.WithSize(func([]byte) int { return 0 }), "WithSize(func([]uint8) int)"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				r := recover()
+				msg, _ := r.(string)
+				if !strings.HasPrefix(msg, "pool: ") || !strings.Contains(msg, tc.want) {
+					t.Errorf("New with %s panicked with %q, want a pool: message naming %q", tc.name, msg, tc.want)
+				}
+			}()
+			pool.New(func() *obj { return nil }, tc.opt)
+		})
+	}
+}
+
+func TestDropIdleAndGroup(t *testing.T) {
+	var g pool.Group
+	var c counter
+	a := pool.New(c.new, pool.WithGroup(&g), pool.WithDestroy(c.destroy))
+	b := pool.New(c.new, pool.WithGroup(&g), pool.WithDestroy(c.destroy))
+	fill := func() {
+		for range 5 {
+			a.Put(c.new())
+			b.Put(c.new())
+		}
+	}
+	fill()
+	if n := a.DropIdle(); n != 5 {
+		t.Errorf("a.DropIdle() = %d, want 5", n)
+	}
+	a.Put(c.new())
+	for _, level := range []string{"", "ok"} {
+		g.OnPressure(level)
+		if a.Stats().Idle != 1 || b.Stats().Idle != 5 {
+			t.Errorf("OnPressure(%q) dropped objects, want none dropped", level)
+		}
+	}
+	g.OnPressure("critical")
+	if a.Stats().Idle != 0 || b.Stats().Idle != 0 {
+		t.Errorf("OnPressure(%q) left idle objects", "critical")
+	}
+	if st := b.Stats(); st.DropsPressure != 5 {
+		t.Errorf("b DropsPressure = %d, want 5", st.DropsPressure)
+	}
+	if g.Relieve() {
+		t.Errorf("Relieve() on empty pools = true, want false")
+	}
+	fill()
+	if !g.Relieve() {
+		t.Errorf("Relieve() with idle objects = false, want true")
+	}
+	a.Close()
+	if g.Len() != 1 {
+		t.Errorf("group Len after closing one member = %d, want 1", g.Len())
+	}
+	b.Close()
+	if c.made.Load() != c.destroyed.Load() {
+		t.Errorf("made %d, destroyed %d, want equal", c.made.Load(), c.destroyed.Load())
+	}
+}
+
+func TestWithPressure(t *testing.T) {
+	var under atomic.Bool
+	var c counter
+	p := pool.New(c.new, pool.WithTTL(time.Hour), pool.WithPressure(under.Load))
+	defer p.Close()
+	for range 4 {
+		p.Put(c.new())
+	}
+	now := time.Now().UnixNano()
+	if left := p.SweepAt(now); left != 4 {
+		t.Errorf("sweep without pressure left %d, want 4", left)
+	}
+	under.Store(true)
+	if left := p.SweepAt(now); left != 0 {
+		t.Errorf("sweep under pressure left %d, want 0", left)
+	}
+	if st := p.Stats(); st.DropsPressure != 4 {
+		t.Errorf("DropsPressure = %d, want 4", st.DropsPressure)
+	}
+}
+
+// TestCrossGoroutine checks that objects Put on one set of goroutines are
+// found by Gets elsewhere (through the depot), not allocated again.
+func TestCrossGoroutine(t *testing.T) {
+	var c counter
+	p := pool.New(c.new, pool.WithMaxIdle(4096), pool.WithTTL(time.Hour))
+	defer p.Close()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				p.Put(c.new())
+			}
+		})
+	}
+	wg.Wait()
+	made := c.made.Load()
+	for range 1600 {
+		wg.Go(func() { _ = p.Get() })
+	}
+	wg.Wait()
+	if c.made.Load() != made {
+		t.Errorf("Gets allocated %d new objects with 1600 idle, want 0", c.made.Load()-made)
+	}
+}
+
+func TestStatsJSON(t *testing.T) {
+	p := pool.New(func() int { return 1 }, pool.WithMaxIdle(7), pool.WithTTL(time.Second))
+	defer p.Close()
+	p.Put(p.Get())
+	b, err := json.Marshal(p.Stats())
+	if err != nil {
+		t.Fatalf("json.Marshal(Stats()) error: %v", err)
+	}
+	for _, want := range []string{`"gets":1`, `"news":1`, `"puts":1`, `"idle":1`, `"max_idle":7`, `"ttl_ns":1000000000`} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("json.Marshal(Stats()) = %s, want it to contain %s", b, want)
+		}
+	}
+	if s := p.Stats().String(); !strings.Contains(s, "idle=1/7") {
+		t.Errorf("Stats().String() = %q, want idle=1/7", s)
+	}
+}
