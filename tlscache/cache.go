@@ -1,0 +1,650 @@
+package tlscache
+
+import (
+	"container/heap"
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+)
+
+// Loader loads the certificate for a name. The cache calls it at most once
+// at a time per name, on a context that carries the cache's load timeout
+// and is cancelled by [Cache.Close]; it is never a handshake's context.
+//
+// name is normalised (lower case, no trailing dot). It is the SNI the client
+// sent, so it is attacker-controlled: loaders that turn it into a path or a
+// query must validate it. A loader with nothing for a name should return an
+// error that wraps [ErrNotFound]. Loaders must be safe for concurrent use
+// for different names.
+type Loader interface {
+	Load(ctx context.Context, name string) (*tls.Certificate, error)
+}
+
+// LoaderFunc adapts a function to [Loader].
+type LoaderFunc func(ctx context.Context, name string) (*tls.Certificate, error)
+
+// Load calls f(ctx, name).
+func (f LoaderFunc) Load(ctx context.Context, name string) (*tls.Certificate, error) {
+	return f(ctx, name)
+}
+
+// Cache is a bounded certificate cache for [tls.Config.GetCertificate].
+//
+// A hit is one hash lookup with no lock and no allocation; it returns the
+// same *tls.Certificate, with Leaf parsed once, to every handshake. A miss
+// loads the name through the [Loader] once however many handshakes miss at
+// the same time (the others wait, each until its own hello.Context() ends).
+// Failed loads are remembered for a short, jittered, backing-off time in a
+// separate bounded negative cache, so a flood of unknown SNI costs one load
+// per name per negative TTL and bounded memory.
+//
+// Entries expire at the earlier of load time + TTL and NotAfter − skew, and
+// are reloaded in the background ahead of that while the old certificate
+// keeps serving. Expiry is enforced by the cache's timer, which removes the
+// entry at its deadline, rather than by a clock read on every hit (a clock
+// read costs more than the rest of the hit path); the skew gives that timer
+// a margin of minutes before the certificate really expires.
+//
+// All methods are safe for concurrent use. New starts no goroutines; a
+// timer and load goroutines run only while there is work, and [Cache.Close]
+// stops and waits for them.
+type Cache struct {
+	loader Loader
+	cfg    config
+	tab    *table
+	hits   *counter
+
+	ctx    context.Context // parent of every load; cancelled by Close
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
+
+	mu       sync.Mutex
+	closed   bool
+	count    int    // entries in tab
+	head     *entry // SIEVE queue: newest at head
+	tail     *entry
+	hand     *entry
+	sched    schedule // entries by due time
+	timer    Timer
+	timerAt  time.Time
+	timerGen uint64
+	flights  map[string]*flight
+	neg      map[string]*negEntry
+	negOrder []string // insertion order of neg keys, a ring for FIFO eviction
+	negHead  int
+	st       Stats // counters other than hits, guarded by mu
+}
+
+// flight is one load in progress; waiters block on done.
+type flight struct {
+	name    string
+	refresh *entry // the entry being refreshed, nil for a miss
+	stale   bool   // Invalidate ran since it started: do not cache the result
+	done    chan struct{}
+	cert    *tls.Certificate
+	err     error
+}
+
+type negEntry struct {
+	err   error
+	until time.Time
+	fails int
+}
+
+// New returns a cache that loads certificates through loader. It starts no
+// goroutines.
+func New(loader Loader, opts ...Option) *Cache {
+	if loader == nil {
+		panic("tlscache: New called with a nil Loader")
+	}
+	cfg := defaultConfig()
+	for _, o := range opts {
+		o.apply(&cfg)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &Cache{
+		loader:  loader,
+		cfg:     cfg,
+		tab:     newTable(cfg.maxEntries),
+		hits:    newCounter(),
+		ctx:     ctx,
+		cancel:  cancel,
+		flights: make(map[string]*flight),
+		neg:     make(map[string]*negEntry),
+	}
+	c.st.MaxEntries = cfg.maxEntries
+	c.st.MaxNegativeEntries = cfg.maxNegative
+	return c
+}
+
+// GetCertificate returns the certificate for hello.ServerName, loading it
+// on a miss. It has the signature of [tls.Config.GetCertificate].
+//
+// Lookup tries the exact name, then the wildcard that covers it under RFC
+// 6125 ("*.example.com" covers "a.example.com" but neither "example.com"
+// nor "a.b.example.com"). Handshakes without SNI use the name set by
+// [WithDefaultName].
+func (c *Cache) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	name := normalize(hello.ServerName)
+	if name == "" {
+		name = c.cfg.defaultName
+	}
+	if e := c.lookup(name); e != nil {
+		return c.hit(e), nil
+	}
+	return c.miss(hello, name)
+}
+
+func (c *Cache) lookup(name string) *entry {
+	if e := c.tab.get(name); e != nil {
+		return e
+	}
+	if wk, ok := wildcardKey(name); ok {
+		return c.tab.get(wk)
+	}
+	return nil
+}
+
+func (c *Cache) hit(e *entry) *tls.Certificate {
+	if !e.visited.Load() {
+		e.visited.Store(true)
+	}
+	c.hits.inc()
+	return e.cert.Load()
+}
+
+func (c *Cache) miss(hello *tls.ClientHelloInfo, name string) (*tls.Certificate, error) {
+	ctx := hello.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	// Another handshake may have installed it since the lock-free lookup.
+	if e := c.lookup(name); e != nil {
+		c.mu.Unlock()
+		return c.hit(e), nil
+	}
+	c.st.Misses++
+	now := c.cfg.clock.Now()
+	if n := c.neg[name]; n != nil && now.Before(n.until) {
+		c.st.NegativeHits++
+		c.mu.Unlock()
+		return nil, n.err
+	}
+	f := c.flights[name]
+	if f == nil {
+		f = c.startLocked(name, nil)
+	} else {
+		c.st.Waits++
+	}
+	c.mu.Unlock()
+
+	select {
+	case <-f.done:
+		return f.cert, f.err
+	case <-ctx.Done():
+		return nil, fmt.Errorf("tlscache: waiting for certificate for %q: %w", name, context.Cause(ctx))
+	}
+}
+
+// startLocked starts loading name in a tracked goroutine. refresh is the
+// entry being refreshed, or nil.
+func (c *Cache) startLocked(name string, refresh *entry) *flight {
+	f := &flight{name: name, refresh: refresh, done: make(chan struct{})}
+	c.flights[name] = f
+	c.st.InFlight++
+	c.wg.Add(1)
+	go c.run(f)
+	return f
+}
+
+type loadResult struct {
+	cert *tls.Certificate
+	err  error
+}
+
+// run performs f's load. The loader runs in its own goroutine so that a
+// loader ignoring its context still lets the flight end at the timeout.
+func (c *Cache) run(f *flight) {
+	defer c.wg.Done()
+	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.loadTimeout)
+	defer cancel()
+	start := c.cfg.clock.Now()
+	res := make(chan loadResult, 1)
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		cert, err := c.safeLoad(ctx, f.name)
+		res <- loadResult{cert, err}
+	}()
+	var r loadResult
+	select {
+	case r = <-res:
+	case <-ctx.Done():
+		if errors.Is(c.ctx.Err(), context.Canceled) {
+			r.err = ErrClosed
+		} else {
+			r.err = fmt.Errorf("tlscache: load %q: %w after %v", f.name, ErrLoadTimeout, c.cfg.loadTimeout)
+		}
+	}
+	now := c.cfg.clock.Now()
+	if r.err == nil {
+		r.cert, r.err = prepare(f.name, r.cert, now)
+	}
+	c.finish(f, r, now, now.Sub(start))
+}
+
+func (c *Cache) safeLoad(ctx context.Context, name string) (cert *tls.Certificate, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			cert, err = nil, fmt.Errorf("tlscache: load %q: %w: %v", name, ErrLoaderPanic, v)
+		}
+	}()
+	cert, err = c.loader.Load(ctx, name)
+	if err != nil {
+		return nil, fmt.Errorf("tlscache: load %q: %w", name, err)
+	}
+	return cert, nil
+}
+
+// prepare checks a loaded certificate and parses its leaf once, so every
+// handshake shares the parsed Leaf.
+func prepare(name string, cert *tls.Certificate, now time.Time) (*tls.Certificate, error) {
+	if cert == nil || len(cert.Certificate) == 0 {
+		return nil, fmt.Errorf("tlscache: load %q: %w: empty chain", name, ErrInvalidCertificate)
+	}
+	if cert.Leaf == nil {
+		leaf, err := x509.ParseCertificate(cert.Certificate[0])
+		if err != nil {
+			return nil, fmt.Errorf("tlscache: load %q: %w: %w", name, ErrInvalidCertificate, err)
+		}
+		cp := *cert
+		cp.Leaf = leaf
+		cert = &cp
+	}
+	if !now.Before(cert.Leaf.NotAfter) {
+		return nil, fmt.Errorf("tlscache: load %q: %w at %v", name, ErrExpired, cert.Leaf.NotAfter.UTC())
+	}
+	return cert, nil
+}
+
+func (c *Cache) finish(f *flight, r loadResult, now time.Time, dur time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.st.InFlight--
+	c.st.Loads++
+	c.st.LoadDuration.observe(dur)
+	f.cert, f.err = r.cert, r.err
+	if c.flights[f.name] == f {
+		delete(c.flights, f.name)
+	}
+	defer close(f.done)
+	if c.closed {
+		if f.err == nil {
+			f.err = ErrClosed
+			f.cert = nil
+		}
+		return
+	}
+	if r.err != nil {
+		c.st.LoadErrors++
+		if errors.Is(r.err, ErrLoadTimeout) {
+			c.st.LoadTimeouts++
+		}
+		if e := f.refresh; e != nil && e.heapIdx >= 0 && !f.stale {
+			c.st.RefreshErrors++
+			c.retryRefreshLocked(e, now)
+			if c.cfg.logger != nil {
+				c.cfg.logger.Warn("tlscache: refresh failed, serving the cached certificate",
+					slog.String("name", f.name), slog.Time("expires", e.expireAt), slog.Any("error", r.err))
+			}
+			return
+		}
+		if !f.stale && !errors.Is(r.err, ErrClosed) {
+			c.addNegativeLocked(f.name, r.err, now)
+		}
+		if c.cfg.logger != nil {
+			c.cfg.logger.Warn("tlscache: load failed", slog.String("name", f.name), slog.Any("error", r.err))
+		}
+		return
+	}
+	if f.stale {
+		return
+	}
+	delete(c.neg, f.name) // its slot in negOrder is reused in turn
+	c.st.NegativeEntries = len(c.neg)
+	c.installLocked(f.name, r.cert, now, f.refresh)
+	c.armLocked(now)
+}
+
+// installLocked caches cert, loaded for name, under its key.
+func (c *Cache) installLocked(name string, cert *tls.Certificate, now time.Time, old *entry) {
+	key := keyFor(name, cert.Leaf.DNSNames)
+	expireAt := now.Add(c.cfg.ttl)
+	if na := cert.Leaf.NotAfter.Add(-c.cfg.skew); na.Before(expireAt) {
+		expireAt = na
+	}
+	if !expireAt.After(now) {
+		// Inside the skew window but not expired: serve it until NotAfter
+		// rather than fail every handshake, and keep trying to replace it.
+		expireAt = cert.Leaf.NotAfter
+	}
+	e := c.tab.get(key)
+	if old != nil && old != e && old.heapIdx >= 0 {
+		// A refresh returned a certificate that belongs under another key
+		// (for example a wildcard replaced by an exact certificate).
+		c.removeLocked(old)
+	}
+	if e == nil {
+		if c.count >= c.cfg.maxEntries {
+			c.evictLocked()
+		}
+		e = &entry{key: key, heapIdx: -1}
+		c.tab.put(e)
+		c.count++
+		c.pushHeadLocked(e)
+	}
+	e.cert.Store(cert)
+	e.loadName = name
+	e.expireAt = expireAt
+	e.refreshing = false
+	e.refreshErr = 0
+	e.refreshAt = expireAt
+	if ahead := c.cfg.refreshAhead; ahead > 0 {
+		ahead = min(ahead, expireAt.Sub(now)/2)
+		if ahead > 0 {
+			jitter := time.Duration(rand.Int64N(int64(ahead)/2 + 1))
+			e.refreshAt = expireAt.Add(-ahead - jitter)
+		}
+	}
+	c.setDueLocked(e, e.refreshAt)
+	c.st.Entries = c.count
+}
+
+func (c *Cache) retryRefreshLocked(e *entry, now time.Time) {
+	e.refreshing = false
+	e.refreshErr++
+	next := now.Add(c.backoff(e.refreshErr))
+	if next.After(e.expireAt) {
+		next = e.expireAt
+	}
+	c.setDueLocked(e, next)
+	c.armLocked(now)
+}
+
+// backoff returns the negative TTL for the n-th consecutive failure (n ≥ 1)
+// with ±25% jitter.
+func (c *Cache) backoff(n int) time.Duration {
+	d := c.cfg.negTTL
+	for i := 1; i < n && d < c.cfg.maxNegTTL; i++ {
+		d *= 2
+	}
+	d = min(d, c.cfg.maxNegTTL)
+	j := int64(d) / 4
+	return d - time.Duration(j) + time.Duration(rand.Int64N(2*j+1))
+}
+
+func (c *Cache) addNegativeLocked(name string, err error, now time.Time) {
+	n := c.neg[name]
+	if n == nil {
+		// negOrder is a FIFO ring of at most maxNegative names; writing a
+		// slot forgets the name it held, so the map can never outgrow it.
+		if len(c.negOrder) < c.cfg.maxNegative {
+			c.negOrder = append(c.negOrder, name)
+		} else {
+			if old := c.negOrder[c.negHead]; old != name {
+				if _, live := c.neg[old]; live {
+					delete(c.neg, old)
+					c.st.NegativeEvictions++
+				}
+			}
+			c.negOrder[c.negHead] = name
+			c.negHead = (c.negHead + 1) % len(c.negOrder)
+		}
+		n = &negEntry{}
+		c.neg[name] = n
+	}
+	n.fails++
+	n.err = err
+	n.until = now.Add(c.backoff(n.fails))
+	c.st.NegativeEntries = len(c.neg)
+}
+
+// pushHeadLocked inserts e at the head of the SIEVE queue.
+func (c *Cache) pushHeadLocked(e *entry) {
+	e.prev = nil
+	e.next = c.head
+	if c.head != nil {
+		c.head.prev = e
+	}
+	c.head = e
+	if c.tail == nil {
+		c.tail = e
+	}
+}
+
+// evictLocked removes one entry chosen by SIEVE (Zhang et al., NSDI '24):
+// the hand walks from the tail towards the head, clearing visited bits,
+// and evicts the first entry not visited since the hand last passed.
+func (c *Cache) evictLocked() {
+	h := c.hand
+	if h == nil {
+		h = c.tail
+	}
+	for h != nil && h.visited.Load() {
+		h.visited.Store(false)
+		h = h.prev
+		if h == nil {
+			h = c.tail
+		}
+	}
+	if h == nil {
+		return
+	}
+	c.hand = h.prev
+	c.removeLocked(h)
+	c.st.Evictions.Capacity++
+}
+
+// removeLocked drops e from the table, the queue and the schedule.
+func (c *Cache) removeLocked(e *entry) {
+	if e.heapIdx < 0 {
+		return
+	}
+	c.tab.remove(e)
+	c.count--
+	c.st.Entries = c.count
+	if c.hand == e {
+		c.hand = e.prev
+	}
+	if e.prev != nil {
+		e.prev.next = e.next
+	} else {
+		c.head = e.next
+	}
+	if e.next != nil {
+		e.next.prev = e.prev
+	} else {
+		c.tail = e.prev
+	}
+	e.prev, e.next = nil, nil
+	heap.Remove(&c.sched, e.heapIdx)
+	e.heapIdx = -1
+}
+
+func (c *Cache) setDueLocked(e *entry, due time.Time) {
+	e.due = due
+	if e.heapIdx < 0 {
+		heap.Push(&c.sched, e)
+	} else {
+		heap.Fix(&c.sched, e.heapIdx)
+	}
+}
+
+// armLocked points the timer at the earliest due time.
+func (c *Cache) armLocked(now time.Time) {
+	if c.closed {
+		return
+	}
+	if len(c.sched) == 0 {
+		c.stopTimerLocked()
+		return
+	}
+	due := c.sched[0].due
+	if c.timer != nil && c.timerAt.Equal(due) {
+		return
+	}
+	c.stopTimerLocked()
+	c.timerGen++
+	gen := c.timerGen
+	c.timerAt = due
+	c.wg.Add(1)
+	c.timer = c.cfg.clock.AfterFunc(max(due.Sub(now), 0), func() {
+		defer c.wg.Done()
+		c.onTimer(gen)
+	})
+}
+
+func (c *Cache) stopTimerLocked() {
+	if c.timer != nil && c.timer.Stop() {
+		c.wg.Done() // the callback that would have called Done never runs
+	}
+	c.timer = nil
+	c.timerAt = time.Time{}
+}
+
+// onTimer expires and refreshes the entries that are due.
+func (c *Cache) onTimer(gen uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return
+	}
+	if gen == c.timerGen {
+		c.timer = nil
+		c.timerAt = time.Time{}
+	}
+	now := c.cfg.clock.Now()
+	for len(c.sched) > 0 && !c.sched[0].due.After(now) {
+		e := c.sched[0]
+		if !now.Before(e.expireAt) {
+			if c.cfg.logger != nil {
+				c.cfg.logger.Warn("tlscache: entry expired before it could be refreshed",
+					slog.String("name", e.loadName), slog.Time("expired", e.expireAt))
+			}
+			c.removeLocked(e)
+			c.st.Evictions.Expired++
+			continue
+		}
+		if !e.refreshing {
+			e.refreshing = true
+			if f := c.flights[e.loadName]; f == nil {
+				c.st.Refreshes++
+				c.startLocked(e.loadName, e)
+			}
+		}
+		// Wake again at expiry in case the refresh never lands.
+		c.setDueLocked(e, e.expireAt)
+	}
+	c.armLocked(now)
+}
+
+// Invalidate drops name from the cache: its exact entry, the wildcard entry
+// that covers it, and any remembered failure, so the next handshake loads it
+// again. A load of name already in progress still answers its waiters but
+// is not cached. Passing a wildcard pattern ("*.example.com") drops that
+// wildcard entry. Invalidate is safe for concurrent use.
+func (c *Cache) Invalidate(name string) {
+	name = normalize(name)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	keys := []string{name}
+	if k := keyFor(name, nil); k != name {
+		keys[0] = k
+	} else if wk, ok := wildcardKey(name); ok {
+		keys = append(keys, wk)
+	}
+	for _, k := range keys {
+		if e := c.tab.get(k); e != nil {
+			c.removeLocked(e)
+			c.st.Evictions.Invalidated++
+		}
+	}
+	delete(c.neg, name)
+	c.st.NegativeEntries = len(c.neg)
+	if f := c.flights[name]; f != nil {
+		f.stale = true
+	}
+	if !c.closed {
+		c.armLocked(c.cfg.clock.Now())
+	}
+}
+
+// Close stops background refreshes, cancels loads in progress, drops every
+// entry and waits for the cache's goroutines to finish (a loader that
+// ignores its context delays Close until it returns). Afterwards
+// GetCertificate returns [ErrClosed]. Close is idempotent and safe for
+// concurrent use.
+func (c *Cache) Close() error {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		c.stopTimerLocked()
+		c.cancel()
+		c.tab.clear()
+		c.count = 0
+		c.st.Entries = 0
+		c.head, c.tail, c.hand = nil, nil, nil
+		for _, e := range c.sched {
+			e.heapIdx = -1
+		}
+		c.sched = nil
+	}
+	c.mu.Unlock()
+	c.wg.Wait()
+	return nil
+}
+
+// Stats returns a snapshot of the cache's counters. It is safe for
+// concurrent use.
+func (c *Cache) Stats() Stats {
+	c.mu.Lock()
+	s := c.st
+	s.LoadDuration.Buckets = append([]Bucket(nil), c.st.LoadDuration.Buckets...)
+	c.mu.Unlock()
+	s.Hits = c.hits.load()
+	return s
+}
+
+// schedule is a min-heap of entries by due time.
+type schedule []*entry
+
+func (s schedule) Len() int           { return len(s) }
+func (s schedule) Less(i, j int) bool { return s[i].due.Before(s[j].due) }
+func (s schedule) Swap(i, j int) {
+	s[i], s[j] = s[j], s[i]
+	s[i].heapIdx = i
+	s[j].heapIdx = j
+}
+func (s *schedule) Push(x any) {
+	e := x.(*entry)
+	e.heapIdx = len(*s)
+	*s = append(*s, e)
+}
+func (s *schedule) Pop() any {
+	old := *s
+	e := old[len(old)-1]
+	old[len(old)-1] = nil
+	*s = old[:len(old)-1]
+	return e
+}

@@ -1,0 +1,9 @@
+package tlscache
+
+// Internals reached by the external tests.
+var (
+	Normalize     = normalize
+	WildcardKey   = wildcardKey
+	KeyFor        = keyFor
+	ValidHostname = validHostname
+)

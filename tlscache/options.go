@@ -1,0 +1,159 @@
+package tlscache
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Defaults used where an option is not given or is given a value <= 0.
+const (
+	DefaultMaxEntries         = 10000
+	DefaultMaxNegativeEntries = 10000
+	DefaultTTL                = time.Hour
+	DefaultRefreshAhead       = 10 * time.Minute
+	DefaultSkew               = 5 * time.Minute
+	DefaultNegativeTTL        = 5 * time.Second
+	DefaultMaxNegativeTTL     = time.Minute
+	DefaultLoadTimeout        = 10 * time.Second
+)
+
+// An Option configures a [Cache] in [New].
+type Option interface{ apply(*config) }
+
+type optionFunc func(*config)
+
+func (f optionFunc) apply(c *config) { f(c) }
+
+type config struct {
+	maxEntries   int
+	maxNegative  int
+	ttl          time.Duration
+	refreshAhead time.Duration
+	skew         time.Duration
+	negTTL       time.Duration
+	maxNegTTL    time.Duration
+	loadTimeout  time.Duration
+	clock        Clock
+	logger       *slog.Logger
+	defaultName  string
+}
+
+func defaultConfig() config {
+	return config{
+		maxEntries:   DefaultMaxEntries,
+		maxNegative:  DefaultMaxNegativeEntries,
+		ttl:          DefaultTTL,
+		refreshAhead: DefaultRefreshAhead,
+		skew:         DefaultSkew,
+		negTTL:       DefaultNegativeTTL,
+		maxNegTTL:    DefaultMaxNegativeTTL,
+		loadTimeout:  DefaultLoadTimeout,
+		clock:        realClock{},
+	}
+}
+
+// WithMaxEntries bounds the number of cached certificates (exact names and
+// wildcards together). When full, a load evicts one entry chosen by SIEVE,
+// an LRU approximation that also drops names seen once before names seen
+// repeatedly, so a flood of one-off SNI values does not flush busy names.
+func WithMaxEntries(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxEntries = n
+		}
+	})
+}
+
+// WithMaxNegativeEntries bounds the negative cache of failed loads. When full,
+// the oldest failure is forgotten.
+func WithMaxNegativeEntries(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxNegative = n
+		}
+	})
+}
+
+// WithTTL sets how long a loaded certificate is cached before it must be
+// loaded again. An entry expires at the earlier of load time + ttl and the
+// certificate's NotAfter − skew (see [WithSkew]).
+func WithTTL(ttl time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if ttl > 0 {
+			c.ttl = ttl
+		}
+	})
+}
+
+// WithRefreshAhead sets how long before expiry a background refresh starts
+// (with up to a further half of it as random jitter, so entries loaded
+// together do not refresh together). It is capped at half the entry's
+// lifetime. A negative value switches background refresh off: entries then
+// expire and the next handshake loads synchronously.
+func WithRefreshAhead(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d != 0 {
+			c.refreshAhead = d
+		}
+	})
+}
+
+// WithSkew sets how long before a certificate's NotAfter the cache stops
+// serving it, to allow for clients whose clocks run ahead.
+func WithSkew(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.skew = d
+		}
+	})
+}
+
+// WithNegativeTTL sets how long a failed load is remembered: base for the
+// first failure, doubling with each further consecutive failure of the same
+// name up to max, each with ±25% jitter.
+func WithNegativeTTL(base, max time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if base > 0 {
+			c.negTTL = base
+		}
+		if max > 0 {
+			c.maxNegTTL = max
+		}
+		if c.maxNegTTL < c.negTTL {
+			c.maxNegTTL = c.negTTL
+		}
+	})
+}
+
+// WithLoadTimeout bounds each load. Loads run on a context detached from any
+// handshake, so one client hanging up does not fail the others waiting for
+// the same name; this timeout is what ends a stuck load.
+func WithLoadTimeout(d time.Duration) Option {
+	return optionFunc(func(c *config) {
+		if d > 0 {
+			c.loadTimeout = d
+		}
+	})
+}
+
+// WithClock replaces the real clock, for tests.
+func WithClock(clk Clock) Option {
+	return optionFunc(func(c *config) {
+		if clk != nil {
+			c.clock = clk
+		}
+	})
+}
+
+// WithLogger logs load failures and evictions of expiring entries to l.
+// A nil logger (the default) keeps the cache silent.
+func WithLogger(l *slog.Logger) Option {
+	return optionFunc(func(c *config) { c.logger = l })
+}
+
+// WithDefaultName sets the name looked up for handshakes without SNI
+// (clients that connect to an IP address send none). Without it the
+// loader is asked for the empty name.
+func WithDefaultName(name string) Option {
+	return optionFunc(func(c *config) { c.defaultName = normalize(name) })
+}

@@ -1,0 +1,97 @@
+package tlscache
+
+import "time"
+
+// Stats is a snapshot of a [Cache]'s state and counters since [New]. It
+// marshals to JSON.
+type Stats struct {
+	// Entries is the number of cached certificates (exact and wildcard
+	// names); it never exceeds MaxEntries.
+	Entries    int `json:"entries"`
+	MaxEntries int `json:"max_entries"`
+	// NegativeEntries is the number of remembered failed loads (some may
+	// have lapsed and wait to be overwritten); it never exceeds
+	// MaxNegativeEntries.
+	NegativeEntries    int `json:"negative_entries"`
+	MaxNegativeEntries int `json:"max_negative_entries"`
+	// InFlight is the number of loads running now.
+	InFlight int `json:"in_flight"`
+
+	// Hits counts handshakes served from the cache.
+	Hits uint64 `json:"hits"`
+	// Misses counts handshakes not served from the cache; NegativeHits and
+	// Waits are subsets of them.
+	Misses uint64 `json:"misses"`
+	// NegativeHits counts misses answered by a remembered failure.
+	NegativeHits uint64 `json:"negative_hits"`
+	// Waits counts misses that joined a load already in progress.
+	Waits uint64 `json:"waits"`
+	// Loads counts calls of the loader, including refreshes.
+	Loads uint64 `json:"loads"`
+	// LoadErrors counts loads that failed, timed out, panicked or returned
+	// an unusable certificate.
+	LoadErrors uint64 `json:"load_errors"`
+	// LoadTimeouts counts loads ended by the load timeout (also in
+	// LoadErrors).
+	LoadTimeouts uint64 `json:"load_timeouts"`
+	// Refreshes counts background loads started ahead of expiry;
+	// RefreshErrors those that failed while the old certificate kept
+	// serving.
+	Refreshes     uint64 `json:"refreshes"`
+	RefreshErrors uint64 `json:"refresh_errors"`
+
+	Evictions Evictions `json:"evictions"`
+	// NegativeEvictions counts failures forgotten early because the
+	// negative cache was full.
+	NegativeEvictions uint64 `json:"negative_evictions"`
+
+	// LoadDuration is the distribution of load durations.
+	LoadDuration Histogram `json:"load_duration"`
+}
+
+// Evictions counts entries removed from a [Cache], by reason.
+type Evictions struct {
+	// Capacity: removed to make room (SIEVE).
+	Capacity uint64 `json:"capacity"`
+	// Expired: reached its expiry without a successful refresh.
+	Expired uint64 `json:"expired"`
+	// Invalidated: removed by [Cache.Invalidate].
+	Invalidated uint64 `json:"invalidated"`
+}
+
+// Histogram is a cumulative histogram of durations in seconds, in the shape
+// Prometheus expects.
+type Histogram struct {
+	Count uint64 `json:"count"`
+	// Sum is the total of the observed durations in seconds.
+	Sum float64 `json:"sum"`
+	// Buckets hold cumulative counts by upper bound, ascending.
+	Buckets []Bucket `json:"buckets"`
+}
+
+// Bucket is one cumulative histogram bucket.
+type Bucket struct {
+	UpperBound float64 `json:"le"`
+	Count      uint64  `json:"count"`
+}
+
+// loadBuckets are the upper bounds of Stats.LoadDuration, in seconds: loads
+// range from a map lookup to an ACME order.
+var loadBuckets = []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30}
+
+func (h *Histogram) observe(d time.Duration) {
+	if h.Buckets == nil {
+		h.Buckets = make([]Bucket, len(loadBuckets))
+		for i, ub := range loadBuckets {
+			h.Buckets[i].UpperBound = ub
+		}
+	}
+	s := d.Seconds()
+	h.Count++
+	h.Sum += s
+	for i := range h.Buckets {
+		if s <= h.Buckets[i].UpperBound {
+			h.Buckets[i].Count++
+		}
+	}
+}
