@@ -1,0 +1,4 @@
+package netx
+
+// ParseRetryAfter exposes parseRetryAfter to the tests.
+var ParseRetryAfter = parseRetryAfter
