@@ -214,4 +214,3 @@ func intersectFile(root, dir string, names []string, acc *[]int, have *bool) err
 	}
 	return nil
 }
-

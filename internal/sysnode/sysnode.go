@@ -261,3 +261,13 @@ func Tasks(root string) ([]int, error) {
 	}
 	return tids, nil
 }
+
+// ReadNumaMaps reads root/proc/self/numa_maps; see ParseNumaMaps.
+func ReadNumaMaps(root string, maxLines int) (map[int]uint64, error) {
+	f, err := os.Open(filepath.Join(root, "proc/self/numa_maps"))
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return ParseNumaMaps(f, maxLines)
+}
