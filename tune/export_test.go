@@ -1,0 +1,31 @@
+package tune
+
+// WithEnv replaces the environment seen by the package.
+func WithEnv(env map[string]string) Option {
+	return optionFunc(func(c *config) {
+		c.lookupEnv = func(k string) (string, bool) { v, ok := env[k]; return v, ok }
+	})
+}
+
+// WithNumCPU replaces runtime.NumCPU for roots without CPU files.
+func WithNumCPU(n int) Option {
+	return optionFunc(func(c *config) { c.numCPU = func() int { return n } })
+}
+
+// ResetState forgets what gotune last set, for tests that set values by hand.
+func ResetState() {
+	lastProcs.Store(0)
+	lastLimit.Store(0)
+	origLimit.Store(0)
+}
+
+var (
+	RuntimeProcs    = runtimeProcs
+	FloorProcs      = floorProcs
+	LookupGODEBUG   = lookupGODEBUG
+	SetDefaultDebug = func(s string) func() {
+		old := defaultGODEBUG
+		defaultGODEBUG = func() string { return s }
+		return func() { defaultGODEBUG = old }
+	}
+)
