@@ -1,0 +1,278 @@
+package pool
+
+import (
+	"bytes"
+	"fmt"
+	"math/bits"
+	"math/rand/v2"
+	"sync/atomic"
+)
+
+// Default size classes and byte bound of [Buffers].
+const (
+	DefaultMinClass     = 64
+	DefaultMaxClass     = 64 << 10
+	DefaultMaxIdleBytes = 32 << 20
+)
+
+// Calibration of the *bytes.Buffer side, after valyala/bytebufferpool:
+// every PutBuffer has a 1 in calibrateSample chance to record the length
+// the buffer reached; after calibrateEvery samples the most common class
+// becomes the capacity of new buffers and the 95th percentile the largest
+// capacity kept. Sampling keeps the histogram's shared counters off the
+// hot path; bytebufferpool increments one on every Put.
+const (
+	calibrateSample = 16
+	calibrateEvery  = 1024
+	calibratePct    = 0.95
+)
+
+// Buffers is a pool of byte slices and *bytes.Buffer values in power-of-two
+// size classes, built on [Pool]: each class is a Pool with the TTL, idle
+// bound and statistics described there, and all classes together keep at
+// most [WithMaxIdleBytes] bytes idle.
+//
+// For []byte, Get(n) returns a *[]byte of length n from the smallest class
+// that fits, and Put returns it to the class its capacity fits; a pointer
+// is used so Get and Put do not allocate. Requests larger than the largest
+// class are allocated and never kept.
+//
+// For *bytes.Buffer, GetBuffer and PutBuffer work like a sync.Pool of
+// buffers that calibrates itself: new buffers start at the size most
+// buffers reach, and buffers that grew past the 95th percentile are not
+// kept.
+//
+// All methods are safe for concurrent use. A Buffers must be made with
+// [NewBuffers].
+type Buffers struct {
+	minShift int
+	classes  []*Pool[*[]byte]
+	bufs     *Pool[*bytes.Buffer]
+	maxClass int
+
+	foreign atomic.Uint64 // Puts of slices outside every class
+	bigGets atomic.Uint64 // Gets larger than the largest class
+
+	hist        []atomic.Uint64 // sampled PutBuffer lengths by class
+	samples     atomic.Uint64
+	calibrating atomic.Bool
+	newSize     atomic.Int64 // capacity of a new *bytes.Buffer
+}
+
+// ClassStats is one size class's statistics in [Buffers.ClassStats].
+type ClassStats struct {
+	Size  int   `json:"size"` // the class's capacity in bytes; 0 for *bytes.Buffer
+	Stats Stats `json:"stats"`
+}
+
+// NewBuffers returns a buffer pool. It accepts the general options
+// [WithTTL], [WithMaxIdle] (per class), [WithClock], [WithLogger],
+// [WithGroup] and [WithPressure], and the buffer options
+// [WithSizeClasses] and [WithMaxIdleBytes]. It panics on options that
+// name an element type ([WithReset], [WithDestroy], [WithSize],
+// [WithMaxSize]) and on invalid size classes.
+func NewBuffers(opts ...Option) *Buffers {
+	c := defaultConfig()
+	c.minClass, c.maxClass, c.maxIdleBytes = DefaultMinClass, DefaultMaxClass, DefaultMaxIdleBytes
+	for _, o := range opts {
+		o.apply(&c)
+	}
+	if c.reset != nil || c.destroy != nil || c.size != nil || c.maxSize != 0 {
+		panic("pool: NewBuffers takes no WithReset, WithDestroy, WithSize or WithMaxSize: it sets its own")
+	}
+	if c.minClass <= 0 || c.maxClass < c.minClass {
+		panic(fmt.Sprintf("pool: WithSizeClasses(%d, %d): want 0 < min <= max", c.minClass, c.maxClass))
+	}
+	if c.maxIdleBytes < 0 {
+		panic(fmt.Sprintf("pool: WithMaxIdleBytes(%d): bound must not be negative", c.maxIdleBytes))
+	}
+	minShift := bits.Len(uint(c.minClass - 1))
+	maxShift := bits.Len(uint(c.maxClass - 1))
+	n := maxShift - minShift + 1
+	b := &Buffers{minShift: minShift, maxClass: 1 << maxShift, hist: make([]atomic.Uint64, n)}
+	share := c.maxIdleBytes / int64(n+1) // the +1 is the *bytes.Buffer pool's share
+	group := c.group
+	c.group = nil // the Buffers joins the group, not each class
+	base := make([]Option, 0, len(opts)+4)
+	base = append(base, optionFunc(func(d *config) { *d = c }))
+	for i := range n {
+		size := 1 << (minShift + i)
+		maxIdle := int(min(int64(c.maxIdle), share/int64(size)))
+		b.classes = append(b.classes, New(func() *[]byte {
+			s := make([]byte, 0, size)
+			return &s
+		}, append(base,
+			WithMaxIdle(maxIdle),
+			WithSize(func(p *[]byte) int { return cap(*p) }),
+			WithName(fmt.Sprintf("%s/%d", c.name, size)),
+		)...))
+	}
+	b.newSize.Store(int64(1 << minShift))
+	b.bufs = New(func() *bytes.Buffer {
+		return bytes.NewBuffer(make([]byte, 0, int(b.newSize.Load())))
+	}, append(base,
+		WithMaxIdle(int(min(int64(c.maxIdle), share/int64(b.maxClass)))),
+		WithReset(func(buf *bytes.Buffer) { buf.Reset() }),
+		WithSize(func(buf *bytes.Buffer) int { return buf.Cap() }),
+		WithMaxSize(b.maxClass),
+		WithName(c.name+"/buffer"),
+	)...)
+	if group != nil {
+		group.Add(b)
+	}
+	return b
+}
+
+// class returns the index of the smallest class holding n bytes, or -1.
+func (b *Buffers) class(n int) int {
+	if n > b.maxClass {
+		return -1
+	}
+	if n <= 1<<b.minShift {
+		return 0
+	}
+	return bits.Len(uint(n-1)) - b.minShift
+}
+
+// Get returns a slice of length n (its capacity is n rounded up to a
+// power of two). Its contents are not zeroed: they are whatever the last
+// user left. Return it with [Buffers.Put].
+func (b *Buffers) Get(n int) *[]byte {
+	if n < 0 {
+		panic(fmt.Sprintf("pool: Buffers.Get(%d): negative length", n))
+	}
+	i := b.class(n)
+	if i < 0 {
+		b.bigGets.Add(1)
+		s := make([]byte, n)
+		return &s
+	}
+	p := b.classes[i].Get()
+	*p = (*p)[:n]
+	return p
+}
+
+// Put returns a slice obtained from Get (or any *[]byte). It is kept in
+// the largest class its capacity covers, so a slice that grew by append
+// still finds a home; one smaller than the smallest class or larger than
+// the largest, or nil, is dropped.
+func (b *Buffers) Put(p *[]byte) {
+	if p == nil {
+		return
+	}
+	c := cap(*p)
+	i := bits.Len(uint(c)) - 1 - b.minShift
+	if c == 0 || c > b.maxClass || i < 0 {
+		b.foreign.Add(1)
+		return
+	}
+	*p = (*p)[:0]
+	b.classes[i].Put(p)
+}
+
+// GetBuffer returns an empty *bytes.Buffer. Return it with PutBuffer.
+func (b *Buffers) GetBuffer() *bytes.Buffer {
+	return b.bufs.Get()
+}
+
+// PutBuffer resets buf and keeps it unless its capacity is above the
+// calibrated 95th percentile (and never above the largest class).
+func (b *Buffers) PutBuffer(buf *bytes.Buffer) {
+	if buf == nil {
+		return
+	}
+	if rand.Uint32N(calibrateSample) == 0 {
+		b.sample(buf.Len())
+	}
+	b.bufs.Put(buf)
+}
+
+func (b *Buffers) sample(n int) {
+	i := b.class(n)
+	if i < 0 {
+		i = len(b.hist) - 1
+	}
+	b.hist[i].Add(1)
+	if b.samples.Add(1)%calibrateEvery == 0 && b.calibrating.CompareAndSwap(false, true) {
+		b.calibrate()
+		b.calibrating.Store(false)
+	}
+}
+
+// calibrate sets the capacity of new buffers to the most common class and
+// the kept maximum to the 95th percentile, then halves the histogram so it
+// follows changes in the workload.
+func (b *Buffers) calibrate() {
+	counts := make([]uint64, len(b.hist))
+	var total uint64
+	best := 0
+	for i := range b.hist {
+		counts[i] = b.hist[i].Load()
+		total += counts[i]
+		if counts[i] > counts[best] {
+			best = i
+		}
+		b.hist[i].Store(counts[i] / 2)
+	}
+	if total == 0 {
+		return
+	}
+	limit := uint64(float64(total) * calibratePct)
+	var sum uint64
+	pct := len(counts) - 1
+	for i, n := range counts {
+		sum += n
+		if sum >= limit {
+			pct = i
+			break
+		}
+	}
+	b.newSize.Store(int64(1) << (b.minShift + best))
+	b.bufs.maxSize.Store(int64(1) << (b.minShift + pct))
+}
+
+// DropIdle drops every idle buffer now and returns how many; see
+// [Pool.DropIdle].
+func (b *Buffers) DropIdle() int {
+	n := b.bufs.DropIdle()
+	for _, c := range b.classes {
+		n += c.DropIdle()
+	}
+	return n
+}
+
+// Close closes every class; see [Pool.Close].
+func (b *Buffers) Close() {
+	b.bufs.Close()
+	for _, c := range b.classes {
+		c.Close()
+	}
+}
+
+// Stats returns the sum over all classes and the *bytes.Buffer pool.
+// Slices Put from outside every class count as DropsOversized, and Gets
+// larger than the largest class as Gets and News.
+func (b *Buffers) Stats() Stats {
+	var s Stats
+	for _, c := range b.ClassStats() {
+		s.add(c.Stats)
+	}
+	big, foreign := b.bigGets.Load(), b.foreign.Load()
+	s.Gets += big
+	s.News += big
+	s.Puts += foreign
+	s.DropsOversized += foreign
+	st := b.bufs.Stats()
+	s.TTL, s.Closed = st.TTL, st.Closed
+	return s
+}
+
+// ClassStats returns each class's statistics, smallest first, then the
+// *bytes.Buffer pool's with Size 0.
+func (b *Buffers) ClassStats() []ClassStats {
+	out := make([]ClassStats, 0, len(b.classes)+1)
+	for i, c := range b.classes {
+		out = append(out, ClassStats{Size: 1 << (b.minShift + i), Stats: c.Stats()})
+	}
+	return append(out, ClassStats{Stats: b.bufs.Stats()})
+}

@@ -1,0 +1,166 @@
+package pool_test
+
+import (
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gotune/gotune/pool"
+)
+
+func TestBuffersGetSizes(t *testing.T) {
+	b := pool.NewBuffers(pool.WithSizeClasses(64, 4096))
+	defer b.Close()
+	tests := []struct{ n, wantCap int }{
+		{0, 64}, {1, 64}, {64, 64}, {65, 128}, {1000, 1024}, {4096, 4096}, {4097, 4097},
+	}
+	for _, tc := range tests {
+		p := b.Get(tc.n)
+		if len(*p) != tc.n || cap(*p) != tc.wantCap {
+			t.Errorf("Get(%d) = len %d cap %d, want len %d cap %d", tc.n, len(*p), cap(*p), tc.n, tc.wantCap)
+		}
+		b.Put(p)
+	}
+	st := b.Stats()
+	// Gets of 0, 1 and 64 share one 64-byte slice; 4097 is above the
+	// largest class: allocated, not kept.
+	if st.Gets != 7 || st.Hits != 2 || st.Puts != 7 || st.Idle != 4 || st.DropsOversized != 1 {
+		t.Errorf("Stats() = %+v, want Gets=7 Hits=2 Puts=7 Idle=4 DropsOversized=1", st)
+	}
+	if want := int64(64 + 128 + 1024 + 4096); st.IdleBytes != want {
+		t.Errorf("IdleBytes = %d, want %d", st.IdleBytes, want)
+	}
+}
+
+func TestBuffersReuse(t *testing.T) {
+	b := pool.NewBuffers()
+	defer b.Close()
+	p := b.Get(1000)
+	copy(*p, "hello")
+	b.Put(p)
+	q := b.Get(700) // same class (1024)
+	if q != p {
+		t.Errorf("Get(700) after Put of a 1024-byte slice returned a new slice, want the same one")
+	}
+	// A slice that grew by append goes to the class its capacity covers.
+	g := make([]byte, 0, 3000)
+	b.Put(&g)
+	if r := b.Get(2048); r != &g || cap(*r) != 3000 {
+		t.Errorf("Get(2048) after Put of cap 3000 = cap %d, want the grown slice", cap(*r))
+	}
+	b.Put(nil) // no panic
+}
+
+func TestBuffersByteBound(t *testing.T) {
+	const budget = 1 << 20
+	b := pool.NewBuffers(pool.WithMaxIdleBytes(budget), pool.WithMaxIdle(1<<20))
+	defer b.Close()
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for i := range 2000 {
+				b.Put(b.Get(64 << (i % 11)))
+				s := make([]byte, 64<<(i%11))
+				b.Put(&s)
+				buf := b.GetBuffer()
+				buf.Write(make([]byte, 64<<(i%11)))
+				b.PutBuffer(buf)
+			}
+		})
+	}
+	wg.Wait()
+	if st := b.Stats(); st.IdleBytes > budget {
+		t.Errorf("IdleBytes = %d, want <= WithMaxIdleBytes(%d)", st.IdleBytes, budget)
+	}
+	var sum int64
+	for _, c := range b.ClassStats() {
+		sum += c.Stats.IdleBytes
+	}
+	if sum > budget {
+		t.Errorf("sum of ClassStats IdleBytes = %d, want <= %d", sum, budget)
+	}
+}
+
+func TestBuffersCalibration(t *testing.T) {
+	b := pool.NewBuffers(pool.WithMaxIdleBytes(64<<20))
+	defer b.Close()
+	// Mostly 3 KiB bodies, a few 60 KiB ones.
+	for i := range 100_000 {
+		buf := b.GetBuffer()
+		n := 3000
+		if i%50 == 0 {
+			n = 60_000
+		}
+		buf.Write(make([]byte, n))
+		b.PutBuffer(buf)
+	}
+	b.DropIdle()
+	buf := b.GetBuffer()
+	if buf.Cap() != 4096 {
+		t.Errorf("new buffer after calibration has cap %d, want 4096 (the common class)", buf.Cap())
+	}
+	buf.Write(make([]byte, 60_000))
+	before := b.Stats().DropsOversized
+	b.PutBuffer(buf)
+	if b.Stats().DropsOversized != before+1 {
+		t.Errorf("PutBuffer of a 64 KiB buffer above the 95th percentile was kept, want dropped")
+	}
+	small := b.GetBuffer()
+	small.WriteString("x")
+	b.PutBuffer(small)
+	if got := b.GetBuffer(); got != small || got.Len() != 0 {
+		t.Errorf("GetBuffer after PutBuffer = %p len %d, want the reset buffer %p", got, got.Len(), small)
+	}
+}
+
+func TestBuffersTTL(t *testing.T) {
+	b := pool.NewBuffers(pool.WithTTL(10 * time.Millisecond))
+	defer b.Close()
+	for range 10 {
+		b.Put(b.Get(8000))
+		b.PutBuffer(b.GetBuffer())
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for b.Stats().Idle > 0 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if st := b.Stats(); st.Idle != 0 || st.Expired == 0 {
+		t.Errorf("after TTL, Stats() = %+v, want Idle=0 and Expired>0", st)
+	}
+}
+
+func TestBuffersOptionPanics(t *testing.T) {
+	tests := []struct {
+		name string
+		opts []pool.Option
+		want string
+	}{
+		{"classes reversed", []pool.Option{pool.WithSizeClasses(1024, 64)}, "WithSizeClasses(1024, 64)"},
+		{"zero class", []pool.Option{pool.WithSizeClasses(0, 64)}, "WithSizeClasses(0, 64)"},
+		{"negative bytes", []pool.Option{pool.WithMaxIdleBytes(-1)}, "WithMaxIdleBytes(-1)"},
+		{"typed hook", []pool.Option{pool.WithReset(func(*[]byte) {})}, "WithReset"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			defer func() {
+				msg, _ := recover().(string)
+				if !strings.HasPrefix(msg, "pool: ") || !strings.Contains(msg, tc.want) {
+					t.Errorf("NewBuffers(%s) panicked with %q, want a pool: message naming %q", tc.name, msg, tc.want)
+				}
+			}()
+			pool.NewBuffers(tc.opts...).Close()
+		})
+	}
+}
+
+func TestBuffersGroup(t *testing.T) {
+	var g pool.Group
+	b := pool.NewBuffers(pool.WithGroup(&g))
+	defer b.Close()
+	b.Put(b.Get(100))
+	b.PutBuffer(b.GetBuffer())
+	if n := g.DropIdle(); n != 2 {
+		t.Errorf("Group.DropIdle() = %d, want 2", n)
+	}
+}
