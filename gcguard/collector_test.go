@@ -1,0 +1,53 @@
+package gcguard
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+)
+
+func TestCollector(t *testing.T) {
+	fakeLimits(t, 512*mib, 0, nil)
+	p := fakeSamples(t)
+	s := steady(0, 64*mib, 100, 460*mib)
+	p.Store(&s)
+	g, err := Start(WithDryRun())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	st := g.Stats()
+
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(NewCollector(g)); err != nil {
+		t.Fatalf("Register: %v", err)
+	}
+	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
+		t.Errorf("GatherAndLint: %v %v", err, problems)
+	}
+	want := `
+# HELP gotune_gcguard_gogc_chosen_percent GOGC the guard chose (set, or would set in dry run or where the environment wins); -1 is off.
+# TYPE gotune_gcguard_gogc_chosen_percent gauge
+gotune_gcguard_gogc_chosen_percent ` + strconv.Itoa(st.GOGC) + `
+# HELP gotune_gcguard_memory_target_bytes Memory target the guard steers the heap toward.
+# TYPE gotune_gcguard_memory_target_bytes gauge
+gotune_gcguard_memory_target_bytes ` + strconv.FormatInt(st.Target, 10) + `
+# HELP gotune_gcguard_adjustments_total Changes the guard made (or would make), by reason.
+# TYPE gotune_gcguard_adjustments_total counter
+gotune_gcguard_adjustments_total{reason="headroom"} 0
+gotune_gcguard_adjustments_total{reason="headroom_end"} 0
+gotune_gcguard_adjustments_total{reason="limit"} 1
+gotune_gcguard_adjustments_total{reason="lower"} 0
+gotune_gcguard_adjustments_total{reason="raise"} 1
+`
+	if err := testutil.GatherAndCompare(reg, strings.NewReader(want),
+		"gotune_gcguard_gogc_chosen_percent", "gotune_gcguard_memory_target_bytes", "gotune_gcguard_adjustments_total"); err != nil {
+		t.Error(err)
+	}
+	if n := testutil.CollectAndCount(NewCollector(g)); n != 16 {
+		t.Errorf("CollectAndCount = %d, want 16 series", n)
+	}
+}
