@@ -83,7 +83,7 @@ func TestBuffersByteBound(t *testing.T) {
 }
 
 func TestBuffersCalibration(t *testing.T) {
-	b := pool.NewBuffers(pool.WithMaxIdleBytes(64<<20))
+	b := pool.NewBuffers(pool.WithMaxIdleBytes(64 << 20))
 	defer b.Close()
 	// Mostly 3 KiB bodies, a few 60 KiB ones.
 	for i := range 100_000 {

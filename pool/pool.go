@@ -210,8 +210,8 @@ func (p *Pool[T]) getSlow(s *shard[T]) T {
 	}
 	d.mu.Unlock()
 	s.mu.Unlock()
-	// Steal from the other shards, as sync.Pool does, without ever holding
-	// two shard locks: TryLock skips a busy shard rather than wait on it.
+	// Steal from the other shards, as sync.Pool does. No lock is held
+	// here, so waiting on another shard's lock cannot deadlock.
 	if v, ok := p.steal(s); ok {
 		return v
 	}
@@ -333,9 +333,7 @@ func (p *Pool[T]) others(s *shard[T], f func(o *shard[T]) bool) bool {
 // steal takes the newest idle object from another shard.
 func (p *Pool[T]) steal(s *shard[T]) (v T, ok bool) {
 	ok = p.others(s, func(o *shard[T]) bool {
-		if !o.mu.TryLock() {
-			return false
-		}
+		o.mu.Lock()
 		n := len(o.items)
 		if n == 0 {
 			o.mu.Unlock()
@@ -354,15 +352,14 @@ func (p *Pool[T]) steal(s *shard[T]) (v T, ok bool) {
 }
 
 // place pushes v onto another shard with room, when its own shard and
-// the depot are full, so the whole idle bound is usable from one P.
+// the depot are full, so the whole idle bound is usable from one P. Like
+// steal it runs with no lock held.
 func (p *Pool[T]) place(s *shard[T], v T, size int) bool {
 	if p.shardCap == 0 {
 		return false
 	}
 	return p.others(s, func(o *shard[T]) bool {
-		if !o.mu.TryLock() {
-			return false
-		}
+		o.mu.Lock()
 		if len(o.items) >= p.shardCap || p.closed.Load() {
 			o.mu.Unlock()
 			return false
