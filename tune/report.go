@@ -81,12 +81,10 @@ type Report struct {
 // String gives the one line that tune/auto logs.
 func (r Report) String() string {
 	var b strings.Builder
-	verb := "would set"
-	if r.Applied {
-		verb = "set"
+	if !r.Applied {
+		b.WriteString("would set ")
 	}
-	fmt.Fprintf(&b, "%s GOMAXPROCS=%d (%s: %s) GOMEMLIMIT=%s (%s: %s) GOGC=%s (%s: %s); limits: cgroup %s, cpu quota %s, %d CPUs [%s], memory.max %s, memory.high %s",
-		verb,
+	fmt.Fprintf(&b, "GOMAXPROCS=%d (%s: %s) GOMEMLIMIT=%s (%s: %s) GOGC=%s (%s: %s); limits: cgroup %s, cpu quota %s, %d CPUs [%s], memory.max %s, memory.high %s",
 		r.GOMAXPROCS.After, r.GOMAXPROCS.Source, r.GOMAXPROCS.Reason,
 		FormatBytes(r.GOMEMLIMIT.After), r.GOMEMLIMIT.Source, r.GOMEMLIMIT.Reason,
 		formatGOGC(r.GOGC.After), r.GOGC.Source, r.GOGC.Reason,

@@ -1,0 +1,38 @@
+package auto_test
+
+import (
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/gotune/gotune/tune/auto"
+)
+
+func TestMain(m *testing.M) {
+	// The import's refresh goroutine runs for the life of the process by
+	// design; Stop ends it, and goleak then checks nothing else is left.
+	code := m.Run()
+	auto.Stop()
+	if code == 0 {
+		if err := goleak.Find(); err != nil {
+			println("goleak:", err.Error())
+			code = 1
+		}
+	}
+	exitCode(code)
+}
+
+func TestImportApplied(t *testing.T) {
+	if auto.Err() != nil {
+		t.Fatalf("auto.Err() = %v", auto.Err())
+	}
+	tu := auto.Tuner()
+	if tu == nil {
+		t.Fatal("auto.Tuner() = nil with GOTUNE unset")
+	}
+	if r := tu.Report(); !r.Applied || r.GOMAXPROCS.Source == "" {
+		t.Errorf("Report = %+v, want an applied report", r)
+	}
+	auto.Stop()
+	auto.Stop() // twice is fine
+}

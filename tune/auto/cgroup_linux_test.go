@@ -1,0 +1,389 @@
+//go:build linux
+
+package auto_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gotune/gotune/tune"
+)
+
+const mib = 1 << 20
+
+var (
+	buildOnce sync.Once
+	childBin  string
+	buildErr  error
+)
+
+// child builds testdata/child once per test binary.
+func child(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "gotune-child")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		childBin = filepath.Join(dir, "child")
+		out, err := exec.Command("go", "build", "-o", childBin, "./testdata/child").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build ./testdata/child: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return childBin
+}
+
+// v1 is a cgroup v1 group made for one test in the cpu and memory
+// hierarchies, removed when the test ends.
+type v1 struct {
+	cpu, mem string
+}
+
+const cgroupFS = "/sys/fs/cgroup"
+
+// newV1 creates cpu and memory groups named for the test, nested under
+// parent when it is non-nil. It skips the test where cgroup v1 is not
+// mounted or not writable.
+func newV1(t *testing.T, parent *v1, name string) *v1 {
+	t.Helper()
+	if _, err := os.Stat(filepath.Join(cgroupFS, "cpu", "cpu.cfs_quota_us")); err != nil {
+		t.Skipf("cgroup v1 cpu hierarchy not mounted at %s/cpu: %v", cgroupFS, err)
+	}
+	if _, err := os.Stat(filepath.Join(cgroupFS, "memory", "memory.limit_in_bytes")); err != nil {
+		t.Skipf("cgroup v1 memory hierarchy not mounted at %s/memory: %v", cgroupFS, err)
+	}
+	base := v1{cpu: filepath.Join(cgroupFS, "cpu"), mem: filepath.Join(cgroupFS, "memory")}
+	if parent != nil {
+		base = *parent
+	}
+	g := &v1{
+		cpu: filepath.Join(base.cpu, fmt.Sprintf("gotune-%d-%s", os.Getpid(), name)),
+		mem: filepath.Join(base.mem, fmt.Sprintf("gotune-%d-%s", os.Getpid(), name)),
+	}
+	for _, d := range []string{g.cpu, g.mem} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Skipf("cannot create cgroup %s (need root and a writable cgroup v1 hierarchy): %v", d, err)
+		}
+		t.Cleanup(func() {
+			// The child has exited by now (its Cleanup ran first); the
+			// kernel may take a moment to let go of the group.
+			for i := 0; i < 50; i++ {
+				if err := os.Remove(d); err == nil || errors.Is(err, os.ErrNotExist) {
+					return
+				}
+				time.Sleep(20 * time.Millisecond)
+			}
+			t.Errorf("could not remove cgroup %s", d)
+		})
+	}
+	return g
+}
+
+func (g *v1) set(t *testing.T, file, value string) {
+	t.Helper()
+	dir := g.cpu
+	if strings.HasPrefix(file, "memory.") {
+		dir = g.mem
+	}
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(value), 0o644); err != nil {
+		t.Fatalf("write %s=%s: %v", filepath.Join(dir, file), value, err)
+	}
+}
+
+func (g *v1) quota(t *testing.T, cpus float64) {
+	g.set(t, "cpu.cfs_period_us", "100000")
+	g.set(t, "cpu.cfs_quota_us", strconv.Itoa(int(cpus*100000)))
+}
+
+type state struct {
+	GOMAXPROCS   int          `json:"gomaxprocs"`
+	GOMEMLIMIT   int64        `json:"gomemlimit"`
+	Automaxprocs int          `json:"automaxprocs"`
+	Report       *tune.Report `json:"report"`
+	Stats        tune.TunerStats
+	Err          string `json:"err"`
+}
+
+type proc struct {
+	cmd    *exec.Cmd
+	in     io.WriteCloser
+	out    *bufio.Scanner
+	waited bool
+}
+
+// wait closes the child's stdin, which ends it, and waits (bounded) for it
+// to exit and for its stderr to be copied.
+func (p *proc) wait(t *testing.T) {
+	t.Helper()
+	if p.waited {
+		return
+	}
+	p.waited = true
+	p.in.Close()
+	done := make(chan error, 1)
+	go func() { done <- p.cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("child exited with %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		p.cmd.Process.Kill()
+		<-done
+		t.Errorf("child did not exit within 10s of stdin closing")
+	}
+}
+
+// start runs the child inside g: a shell moves itself into the groups and
+// then execs the child, so the Go runtime starts inside them.
+func start(t *testing.T, g *v1, env []string, args ...string) *proc {
+	t.Helper()
+	script := `echo $$ > "$1/cgroup.procs" && echo $$ > "$2/cgroup.procs" && shift 2 && exec "$@"`
+	cmd := exec.Command("/bin/sh", append([]string{"-c", script, "sh", g.cpu, g.mem, child(t)}, args...)...)
+	cmd.Env = append(cleanEnv(), env...)
+	cmd.Stderr = &testLog{t: t}
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outp, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	p := &proc{cmd: cmd, in: in, out: bufio.NewScanner(outp)}
+	t.Cleanup(func() { p.wait(t) })
+	return p
+}
+
+// cleanEnv is the test's environment without the variables that would
+// change what the child decides.
+func cleanEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if k == "GOMAXPROCS" || k == "GOMEMLIMIT" || k == "GOGC" || k == "GODEBUG" || strings.HasPrefix(k, "GOTUNE") || k == "AUTOMEMLIMIT" {
+			continue
+		}
+		env = append(env, kv)
+	}
+	return env
+}
+
+type testLog struct {
+	mu sync.Mutex
+	t  *testing.T
+	b  strings.Builder
+}
+
+func (l *testLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.b.Write(p)
+	return len(p), nil
+}
+
+func (l *testLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+func (p *proc) state(t *testing.T) state {
+	t.Helper()
+	if _, err := io.WriteString(p.in, "?\n"); err != nil {
+		t.Fatalf("write to child: %v", err)
+	}
+	if !p.out.Scan() {
+		t.Fatalf("child gave no state: %v; stderr: %s", p.out.Err(), p.cmd.Stderr)
+	}
+	var s state
+	if err := json.Unmarshal(p.out.Bytes(), &s); err != nil {
+		t.Fatalf("child state %q: %v", p.out.Text(), err)
+	}
+	return s
+}
+
+// logLine waits for the child to exit and returns what it logged.
+func (p *proc) logLine(t *testing.T) string {
+	p.wait(t)
+	return p.cmd.Stderr.(*testLog).String()
+}
+
+func ratio(r float64, n int64) int64 { return int64(float64(n) * r) }
+
+func TestRealCgroupV1(t *testing.T) {
+	ncpu := runtime.NumCPU()
+	runtimeRule := func(q float64) int { return min(ncpu, max(2, int(math.Ceil(q)))) }
+	floorRule := func(q float64) int { return min(ncpu, max(1, int(math.Floor(q)))) }
+
+	tests := []struct {
+		name      string
+		quota     float64
+		mem       int64
+		env       []string
+		wantProcs int
+		procsSrc  tune.Source
+	}{
+		{"half-cpu", 0.5, 512 * mib, nil, runtimeRule(0.5), tune.SourceRuntime},
+		{"half-cpu-floor", 0.5, 512 * mib, []string{"GOTUNE_MAXPROCS=floor"}, floorRule(0.5), tune.SourcePolicy},
+		{"one-and-a-half", 1.5, 512 * mib, nil, runtimeRule(1.5), tune.SourceRuntime},
+		{"three", 3, 512 * mib, nil, runtimeRule(3), tune.SourceRuntime},
+		{"three-floor", 3, 512 * mib, []string{"GOTUNE_MAXPROCS=floor"}, floorRule(3), tune.SourcePolicy},
+		{"env-gomaxprocs", 0.5, 512 * mib, []string{"GOMAXPROCS=3"}, 3, tune.SourceEnv},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			g := newV1(t, nil, tc.name)
+			g.quota(t, tc.quota)
+			g.set(t, "memory.limit_in_bytes", strconv.FormatInt(tc.mem, 10))
+			p := start(t, g, tc.env, "-automaxprocs")
+			s := p.state(t)
+			if s.Err != "" {
+				t.Fatalf("child: %s", s.Err)
+			}
+			if s.GOMAXPROCS != tc.wantProcs || s.Report.GOMAXPROCS.Source != tc.procsSrc {
+				t.Errorf("quota %v: GOMAXPROCS = %d (%+v), want %d from %s", tc.quota, s.GOMAXPROCS, s.Report.GOMAXPROCS, tc.wantProcs, tc.procsSrc)
+			}
+			if want := ratio(0.9, tc.mem); s.GOMEMLIMIT != want || s.Report.GOMEMLIMIT.Source != tune.SourceCgroup {
+				t.Errorf("GOMEMLIMIT = %d (%+v), want %d from cgroup", s.GOMEMLIMIT, s.Report.GOMEMLIMIT, want)
+			}
+			if s.Report.Limits.CPUQuota != tc.quota || s.Report.Limits.MemoryMax != tc.mem {
+				t.Errorf("limits read = %+v, want quota %v and memory %d", s.Report.Limits, tc.quota, tc.mem)
+			}
+			// The floor policy is automaxprocs' rounding, but automaxprocs
+			// does not cap it by the CPUs the process may use (3 on 2
+			// CPUs): gotune does.
+			if amp := max(1, int(math.Floor(tc.quota))); tc.procsSrc != tune.SourceEnv && s.Automaxprocs != amp {
+				t.Errorf("automaxprocs gives %d, want %d", s.Automaxprocs, amp)
+			}
+			if tc.procsSrc == tune.SourcePolicy && s.GOMAXPROCS != min(s.Automaxprocs, ncpu) {
+				t.Errorf("floor policy gives %d, want automaxprocs' %d capped at %d CPUs", s.GOMAXPROCS, s.Automaxprocs, ncpu)
+			}
+			// The one log line says what was set and why.
+			line := p.logLine(t)
+			if strings.Count(line, "gotune:") != 1 || !strings.Contains(line, fmt.Sprintf("GOMAXPROCS=%d", tc.wantProcs)) ||
+				!strings.Contains(line, "GOMEMLIMIT="+tune.FormatBytes(ratio(0.9, tc.mem))) {
+				t.Errorf("log = %q, want one gotune line with both settings", line)
+			}
+		})
+	}
+}
+
+// TestRealCgroupV1Parent puts the tighter limits on the parent group, where
+// the runtime does not look.
+func TestRealCgroupV1Parent(t *testing.T) {
+	parent := newV1(t, nil, "parent")
+	parent.quota(t, 0.5)
+	parent.set(t, "memory.limit_in_bytes", strconv.Itoa(256*mib))
+	leaf := newV1(t, parent, "leaf")
+	leaf.set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
+
+	p := start(t, leaf, []string{"GOTUNE_MAXPROCS=floor"}, "-automaxprocs")
+	s := p.state(t)
+	if want := ratio(0.9, 256*mib); s.GOMEMLIMIT != want {
+		t.Errorf("GOMEMLIMIT = %d, want %d from the parent's 256MiB", s.GOMEMLIMIT, want)
+	}
+	if s.GOMAXPROCS != 1 {
+		t.Errorf("GOMAXPROCS = %d (%+v), want 1: floor of the parent's 0.5 CPU", s.GOMAXPROCS, s.Report.GOMAXPROCS)
+	}
+	// automaxprocs reads only the leaf, which has no quota.
+	if s.Automaxprocs != runtime.NumCPU() {
+		t.Logf("automaxprocs gives %d", s.Automaxprocs)
+	}
+}
+
+func TestRealCgroupV1Refresh(t *testing.T) {
+	g := newV1(t, nil, "refresh")
+	g.quota(t, 1)
+	g.set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
+	p := start(t, g, []string{"GOTUNE_REFRESH=100ms"})
+	if s := p.state(t); s.GOMEMLIMIT != ratio(0.9, 512*mib) {
+		t.Fatalf("GOMEMLIMIT = %d, want %d", s.GOMEMLIMIT, ratio(0.9, 512*mib))
+	}
+	g.set(t, "memory.limit_in_bytes", strconv.Itoa(256*mib))
+	want := ratio(0.9, 256*mib)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s := p.state(t)
+		if s.GOMEMLIMIT == want {
+			if s.Stats.Changes < 2 {
+				t.Errorf("Stats = %+v, want at least 2 changes", s.Stats)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("GOMEMLIMIT = %d 15s after the resize, want %d", s.GOMEMLIMIT, want)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRealCgroupV1CodeSetLimit sets a memory limit in main, after the
+// import's init; the refresh loop must keep it.
+func TestRealCgroupV1CodeSetLimit(t *testing.T) {
+	g := newV1(t, nil, "codeset")
+	g.set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
+	p := start(t, g, []string{"GOTUNE_REFRESH=100ms"}, "-setlimit", strconv.Itoa(300*mib))
+	first := p.state(t)
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		s := p.state(t)
+		if s.Stats.Refreshes >= first.Stats.Refreshes+3 {
+			if s.GOMEMLIMIT != 300*mib {
+				t.Errorf("GOMEMLIMIT = %d after refreshes, want the code-set %d", s.GOMEMLIMIT, 300*mib)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no refreshes in 15s: %+v", s.Stats)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestRealCgroupV1BadEnv checks that a malformed knob keeps the runtime's
+// defaults and is logged with the variable and the value.
+func TestRealCgroupV1BadEnv(t *testing.T) {
+	g := newV1(t, nil, "badenv")
+	g.set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
+	p := start(t, g, []string{"GOTUNE_MEMORY_RATIO=2", "GOTUNE_REFRESH=soon"})
+	s := p.state(t)
+	if s.GOMEMLIMIT != math.MaxInt64 {
+		t.Errorf("GOMEMLIMIT = %d, want the runtime's default (no limit)", s.GOMEMLIMIT)
+	}
+	if !strings.Contains(s.Err, `GOTUNE_MEMORY_RATIO="2"`) || !strings.Contains(s.Err, `GOTUNE_REFRESH="soon"`) {
+		t.Errorf("Err() = %q, want both bad values named", s.Err)
+	}
+	if log := p.logLine(t); !strings.Contains(log, `GOTUNE_MEMORY_RATIO=\"2\"`) {
+		t.Errorf("log = %q, want the bad value named", log)
+	}
+}
+
+// TestRealCgroupV1MemoryHigh needs a memory.high, which cgroup v1 does not
+// have; the fixture tests in package tune cover it.
+func TestRealCgroupV1MemoryHigh(t *testing.T) {
+	if _, err := os.Stat(filepath.Join(cgroupFS, "memory.high")); err != nil {
+		t.Skip("memory.high exists only on cgroup v2 with the memory controller; this host keeps memory on v1 (see tune's v2-nested fixture test)")
+	}
+}

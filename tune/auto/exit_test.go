@@ -1,0 +1,5 @@
+package auto_test
+
+import "os"
+
+func exitCode(code int) { os.Exit(code) }

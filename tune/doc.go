@@ -1,0 +1,70 @@
+// Package tune sets GOMAXPROCS, GOMEMLIMIT and, where asked, GOGC from the
+// limits a process runs under: the cgroup CPU quota and cpuset, memory.max
+// and memory.high, on cgroup v1, v2 and hybrid hosts.
+//
+// Most programs only need the one-line import of [github.com/gotune/gotune/tune/auto]:
+//
+//	import _ "github.com/gotune/gotune/tune/auto"
+//
+// Programs that want control call [Detect] to see what would be set and why,
+// [Apply] to set it ([Report.Undo] restores it), or run a [Tuner] so the
+// settings follow limits that change while the process runs.
+//
+// # GOMAXPROCS
+//
+// Since Go 1.25 the runtime follows the cgroup CPU quota itself when the main
+// module's go line is 1.25 or later: the quota rounded up, at least 2, at
+// most the CPUs in the affinity mask, refreshed about once a second. The
+// default policy, [MaxProcsRuntime], gives that same answer so the value does
+// not depend on who sets it, and leaves the job to the runtime where the
+// runtime does it. gotune sets GOMAXPROCS itself where the runtime does not
+// act (a go line of 1.24 or older switches the runtime's support off) or
+// where it is wrong: the runtime reads only the leaf cgroup, and a parent's
+// quota binds as hard. [MaxProcsFloor] rounds down instead, like
+// go.uber.org/automaxprocs, for services that would rather not be throttled.
+//
+// automaxprocs is not used to set the value because it falls short in three
+// ways that the tests in tune/auto show on a real cgroup: it reads only the
+// leaf's quota, it does not cap the result at the CPUs the process may run on
+// (a 3-CPU quota on a 2-CPU host gives 3), and it cannot read another root.
+//
+// # GOMEMLIMIT
+//
+// The limit is min(memory.max, memory.high) × ratio − reserve, the ratio 0.9
+// by default ([WithMemoryRatio], [WithMemoryReserve]); the ratio is applied
+// with github.com/KimMachineGun/automemlimit's provider machinery, fed by
+// gotune's own reading of the cgroup, which also sees memory.high, the
+// ancestors and another root. Without a cgroup memory limit the limit is left
+// alone: a limit the program set is never replaced by "no limit".
+//
+// # GOGC
+//
+// GOGC is left alone unless [WithGOGC] asks for a percent, or for off where
+// a memory limit bounds the heap.
+//
+// # Who wins
+//
+// The user's settings win and are reported, never overwritten silently: a
+// non-empty GOMAXPROCS, GOMEMLIMIT or GOGC environment variable, a GODEBUG
+// with containermaxprocs=0, and a GOMAXPROCS or memory limit that the program
+// set in code before gotune (unless [WithOverrideCode]). Every decision has a
+// [Source] and a reason in the [Report].
+//
+// # Roots
+//
+// [WithRoot] reads /proc and /sys under another directory: a fixture tree, or
+// another process's view through /proc/PID/root. Under a root everything,
+// the CPU affinity included, comes from the files.
+//
+// # Metrics
+//
+// [NewCollector] exports the limits read, the values decided with their
+// source, and the refresh counters, under gotune_tune_*. It does not repeat
+// what client_golang's Go collector exports (go_sched_gomaxprocs_threads,
+// go_gc_gogc_percent, go_gc_gomemlimit_bytes).
+//
+// # Cost
+//
+// Detect reads about a dozen small files; bench/tune measures it next to
+// automaxprocs and automemlimit.
+package tune
