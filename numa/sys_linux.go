@@ -155,7 +155,9 @@ func getAffinity(tid int) ([]int, error) {
 // flags) and nodes.
 func getMempolicy() (int, []int, error) {
 	var mode int32
-	m := make(mask, cpulist.MaxID/64)
+	// MAX_NUMNODES is at most 1024; the kernel rejects a buffer larger
+	// than a page.
+	m := make(mask, 1024/64)
 	if e := sys.getmempolicy(&mode, m); e != 0 {
 		return 0, nil, wrapErrno("get_mempolicy", e)
 	}

@@ -210,8 +210,8 @@ func (t *Topology) allowed(root string, online []int, nodes []sysnode.Node) (cpu
 		mems = cpulist.Intersect(mems, cs.Mems)
 	}
 	if len(cpus) == 0 {
-		return nil, nil, fmt.Errorf("%w: affinity %q ∩ cpuset %q ∩ online %q is empty (root %s)",
-			ErrNoCPUs, cpulist.Format(st.CPUs), cpulist.Format(cs.CPUs), cpulist.Format(online), root)
+		return nil, nil, fmt.Errorf("%w: affinity %q ∩ cpuset %q (%s) ∩ online %q is empty (root %s)",
+			ErrNoCPUs, cpulist.Format(st.CPUs), cpulist.Format(cs.CPUs), cs.Dir, cpulist.Format(online), root)
 	}
 	return cpus, mems, nil
 }
