@@ -35,3 +35,12 @@ func (p *Pool[T]) IdleExact() int {
 	}
 	return n
 }
+
+// SetFreeOSMemory replaces debug.FreeOSMemory and resets the process-wide
+// rate limit; it returns a restore function.
+func SetFreeOSMemory(f func()) (restore func()) {
+	old := freeOSMemory
+	freeOSMemory = f
+	lastRelease.Store(0)
+	return func() { freeOSMemory = old; lastRelease.Store(0) }
+}

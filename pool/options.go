@@ -40,6 +40,7 @@ type config struct {
 	group    *Group
 	pressure func() bool
 	name     string
+	release  int64
 
 	// Buffers only.
 	minClass, maxClass int
@@ -132,6 +133,17 @@ func WithGroup(g *Group) Option {
 // signal instead, through [Pool.DropIdle] or [Group].
 func WithPressure(fn func() bool) Option {
 	return optionFunc(func(c *config) { c.pressure = fn })
+}
+
+// WithReleaseOS makes a sweep that expired at least minBytes (by
+// [WithSize]) ask the runtime to return freed memory to the operating
+// system at once, with debug.FreeOSMemory, so the process's RSS falls and
+// not only its heap. FreeOSMemory runs a full garbage collection, so the
+// hint is rate-limited to once per [ReleaseOSInterval] for the whole
+// process, and it is off by default (minBytes <= 0). Without it the
+// runtime's background scavenger returns the memory over minutes.
+func WithReleaseOS(minBytes int64) Option {
+	return optionFunc(func(c *config) { c.release = minBytes })
 }
 
 // WithSizeClasses sets the smallest and largest buffer capacity [Buffers]

@@ -46,6 +46,7 @@ type Pool[T any] struct {
 	name     string
 	group    *Group
 	pressure func() bool
+	release  int64
 
 	depot depot[T]
 
@@ -129,6 +130,7 @@ func New[T any](newFn func() T, opts ...Option) *Pool[T] {
 		name:     c.name,
 		group:    c.group,
 		pressure: c.pressure,
+		release:  c.release,
 	}
 	p.maxSize.Store(int64(c.maxSize))
 	p.layout(runtime.GOMAXPROCS(0))

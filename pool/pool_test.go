@@ -448,3 +448,39 @@ func TestStatsJSON(t *testing.T) {
 		t.Errorf("Stats().String() = %q, want idle=1/7", s)
 	}
 }
+
+func TestReleaseOS(t *testing.T) {
+	var calls atomic.Int64
+	defer pool.SetFreeOSMemory(func() { calls.Add(1) })()
+	base := time.Now()
+	var now atomic.Int64
+	now.Store(base.UnixNano())
+	size := func(b []byte) int { return cap(b) }
+	p := pool.New(func() []byte { return make([]byte, 0, 1024) }, pool.WithTTL(time.Hour),
+		pool.WithClock(func() time.Time { return time.Unix(0, now.Load()) }),
+		pool.WithSize(size), pool.WithReleaseOS(4096))
+	defer p.Close()
+	late := base.Add(2 * time.Hour).UnixNano()
+	for range 3 { // 3 KiB: under the threshold
+		p.Put(make([]byte, 0, 1024))
+	}
+	p.SweepAt(late)
+	if calls.Load() != 0 {
+		t.Errorf("sweep that expired 3 KiB with WithReleaseOS(4096) released memory, want not")
+	}
+	for range 8 {
+		p.Put(make([]byte, 0, 1024))
+	}
+	now.Store(late)
+	p.SweepAt(base.Add(5 * time.Hour).UnixNano())
+	if calls.Load() != 1 {
+		t.Errorf("sweep that expired 8 KiB: FreeOSMemory called %d times, want 1", calls.Load())
+	}
+	for range 8 {
+		p.Put(make([]byte, 0, 1024))
+	}
+	p.SweepAt(base.Add(9 * time.Hour).UnixNano())
+	if calls.Load() != 1 {
+		t.Errorf("second big sweep within ReleaseOSInterval: FreeOSMemory called %d times, want still 1", calls.Load())
+	}
+}

@@ -1,8 +1,33 @@
 package pool
 
 import (
+	"runtime/debug"
+	"sync/atomic"
 	"time"
 )
+
+// ReleaseOSInterval is the least time between two [WithReleaseOS] hints
+// in one process, across all pools.
+const ReleaseOSInterval = time.Minute
+
+var (
+	lastRelease  atomic.Int64 // unix ns of the last hint
+	freeOSMemory = debug.FreeOSMemory
+)
+
+// releaseOS calls debug.FreeOSMemory unless another pool did within
+// ReleaseOSInterval. It reports whether it did.
+func releaseOS(now int64) bool {
+	last := lastRelease.Load()
+	if last != 0 && now-last < int64(ReleaseOSInterval) {
+		return false
+	}
+	if !lastRelease.CompareAndSwap(last, now) {
+		return false
+	}
+	freeOSMemory()
+	return true
+}
 
 // The TTL sweep is a time.AfterFunc timer, not a goroutine: Put arms it
 // when the pool goes from empty to holding something, each sweep re-arms
@@ -93,6 +118,7 @@ func (p *Pool[T]) sweep(now int64) int {
 	floor := p.armedAt.Load()
 	victims := p.victims[:0]
 	left, dropped := 0, 0
+	var droppedBytes int64
 	filter := func(items []item[T], c *counters) []item[T] {
 		j := 0
 		for i := range items {
@@ -106,6 +132,7 @@ func (p *Pool[T]) sweep(now int64) int {
 				victims = append(victims, items[i].v)
 			}
 			c.idleBytes -= int64(items[i].size)
+			droppedBytes += int64(items[i].size)
 			c.expired++
 		}
 		dropped += len(items) - j
@@ -131,6 +158,9 @@ func (p *Pool[T]) sweep(now int64) int {
 	p.victims = victims[:0]
 	if dropped > 0 {
 		p.logf("pool: expired idle objects", dropped)
+	}
+	if p.release > 0 && droppedBytes >= p.release && releaseOS(time.Now().UnixNano()) {
+		p.logf("pool: returned memory to the OS", dropped)
 	}
 	return left
 }
