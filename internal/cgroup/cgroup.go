@@ -55,6 +55,8 @@ type Limits struct {
 
 	CPUSet     []int  `json:"cpuset,omitempty"` // effective cpuset; nil when unknown
 	CPUSetFile string `json:"cpuset_file,omitempty"`
+	MemSet     []int  `json:"memset,omitempty"` // effective memory nodes; nil when unknown
+	MemSetFile string `json:"memset_file,omitempty"`
 
 	MemoryMax      int64  `json:"memory_max"`
 	MemoryMaxFile  string `json:"memory_max_file,omitempty"`
@@ -294,22 +296,30 @@ func (r *reader) cpu(l *Limits, h hierarchy) {
 func identity(s string) (string, error) { return s, nil }
 
 func (r *reader) cpuset(l *Limits, h hierarchy) {
-	names := []string{"cpuset.effective_cpus", "cpuset.cpus"}
+	cpus := []string{"cpuset.effective_cpus", "cpuset.cpus"}
+	mems := []string{"cpuset.effective_mems", "cpuset.mems"}
 	if h.v2 {
-		names = []string{"cpuset.cpus.effective"}
+		cpus = []string{"cpuset.cpus.effective"}
+		mems = []string{"cpuset.mems.effective"}
 	}
-	// The effective set already folds in the ancestors, so the nearest
-	// non-empty one wins.
+	l.CPUSet, l.CPUSetFile = r.nearestList(h, cpus)
+	l.MemSet, l.MemSetFile = r.nearestList(h, mems)
+}
+
+// nearestList reads the nearest non-empty list among names, leaf first: an
+// effective set already folds in the ancestors, and a child's set is always
+// within its parent's.
+func (r *reader) nearestList(h hierarchy, names []string) ([]int, string) {
 	for _, dir := range h.dirs {
 		for _, n := range names {
 			file := path.Join(dir, n)
 			set, ok := value(r, file, cpulist.Parse)
 			if ok && len(set) > 0 {
-				l.CPUSet, l.CPUSetFile = set, strings.TrimPrefix(file, "/")
-				return
+				return set, strings.TrimPrefix(file, "/")
 			}
 		}
 	}
+	return nil, ""
 }
 
 func (r *reader) memory(l *Limits, h hierarchy) {

@@ -26,6 +26,7 @@ func TestRead(t *testing.T) {
 			Version: cgroup.V1, Path: "/docker/abc",
 			CPUQuota: 1.5, CPUQuotaFile: "sys/fs/cgroup/cpu,cpuacct/cpu.cfs_quota_us", LeafCPUQuota: 1.5,
 			CPUSet: []int{1, 2}, CPUSetFile: "sys/fs/cgroup/cpuset/cpuset.effective_cpus",
+			MemSet: []int{0, 1}, MemSetFile: "sys/fs/cgroup/cpuset/cpuset.effective_mems",
 			MemoryMax: 512 * mib, MemoryMaxFile: "sys/fs/cgroup/memory/memory.limit_in_bytes",
 			SwapMax: 256 * mib, SwapMaxFile: "sys/fs/cgroup/memory/memory.memsw.limit_in_bytes",
 		}},
@@ -46,6 +47,7 @@ func TestRead(t *testing.T) {
 			Version: cgroup.V2, Path: "/app/web/leaf",
 			CPUQuota: 1.5, CPUQuotaFile: "sys/fs/cgroup/app/web/cpu.max",
 			CPUSet: []int{0, 1, 2, 3}, CPUSetFile: "sys/fs/cgroup/app/web/leaf/cpuset.cpus.effective",
+			MemSet: []int{0}, MemSetFile: "sys/fs/cgroup/app/web/leaf/cpuset.mems.effective",
 			MemoryMax: 512 * mib, MemoryMaxFile: "sys/fs/cgroup/app/web/memory.max",
 			MemoryHigh: 400 * mib, MemoryHighFile: "sys/fs/cgroup/app/web/leaf/memory.high",
 			SwapMax: 0, SwapMaxFile: "sys/fs/cgroup/app/memory.swap.max",
@@ -89,6 +91,7 @@ func TestReadRealCapture(t *testing.T) {
 	want := cgroup.Limits{
 		Version: cgroup.V2, Path: "/process_api/58f23e9e1991a52298439d2eff9c09d0",
 		CPUSet: seq(0, 15), CPUSetFile: "sys/fs/cgroup/cpuset.cpus.effective",
+		MemSet: []int{0}, MemSetFile: "sys/fs/cgroup/cpuset.mems.effective",
 		SwapMax: -1,
 	}
 	if !reflect.DeepEqual(got, want) {
