@@ -36,7 +36,7 @@ func TestAttackOversizedHeaders(t *testing.T) {
 	}
 	many.WriteString("\r\n")
 	cases := []struct {
-		name, req         string
+		name, req          string
 		wantNetx, wantBare int
 	}{
 		{"one 200 KiB header", big, 431, 200},

@@ -37,7 +37,7 @@ func TestMain(m *testing.M) {
 	// of the process; start it now so checkLeaks does not count it
 	// against the test that first serves with signals.
 	c := make(chan os.Signal, 1)
-	signal.Notify(c, syscall.SIGUSR2)
+	signal.Notify(c, syscall.SIGTERM)
 	signal.Stop(c)
 	goleak.VerifyTestMain(m)
 }
