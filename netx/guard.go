@@ -199,7 +199,10 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.shed(w, ShedInFlight, http.StatusServiceUnavailable, g.retryAfter)
 		return
 	}
-	start := g.now()
+	var start time.Time
+	if g.limit.adaptive {
+		start = g.now() // the clock is read only where latency steers the limit
+	}
 	rw := &responseWriter{ResponseWriter: w}
 	defer g.finish(rw, r, start)
 	if g.draining.Load() {
@@ -220,7 +223,11 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // finish releases the in-flight slot, feeds the adaptive limit and
 // recovers a panic.
 func (g *Guard) finish(rw *responseWriter, r *http.Request, start time.Time) {
-	g.limit.release(g.now().Sub(start))
+	if g.limit.adaptive {
+		g.limit.release(g.now().Sub(start))
+	} else {
+		g.limit.release(0)
+	}
 	v := recover()
 	if v == nil {
 		return

@@ -175,12 +175,3 @@ func (r *rateLimiter) bucket(k string) *rate.Limiter {
 	r.keys[k] = r.lru.PushFront(b)
 	return b.lim
 }
-
-func (r *rateLimiter) len() int {
-	if r.keys == nil {
-		return 0
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.lru.Len()
-}
