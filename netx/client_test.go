@@ -3,9 +3,12 @@ package netx_test
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"io"
+	"log"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -220,3 +223,29 @@ func TestRetryBudget(t *testing.T) {
 }
 
 var _ sync.Mutex
+
+func TestTLSSessionResumption(t *testing.T) {
+	checkLeaks(t)
+	ts := httptest.NewUnstartedServer(okHandler())
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	ts.StartTLS()
+	defer ts.Close()
+	pool := x509.NewCertPool()
+	pool.AddCert(ts.Certificate())
+	c := netx.NewClient(netx.WithTLSConfig(&tls.Config{RootCAs: pool}))
+	defer c.CloseIdleConnections()
+	var resumed []bool
+	for range 3 {
+		resp, err := c.Get(ts.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		resumed = append(resumed, resp.TLS.DidResume)
+		c.CloseIdleConnections() // force a new handshake next time
+	}
+	if resumed[0] || !resumed[1] || !resumed[2] {
+		t.Errorf("DidResume over 3 connections = %v, want [false true true]", resumed)
+	}
+}

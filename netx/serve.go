@@ -60,7 +60,8 @@ func hasTLS(srv *http.Server) bool {
 // Once the shutdown starts the signals are released, so a second SIGTERM
 // or Ctrl-C ends the process at once. Serve returns nil after a clean
 // shutdown, and the listener's error if serving fails. ln is wrapped with
-// [Guard.Listener] when there is a Guard.
+// [Guard.Listener] when there is a Guard; a Guard given with [WithGuard]
+// also has its [Guard.ConnState] chained in front of srv.ConnState.
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Option) error {
 	c := newConfig(opts)
 	g := c.guard
@@ -76,6 +77,18 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Optio
 		stopCtx, stop = signal.NotifyContext(ctx, c.signals...)
 	}
 	defer stop()
+	if g != nil && GuardOf(srv) != g {
+		// A Guard passed with WithGuard into a server of the caller's:
+		// the tracker needs the state changes to know which connections
+		// it may evict.
+		prev := srv.ConnState
+		srv.ConnState = func(c net.Conn, s http.ConnState) {
+			g.ConnState(c, s)
+			if prev != nil {
+				prev(c, s)
+			}
+		}
+	}
 	if g != nil {
 		ln = g.Listener(ln)
 		g.draining.Store(false)
