@@ -94,6 +94,26 @@
 //	client := netx.NewClient(netx.WithName("backend"))
 //	prometheus.MustRegister(netx.NewClientCollector(netx.RoundTripperOf(client)))
 //
+// # Status pages
+//
+// [NewServer] and [NewClient] return net/http types, so the netx values
+// behind them are reached with [GuardOf] and [RoundTripperOf]: a status
+// page renders GuardOf(srv).Stats() and RoundTripperOf(client).Stats()
+// (both marshal to JSON). A server assembled by hand uses [NewGuard] as its
+// handler, installs [Guard.ConnState], and passes the Guard to [Serve] with
+// [WithGuard].
+//
+// # Tests
+//
+// The package's tests attack real servers on 127.0.0.1 and compare netx
+// with the bare net/http values: slowloris under a lowered RLIMIT_NOFILE,
+// oversized and too many headers, slow and oversized bodies, a client that
+// never reads, an idle keep-alive flood, open-loop overload at 5× capacity,
+// pool exhaustion against a hanging backend, a backend latency spike
+// (breaker and retry budget), Retry-After: 3600, SIGTERM with 100 requests
+// in flight, and a backend that accepts and never answers. Each checks that
+// goroutines and descriptors return to their baseline.
+//
 // # Concurrency
 //
 // Every exported function and method is safe for concurrent use. Nothing

@@ -378,7 +378,7 @@ func WithDrainDelay(d time.Duration) Option {
 // WithShutdownTimeout bounds [http.Server.Shutdown] after the drain
 // ([ListenAndServe], [Serve]); connections still open then are closed.
 // Default 25s, which with the default drain fits Kubernetes' 30s grace
-// period.
+// period. Negative waits without bound.
 func WithShutdownTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.shutdownTimeout = d })
 }

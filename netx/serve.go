@@ -131,9 +131,9 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Optio
 		g.setPhase(PhaseShutdown)
 	}
 	timeout := pick(c.shutdownTimeout, defaultShutdownTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), timeout)
-	if timeout == 0 {
-		cancel()
+	sctx, cancel := context.Background(), context.CancelFunc(func() {})
+	if timeout > 0 { // a negative option switches the bound off: wait for all
+		sctx, cancel = context.WithTimeout(sctx, timeout)
 	}
 	defer cancel()
 	err := srv.Shutdown(sctx)
