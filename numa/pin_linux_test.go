@@ -24,7 +24,6 @@ import (
 	"github.com/gotune/gotune/internal/sysnode"
 )
 
-
 // threadMasks reads Cpus_allowed_list of every thread from
 // /proc/self/task/*/status, independently of the code under test.
 func threadMasks(t *testing.T) map[int][]int {

@@ -73,7 +73,6 @@ type Worker struct {
 	reqs    chan *call
 	quit    chan struct{}
 	exited  chan struct{}
-	startOK chan error
 
 	effective atomic.Pointer[[]int]
 	calls     atomic.Uint64
