@@ -57,7 +57,7 @@ func defaultConfig() config {
 		hysteresis:  0.05,
 		cpuBudget:   0.20,
 		spiralGOGC:  10,
-		window:      10 * time.Second,
+		window:      5 * time.Second,
 		minInterval: time.Second,
 		deadband:    0.10,
 		headroomFor: 30 * time.Second,
@@ -184,13 +184,23 @@ func (c *controller) step(s sample) decision {
 
 	frac := float64(s.live) / float64(c.cfg.target)
 	spiral := s.live > 0 && d.effGOGC < c.cfg.spiralGOGC && frac >= c.cfg.elevatedAt
-	d.level = c.levelFor(s.at, frac, d.gcCPU, d.limiterHit, spiral)
+
+	// The target binds once holding it takes a GOGC below the runtime's
+	// default: the GC now runs more often than it would unguarded, because
+	// of memory. At the GOGC floor, GOGC alone can no longer hold it.
+	want := c.gogc
+	var sig signals
+	if s.live > 0 {
+		want = c.wantGOGC(s)
+		sig.binds, sig.floor = want < 100, want <= c.cfg.minGOGC
+	}
+	sig.frac, sig.share, sig.limiter, sig.spiral = frac, d.gcCPU, d.limiterHit, spiral
+	d.level = c.levelFor(s.at, sig)
 
 	// Heap-target policy: let the heap grow toward the target while the live
 	// heap is small, pull it back as the live heap approaches.
 	d.gogc = c.gogc
 	if s.live > 0 {
-		want := c.wantGOGC(s)
 		switch {
 		case want > c.gogc && c.gogc >= 0:
 			big := float64(want-c.gogc) >= c.cfg.deadband*float64(max(c.gogc, 1)) || want == c.cfg.maxGOGC
@@ -290,15 +300,32 @@ func (c *controller) window(s sample) float64 {
 	return min(max((last.gc-first.gc)/(last.busy-first.busy), 0), 1)
 }
 
+// signals are the inputs of the level.
+type signals struct {
+	frac    float64 // live heap / target
+	share   float64 // GC CPU share over the window
+	limiter bool    // the GC CPU limiter engaged
+	spiral  bool    // the effective GOGC collapsed near the target
+	binds   bool    // holding the target takes a GOGC below 100
+	floor   bool    // holding the target takes the GOGC floor
+}
+
 // levelFor applies the thresholds, rising at once and falling only past the
 // hysteresis and after the higher level has not been seen for minInterval.
-func (c *controller) levelFor(now time.Time, frac, share float64, limiter, spiral bool) Level {
+//
+// Critical: the live heap is past the critical threshold, the limiter
+// engaged, the GC is spiralling, the GOGC floor is reached, or GC CPU is
+// over budget while memory is what drives it (the heap past the elevated
+// threshold, or the target binding). Elevated: the heap past the elevated
+// threshold, GC CPU over budget, or the target binding.
+func (c *controller) levelFor(now time.Time, sg signals) Level {
 	raw := func(h float64) Level {
 		cpu := c.cfg.cpuBudget * (1 - h)
+		memory := sg.frac >= c.cfg.elevatedAt-h || sg.binds
 		switch {
-		case frac >= c.cfg.criticalAt-h, limiter, spiral, share >= cpu && frac >= c.cfg.elevatedAt-h:
+		case sg.frac >= c.cfg.criticalAt-h, sg.limiter, sg.spiral, sg.floor, sg.share >= cpu && memory:
 			return LevelCritical
-		case frac >= c.cfg.elevatedAt-h, share >= cpu:
+		case memory, sg.share >= cpu:
 			return LevelElevated
 		}
 		return LevelOK

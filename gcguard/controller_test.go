@@ -157,22 +157,24 @@ func TestControllerLevels(t *testing.T) {
 		name  string
 		steps []step
 	}{
+		// With 8 MiB of non-heap memory the target binds (GOGC below 100)
+		// from a live heap of about 0.47 of the target.
 		{"thresholds", []step{
-			{0, frac(0.5), LevelOK},
-			{time.Second, frac(0.71), LevelElevated},
-			{2 * time.Second, frac(0.91), LevelCritical},
+			{0, frac(0.3), LevelOK},
+			{time.Second, frac(0.5), LevelElevated}, // the target binds
+			{2 * time.Second, frac(0.71), LevelElevated},
+			{3 * time.Second, frac(0.91), LevelCritical},
 		}},
 		{"rises at once, falls only past the hysteresis", []step{
 			{0, frac(0.91), LevelCritical},
 			{5 * time.Second, frac(0.87), LevelCritical}, // above 0.90-0.05
-			{10 * time.Second, frac(0.84), LevelElevated},
-			{15 * time.Second, frac(0.66), LevelElevated}, // above 0.70-0.05
-			{20 * time.Second, frac(0.64), LevelOK},
+			{10 * time.Second, frac(0.72), LevelElevated}, // under the critical threshold and the GOGC floor
+			{15 * time.Second, frac(0.45), LevelOK},
 		}},
 		{"falls only after the hold time", []step{
 			{0, frac(0.95), LevelCritical},
-			{500 * time.Millisecond, frac(0.5), LevelCritical},
-			{time.Second, frac(0.5), LevelOK},
+			{500 * time.Millisecond, frac(0.3), LevelCritical},
+			{time.Second, frac(0.3), LevelOK},
 		}},
 	}
 	for _, tc := range tests {
@@ -211,6 +213,19 @@ func TestControllerCriticalSignals(t *testing.T) {
 			s.goal = s.live + 1*mib
 			return s
 		}, LevelOK, false},
+		{"GC CPU over budget while the target binds", func() sample {
+			s := base(250 * mib) // 0.54 of the target: GOGC 71 would hold it
+			s.totalCPU, s.gcCPU = 10, 3
+			return s
+		}, LevelCritical, false},
+		{"target binds, GC CPU in budget", func() sample {
+			s := base(250 * mib)
+			s.totalCPU, s.gcCPU = 10, 1
+			return s
+		}, LevelElevated, false},
+		{"GOGC floor reached", func() sample {
+			return base(345 * mib) // 0.75: wants GOGC 24
+		}, LevelCritical, false},
 		{"GC CPU over budget alone", func() sample {
 			s := base(64 * mib)
 			s.totalCPU, s.gcCPU = 10, 3

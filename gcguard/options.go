@@ -104,7 +104,7 @@ func WithGCCPUBudget(share float64) Option {
 	})
 }
 
-// WithWindow sets the sliding window over which GC CPU is measured (10s by
+// WithWindow sets the sliding window over which GC CPU is measured (5s by
 // default).
 func WithWindow(d time.Duration) Option {
 	return optionFunc(func(o *options) error {

@@ -1,0 +1,209 @@
+// Package gcguardbench is the process-level benchmark harness for gcguard:
+// it runs one child process per GC mode, interleaved, on a fixed amount of
+// work, and reports each mode against GOGC=100 from the same run.
+//
+// The child is this package's test binary, re-executed with
+// GCGUARD_BENCH_CHILD set; see [RunChild].
+package gcguardbench
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"runtime"
+	"runtime/metrics"
+	"sync"
+	"time"
+
+	"github.com/gotune/gotune/gcguard"
+)
+
+// ChildEnv carries a child's Config as JSON.
+const ChildEnv = "GCGUARD_BENCH_CHILD"
+
+// Config is one child run.
+type Config struct {
+	Mode      string `json:"mode"`
+	Phase     string `json:"phase"`
+	Ops       int    `json:"ops"`        // object replacements: the fixed work
+	LiveMiB   int    `json:"live_mib"`   // starting live set
+	StepMiB   int    `json:"step_mib"`   // phase "step": live set for the second half
+	LeakMiB   int    `json:"leak_mib"`   // phase "leak": live set reached at the end
+	Target    int64  `json:"target"`     // gcguard's memory target in bytes; 0 = from the cgroup
+	Wait      bool   `json:"wait"`       // wait for a line on stdin before working (cgroup placement)
+}
+
+// Result is what a child reports on stdout.
+type Result struct {
+	Ops      int     `json:"ops"`
+	Seconds  float64 `json:"seconds"`    // wall time of the work loop
+	Cycles   uint64  `json:"gc_cycles"`  // GC cycles during the work loop
+	GCCPU    float64 `json:"gc_cpu"`     // GC share of non-idle CPU during the work loop (idle mark excluded)
+	MaxGCCPU float64 `json:"max_gc_cpu"` // highest GC share over any 1s stretch of the loop
+	// Over25At is the fraction of the work done when the GC share over a 1s
+	// stretch first exceeded 25%; -1 never.
+	Over25At float64 `json:"over25_at"`
+	// gcguard only.
+	Guard        *gcguard.Stats `json:"guard,omitempty"`
+	CriticalAt   float64        `json:"critical_at"`     // fraction of the work done when the level first went critical; -1 never
+	CriticalGCCP float64        `json:"critical_gc_cpu"` // the guard's windowed GC CPU share at that moment
+	CriticalLive int64          `json:"critical_live"`   // live heap at that moment
+	Err          string         `json:"err,omitempty"`
+}
+
+const objSize = 1024
+
+var cpuNames = []string{
+	"/gc/cycles/total:gc-cycles",
+	"/cpu/classes/gc/total:cpu-seconds",
+	"/cpu/classes/gc/mark/idle:cpu-seconds",
+	"/cpu/classes/total:cpu-seconds",
+	"/cpu/classes/idle:cpu-seconds",
+}
+
+type cpuReading struct {
+	cycles   uint64
+	gc, busy float64
+	at       time.Time
+}
+
+func readCPU(s []metrics.Sample) cpuReading {
+	metrics.Read(s)
+	idleMark := s[2].Value.Float64()
+	return cpuReading{
+		cycles: s[0].Value.Uint64(),
+		gc:     s[1].Value.Float64() - idleMark,
+		busy:   s[3].Value.Float64() - s[4].Value.Float64() - idleMark,
+		at:     time.Now(),
+	}
+}
+
+func share(a, b cpuReading) float64 {
+	if b.busy <= a.busy {
+		return 0
+	}
+	return (b.gc - a.gc) / (b.busy - a.busy)
+}
+
+// RunChild runs the workload described by the ChildEnv variable and writes
+// a Result as JSON to stdout. It returns the process exit code.
+func RunChild() int {
+	var cfg Config
+	var r Result
+	r.CriticalAt, r.Over25At = -1, -1
+	enc := json.NewEncoder(os.Stdout)
+	defer func() { _ = enc.Encode(r) }()
+	if err := json.Unmarshal([]byte(os.Getenv(ChildEnv)), &cfg); err != nil {
+		r.Err = fmt.Sprintf("bad %s: %v", ChildEnv, err)
+		return 2
+	}
+	if cfg.Wait {
+		if _, err := bufio.NewReader(os.Stdin).ReadString('\n'); err != nil {
+			r.Err = "waiting for go: " + err.Error()
+			return 2
+		}
+	}
+
+	// The live set, one part per worker (GOMAXPROCS of them, so the GC
+	// competes with the work for CPU as in a busy service), built before the
+	// guard starts so that every mode starts alike.
+	workers := runtime.GOMAXPROCS(0)
+	parts := make([][][]byte, workers)
+	per := func(mib int) int { return mib << 10 / workers }
+	for w := range parts {
+		parts[w] = make([][]byte, per(cfg.LiveMiB), per(max(cfg.LiveMiB, cfg.StepMiB, cfg.LeakMiB)))
+		for i := range parts[w] {
+			parts[w][i] = make([]byte, objSize)
+		}
+	}
+
+	var guard *gcguard.Guard
+	var mu sync.Mutex // guards done and the Critical* fields of r
+	var done float64  // fraction of the work done
+	if cfg.Mode == "gcguard" {
+		opts := []gcguard.Option{}
+		if cfg.Target > 0 {
+			opts = append(opts, gcguard.WithMemoryTarget(cfg.Target))
+		}
+		g, err := gcguard.Start(opts...)
+		if err != nil {
+			r.Err = err.Error()
+			return 2
+		}
+		guard = g
+		g.OnLevel(func(l gcguard.Level) {
+			mu.Lock()
+			defer mu.Unlock()
+			if l == gcguard.LevelCritical && r.CriticalAt < 0 {
+				st := g.Stats()
+				r.CriticalAt, r.CriticalGCCP, r.CriticalLive = done, st.GCCPU, st.LiveHeap
+			}
+		})
+	}
+
+	s := make([]metrics.Sample, len(cpuNames))
+	for i, n := range cpuNames {
+		s[i].Name = n
+	}
+	start := readCPU(s)
+	win := start
+	ops := cfg.Ops / workers
+	leakEvery := 0
+	if cfg.Phase == "leak" && cfg.LeakMiB > cfg.LiveMiB {
+		leakEvery = ops / per(cfg.LeakMiB-cfg.LiveMiB)
+	}
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			live := parts[w]
+			rng := rand.New(rand.NewPCG(42, uint64(w)))
+			for i := 0; i < ops; i++ {
+				if cfg.Phase == "step" && i == ops/2 {
+					for len(live) < per(cfg.StepMiB) {
+						live = append(live, make([]byte, objSize))
+					}
+				}
+				if leakEvery > 0 && i%leakEvery == 0 && len(live) < per(cfg.LeakMiB) {
+					live = append(live, make([]byte, objSize))
+				} else {
+					live[rng.IntN(len(live))] = make([]byte, objSize)
+				}
+				if w == 0 && i&0x3fff == 0 {
+					if now := time.Now(); now.Sub(win.at) >= time.Second {
+						cur := readCPU(s)
+						sh := share(win, cur)
+						win = cur
+						mu.Lock()
+						done = float64(i) / float64(ops)
+						r.MaxGCCPU = max(r.MaxGCCPU, sh)
+						if sh > 0.25 && r.Over25At < 0 {
+							r.Over25At = done
+						}
+						mu.Unlock()
+					}
+				}
+			}
+			parts[w] = live
+		}()
+	}
+	wg.Wait()
+	end := readCPU(s)
+	r.Ops = ops * workers
+	r.Seconds = end.at.Sub(start.at).Seconds()
+	r.Cycles = end.cycles - start.cycles
+	r.GCCPU = share(start, end)
+	if end.at.Sub(win.at) >= time.Second/2 {
+		r.MaxGCCPU = max(r.MaxGCCPU, share(win, end))
+	}
+	if guard != nil {
+		guard.Stop()
+		st := guard.Stats()
+		r.Guard = &st
+	}
+	runtime.KeepAlive(parts)
+	return 0
+}
