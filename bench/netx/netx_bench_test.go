@@ -12,7 +12,10 @@
 //     iteration, reporting the admitted p99 over the unloaded p99 and the
 //     median latency of shed responses (the targets).
 //
-// Compare the sub-benchmarks with benchstat -col /server (or /client).
+// Besides ns/op each reports cpu-ns/op, the process's CPU time per request
+// (client and server together), which a shared machine disturbs less than
+// wall time. Compare the sub-benchmarks with benchstat -col /server (or
+// /client).
 package netxbench
 
 import (
@@ -77,6 +80,7 @@ func drive(b *testing.B, rt http.RoundTripper, url string) {
 	b.SetParallelism(4)
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu0 := cpuTime()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			resp, err := c.Get(url)
@@ -93,6 +97,7 @@ func drive(b *testing.B, rt http.RoundTripper, url string) {
 		}
 	})
 	b.StopTimer()
+	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
 }
 
 // loadTransport is the load generator's own transport: enough idle
