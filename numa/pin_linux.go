@@ -97,17 +97,15 @@ func pinThreads(cpus []int, rep *PinReport) (func() error, error) {
 	// Save every thread's mask first: threads may differ (a LockOSThread
 	// worker with its own mask), and undo gives each its own back.
 	saved := map[int][]int{}
-	if _, err := walkTasks(func(tid int) syscall.Errno {
-		m, err := getAffinity(tid)
-		if err != nil {
-			var e syscall.Errno
-			if errors.As(err, &e) {
-				return e
-			}
-			return unix.EIO
+	if _, err := walkTasks(func(tid int) (bool, syscall.Errno) {
+		if _, ok := saved[tid]; ok {
+			return false, 0
 		}
-		saved[tid] = m
-		return 0
+		m, e := affinityErrno(tid)
+		if e == 0 {
+			saved[tid] = m
+		}
+		return e == 0, e
 	}); err != nil {
 		return nil, fmt.Errorf("numa: save thread affinity: %w", err)
 	}
@@ -126,14 +124,18 @@ func pinThreads(cpus []int, rep *PinReport) (func() error, error) {
 		}
 	case e == unix.ENOTSUP:
 		rep.Method = MethodTaskWalk
-		n, err := walkTasks(func(tid int) syscall.Errno {
-			if _, ok := saved[tid]; !ok {
-				// Born since the save: remember what it inherited.
-				if m, err := getAffinity(tid); err == nil {
-					saved[tid] = m
-				}
+		n, err := walkTasks(func(tid int) (bool, syscall.Errno) {
+			cur, e := affinityErrno(tid)
+			if e != 0 {
+				return false, e
 			}
-			return sys.setaffinity(tid, target)
+			if _, ok := saved[tid]; !ok {
+				saved[tid] = cur // born since the save: what it inherited
+			}
+			if slices.Equal(cur, cpus) {
+				return false, 0
+			}
+			return true, sys.setaffinity(tid, target)
 		})
 		rep.Threads = n
 		if err != nil {
@@ -164,12 +166,19 @@ func same(saved map[int][]int, m []int) bool {
 // restoreThreads gives each thread its saved mask; threads born since the
 // pin get the process's (the main thread's) original mask.
 func restoreThreads(saved map[int][]int, fallback []int) error {
-	_, err := walkTasks(func(tid int) syscall.Errno {
-		m, ok := saved[tid]
+	_, err := walkTasks(func(tid int) (bool, syscall.Errno) {
+		want, ok := saved[tid]
 		if !ok {
-			m = fallback
+			want = fallback
 		}
-		return sys.setaffinity(tid, maskOf(m))
+		cur, e := affinityErrno(tid)
+		if e != 0 {
+			return false, e
+		}
+		if slices.Equal(cur, want) {
+			return false, 0
+		}
+		return true, sys.setaffinity(tid, maskOf(want))
 	})
 	if err != nil {
 		return fmt.Errorf("numa: restore thread affinity: %w", err)

@@ -172,37 +172,52 @@ func nodeMask(nodes []int) mask {
 	return maskOf(nodes)
 }
 
-// walkTasks calls fn once for every thread of the process, rereading
-// /proc/self/task until a pass finds no thread it has not handled: a thread
-// cloned from one that was already handled inherits its setting, so a
-// stable pass means every thread, present and future, is covered. Threads
-// that exit meanwhile (ESRCH) are skipped.
-func walkTasks(fn func(tid int) syscall.Errno) (int, error) {
-	done := map[int]bool{}
+// walkTasks applies fn to every thread of the process, rereading
+// /proc/self/task until a whole pass in which fn changes nothing. fn must be
+// idempotent and report whether it changed the thread. The final clean pass
+// is the check: a thread cloned from one not yet changed (its mask copied
+// before the change, itself not yet listed) shows up in a later listing
+// with the old setting and is changed then. Threads that exit meanwhile
+// (ESRCH) are skipped. It returns the number of threads seen.
+func walkTasks(fn func(tid int) (changed bool, e syscall.Errno)) (int, error) {
+	seen := map[int]bool{}
 	for pass := 0; pass < 100; pass++ {
 		tids, err := sys.tasks()
 		if err != nil {
-			return len(done), fmt.Errorf("numa: %w", err)
+			return len(seen), fmt.Errorf("numa: %w", err)
 		}
-		fresh := 0
+		changed := 0
 		for _, tid := range tids {
-			if done[tid] {
+			c, e := fn(tid)
+			if e == unix.ESRCH {
 				continue
 			}
-			e := fn(tid)
-			if e != 0 && e != unix.ESRCH {
-				return len(done), wrapErrno(fmt.Sprintf("thread %d", tid), e)
+			if e != 0 {
+				return len(seen), wrapErrno(fmt.Sprintf("thread %d", tid), e)
 			}
-			done[tid] = true
-			if e == 0 {
-				fresh++
+			seen[tid] = true
+			if c {
+				changed++
 			}
 		}
-		if fresh == 0 {
-			return len(done), nil
+		if changed == 0 {
+			return len(seen), nil
 		}
 	}
-	return len(done), errors.New("numa: threads kept appearing for 100 passes over /proc/self/task")
+	return len(seen), errors.New("numa: threads kept changing for 100 passes over /proc/self/task")
+}
+
+// affinityErrno is getAffinity for walkTasks callbacks.
+func affinityErrno(tid int) ([]int, syscall.Errno) {
+	m, err := getAffinity(tid)
+	if err != nil {
+		var e syscall.Errno
+		if errors.As(err, &e) {
+			return nil, e
+		}
+		return nil, unix.EIO
+	}
+	return m, 0
 }
 
 // getcpu returns the CPU and node the calling thread runs on.

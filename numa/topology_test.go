@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -13,6 +14,14 @@ import (
 
 	"github.com/gotune/gotune/internal/cpulist"
 )
+
+func init() {
+	// Keep the main goroutine on the main thread, so no test goroutine runs
+	// there: a goroutine that exits locked (RunOn's answer to a failed
+	// restore) wedges the main thread instead of ending it, and the main
+	// thread's mask is what /proc/self/status reports for the process.
+	runtime.LockOSThread()
+}
 
 // childEnv marks a re-executed test binary (see runChild).
 const childEnv = "GOTUNE_NUMA_TEST_CHILD"

@@ -17,7 +17,8 @@ import (
 // restricted to the CPUs of cpus it may already use, and waits for it. The
 // thread's previous mask is restored before the thread is unlocked; if that
 // fails, the goroutine exits still locked, so the runtime discards the
-// thread rather than reuse it with the wrong mask. A panic in fn is
+// thread rather than reuse it with the wrong mask (were that thread the
+// main thread, which cannot exit, the runtime parks it instead). A panic in fn is
 // re-raised in the caller. RunOn is safe for concurrent use.
 //
 // For many short calls, a [Worker] avoids the thread setup per call.
