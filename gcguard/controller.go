@@ -55,7 +55,7 @@ func defaultConfig() config {
 		elevatedAt:  0.70,
 		criticalAt:  0.90,
 		hysteresis:  0.05,
-		cpuBudget:   0.20,
+		cpuBudget:   0.15,
 		spiralGOGC:  10,
 		window:      5 * time.Second,
 		minInterval: time.Second,
@@ -163,7 +163,8 @@ func (c *controller) step(s sample) decision {
 	}
 
 	// GC CPU over the window.
-	d.gcCPU = c.window(s)
+	var recent float64
+	d.gcCPU, recent = c.window(s)
 
 	// GC CPU limiter: the runtime records the last cycle in which it was on.
 	if s.limiterLast > c.prevLim {
@@ -194,7 +195,7 @@ func (c *controller) step(s sample) decision {
 		want = c.wantGOGC(s)
 		sig.binds, sig.floor = want < 100, want <= c.cfg.minGOGC
 	}
-	sig.frac, sig.share, sig.limiter, sig.spiral = frac, d.gcCPU, d.limiterHit, spiral
+	sig.frac, sig.share, sig.limiter, sig.spiral = frac, max(d.gcCPU, recent), d.limiterHit, spiral
 	d.level = c.levelFor(s.at, sig)
 
 	// Heap-target policy: let the heap grow toward the target while the live
@@ -276,9 +277,10 @@ func (c *controller) wantGOGC(s sample) int {
 }
 
 // window adds s to the GC CPU window and returns the share of non-idle CPU
-// time spent on GC over it. Idle mark work runs on otherwise idle Ps, so it
-// is left out of both sides.
-func (c *controller) window(s sample) float64 {
+// time spent on GC over it, and over its last fifth (so the level can rise
+// before the average catches up). Idle mark work runs on otherwise idle Ps,
+// so it is left out of both sides.
+func (c *controller) window(s sample) (share, recent float64) {
 	p := cpuPoint{at: s.at, gc: s.gcCPU - s.markIdle, busy: s.totalCPU - s.idleCPU - s.markIdle}
 	if n := len(c.points); n > 0 && p.busy == c.points[n-1].busy {
 		// No new CPU accounting since the last point (the runtime updates
@@ -288,22 +290,28 @@ func (c *controller) window(s sample) float64 {
 		c.points = append(c.points, p)
 	}
 	// Keep one point at or before the window's start as the base.
-	cut := 0
-	for i := 1; i < len(c.points) && !c.points[i].at.After(s.at.Add(-c.cfg.window)); i++ {
-		cut = i
+	base := func(d time.Duration) int {
+		i := 0
+		for j := 1; j < len(c.points) && !c.points[j].at.After(s.at.Add(-d)); j++ {
+			i = j
+		}
+		return i
 	}
-	c.points = c.points[cut:]
-	first, last := c.points[0], c.points[len(c.points)-1]
-	if last.busy <= first.busy {
-		return 0
+	c.points = c.points[base(c.cfg.window):]
+	last := c.points[len(c.points)-1]
+	between := func(first cpuPoint) float64 {
+		if last.busy <= first.busy {
+			return 0
+		}
+		return min(max((last.gc-first.gc)/(last.busy-first.busy), 0), 1)
 	}
-	return min(max((last.gc-first.gc)/(last.busy-first.busy), 0), 1)
+	return between(c.points[0]), between(c.points[base(c.cfg.window/5)])
 }
 
 // signals are the inputs of the level.
 type signals struct {
 	frac    float64 // live heap / target
-	share   float64 // GC CPU share over the window
+	share   float64 // GC CPU share over the window or its last fifth, whichever is higher
 	limiter bool    // the GC CPU limiter engaged
 	spiral  bool    // the effective GOGC collapsed near the target
 	binds   bool    // holding the target takes a GOGC below 100

@@ -167,7 +167,7 @@ func TestControllerLevels(t *testing.T) {
 		}},
 		{"rises at once, falls only past the hysteresis", []step{
 			{0, frac(0.91), LevelCritical},
-			{5 * time.Second, frac(0.87), LevelCritical}, // above 0.90-0.05
+			{5 * time.Second, frac(0.87), LevelCritical},  // above 0.90-0.05
 			{10 * time.Second, frac(0.72), LevelElevated}, // under the critical threshold and the GOGC floor
 			{15 * time.Second, frac(0.45), LevelOK},
 		}},
@@ -352,5 +352,27 @@ func TestLevelText(t *testing.T) {
 	var l Level
 	if err := l.UnmarshalText([]byte("high")); err == nil {
 		t.Errorf("UnmarshalText(%q) error = nil, want an error", "high")
+	}
+}
+
+func TestControllerRecentGCCPURaisesLevelFirst(t *testing.T) {
+	cfg := testConfig()
+	cfg.window = 10 * time.Second
+	c := newController(cfg, &ledger{})
+	at := func(d time.Duration, busy, gc float64) sample {
+		s := steady(d, 250*mib, 100, cfg.target) // the target binds
+		s.totalCPU, s.gcCPU = busy, gc
+		return s
+	}
+	c.step(at(0, 0, 0))
+	c.step(at(8*time.Second, 8, 0.4))
+	if c.level != LevelElevated {
+		t.Fatalf("GC at 5%% while the target binds: level %v, want elevated", c.level)
+	}
+	// 50% GC over the last 2s, 14% over the 10s window: the recent share is
+	// over budget before the average is.
+	d := c.step(at(10*time.Second, 10, 1.4))
+	if math.Abs(d.gcCPU-0.14) > 1e-9 || d.level != LevelCritical {
+		t.Errorf("GC at 50%% for 2s: window share %v, level %v; want 0.14, critical", d.gcCPU, d.level)
 	}
 }

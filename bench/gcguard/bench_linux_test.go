@@ -11,7 +11,7 @@ import (
 )
 
 var (
-	flagOps  = flag.Int("gcguard.ops", 3_000_000, "object replacements per child run (the fixed work)")
+	flagOps    = flag.Int("gcguard.ops", 3_000_000, "object replacements per child run (the fixed work)")
 	flagRuns   = flag.Int("gcguard.runs", 3, "runs per phase and mode; medians are reported")
 	flagPhases = flag.String("gcguard.phases", "", "comma-separated phases to run (default all)")
 	flagModes  = flag.String("gcguard.modes", "", "comma-separated modes to run besides gogc100 (default all)")

@@ -20,7 +20,7 @@ import (
 )
 
 const (
-	budget = 512 << 20      // the memory budget: the cgroup limit in the cgroup phases
+	budget = 512 << 20       // the memory budget: the cgroup limit in the cgroup phases
 	target = budget * 9 / 10 // automemlimit-style 90%: GOMEMLIMIT and gcguard's target
 )
 

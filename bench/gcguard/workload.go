@@ -25,14 +25,14 @@ const ChildEnv = "GCGUARD_BENCH_CHILD"
 
 // Config is one child run.
 type Config struct {
-	Mode      string `json:"mode"`
-	Phase     string `json:"phase"`
-	Ops       int    `json:"ops"`        // object replacements: the fixed work
-	LiveMiB   int    `json:"live_mib"`   // starting live set
-	StepMiB   int    `json:"step_mib"`   // phase "step": live set for the second half
-	LeakMiB   int    `json:"leak_mib"`   // phase "leak": live set reached at the end
-	Target    int64  `json:"target"`     // gcguard's memory target in bytes; 0 = from the cgroup
-	Wait      bool   `json:"wait"`       // wait for a line on stdin before working (cgroup placement)
+	Mode    string `json:"mode"`
+	Phase   string `json:"phase"`
+	Ops     int    `json:"ops"`      // object replacements: the fixed work
+	LiveMiB int    `json:"live_mib"` // starting live set
+	StepMiB int    `json:"step_mib"` // phase "step": live set for the second half
+	LeakMiB int    `json:"leak_mib"` // phase "leak": live set reached at the end
+	Target  int64  `json:"target"`   // gcguard's memory target in bytes; 0 = from the cgroup
+	Wait    bool   `json:"wait"`     // wait for a line on stdin before working (cgroup placement)
 }
 
 // Result is what a child reports on stdout.
@@ -148,7 +148,7 @@ func RunChild() int {
 		s[i].Name = n
 	}
 	start := readCPU(s)
-	win := start
+	win, winDone := start, 0.0
 	ops := cfg.Ops / workers
 	leakEvery := 0
 	if cfg.Phase == "leak" && cfg.LeakMiB > cfg.LiveMiB {
@@ -173,18 +173,20 @@ func RunChild() int {
 					live[rng.IntN(len(live))] = make([]byte, objSize)
 				}
 				if w == 0 && i&0x3fff == 0 {
+					mu.Lock()
+					done = float64(i) / float64(ops)
 					if now := time.Now(); now.Sub(win.at) >= time.Second {
 						cur := readCPU(s)
 						sh := share(win, cur)
-						win = cur
-						mu.Lock()
-						done = float64(i) / float64(ops)
 						r.MaxGCCPU = max(r.MaxGCCPU, sh)
 						if sh > 0.25 && r.Over25At < 0 {
-							r.Over25At = done
+							// Somewhere in this stretch GC went past 25%:
+							// count it from the stretch's start.
+							r.Over25At = winDone
 						}
-						mu.Unlock()
+						win, winDone = cur, done
 					}
+					mu.Unlock()
 				}
 			}
 			parts[w] = live
