@@ -2,6 +2,7 @@ package gcguard
 
 import (
 	"math"
+	"sort"
 	"sync"
 	"time"
 )
@@ -291,11 +292,10 @@ func (c *controller) window(s sample) (share, recent float64) {
 	}
 	// Keep one point at or before the window's start as the base.
 	base := func(d time.Duration) int {
-		i := 0
-		for j := 1; j < len(c.points) && !c.points[j].at.After(s.at.Add(-d)); j++ {
-			i = j
-		}
-		return i
+		start := s.at.Add(-d)
+		// The first point after the start, less one; points are in time order.
+		i := sort.Search(len(c.points), func(j int) bool { return c.points[j].at.After(start) })
+		return max(i-1, 0)
 	}
 	c.points = c.points[base(c.cfg.window):]
 	last := c.points[len(c.points)-1]

@@ -14,7 +14,7 @@ import (
 )
 
 // fakeLimits makes Start see the given cgroup limits.
-func fakeLimits(t *testing.T, hard, high int64, err error) {
+func fakeLimits(t testing.TB, hard, high int64, err error) {
 	t.Helper()
 	old := readLimits
 	readLimits = func(string) (int64, int64, error) { return hard, high, err }
