@@ -131,12 +131,20 @@ func New(loader Loader, opts ...Option) *Cache {
 // nor "a.b.example.com"). Handshakes without SNI use the name set by
 // [WithDefaultName].
 func (c *Cache) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
+	// Keys are stored normalised, so a raw name that hits was already
+	// normal (or differs only in a label a wildcard covers); normalising
+	// first would cost more than the lookup itself.
+	if e := c.lookup(hello.ServerName); e != nil {
+		return c.hit(e), nil
+	}
 	name := normalize(hello.ServerName)
 	if name == "" {
 		name = c.cfg.defaultName
 	}
-	if e := c.lookup(name); e != nil {
-		return c.hit(e), nil
+	if name != hello.ServerName {
+		if e := c.lookup(name); e != nil {
+			return c.hit(e), nil
+		}
 	}
 	return c.miss(hello, name)
 }

@@ -23,18 +23,15 @@ func normalize(name string) string {
 // covers name is stored: name without its left-most label, keeping the dot
 // (".example.com" for "a.example.com"). RFC 6125 section 6.4.3 lets "*"
 // stand for exactly one whole left-most label, so only that one key can
-// match. ok is false where no wildcard can cover name: a single label, an
-// empty first label, or a parent of one label ("*.com" is not honoured).
+// match. ok is false where no wildcard can cover name: a single label or an
+// empty first label. Like crypto/x509, single-label parents ("*.localhost")
+// are allowed; whether "*.com" is acceptable is the issuer's business.
 func wildcardKey(name string) (key string, ok bool) {
 	i := strings.IndexByte(name, '.')
 	if i <= 0 || i == len(name)-1 {
 		return "", false
 	}
-	key = name[i:]
-	if strings.IndexByte(key[1:], '.') < 0 {
-		return "", false
-	}
-	return key, true
+	return name[i:], true
 }
 
 // keyFor returns the table key for a certificate loaded for name: the

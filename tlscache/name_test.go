@@ -29,7 +29,8 @@ func TestWildcardKey(t *testing.T) {
 	}{
 		{"a.example.com", ".example.com", true},
 		{"a.b.example.com", ".b.example.com", true},
-		{"example.com", "", false}, // "*.com" is never honoured
+		{"example.com", ".com", true},
+		{"api.localhost", ".localhost", true},
 		{"localhost", "", false},
 		{".example.com", "", false},
 		{"a.", "", false},
