@@ -5,6 +5,7 @@ package numa
 import (
 	"errors"
 	"fmt"
+	"math/bits"
 	"runtime"
 	"syscall"
 	"unsafe"
@@ -114,10 +115,10 @@ func maskOf(ids []int) mask {
 func (m mask) ids() []int {
 	out := []int{}
 	for w, v := range m {
-		for b := 0; b < 64; b++ {
-			if v&(1<<b) != 0 {
-				out = append(out, w*64+b)
-			}
+		for v != 0 {
+			b := bits.TrailingZeros64(v)
+			out = append(out, w*64+b)
+			v &^= 1 << b
 		}
 	}
 	return out
