@@ -303,4 +303,3 @@ func TestSNIFloodBounded(t *testing.T) {
 		}
 	}
 }
-
