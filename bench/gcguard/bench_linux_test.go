@@ -36,7 +36,7 @@ func pick[T any](all []T, name func(T) string, csv string, keep string) []T {
 //
 //	go test -run '^$' -bench Modes -benchtime 1x ./bench/gcguard/
 //
-// Metrics: gc-cpu-x, cpu-x, ops/s-x, ops/cpu-x, cycles-x (ratios against
+// Metrics: gc-cpu-x (GC share of CPU), gc-sec-x (GC CPU seconds), cpu-x, ops/s-x, ops/cpu-x, cycles-x (ratios against
 // gogc100), gc-share (GC share of non-idle CPU), peak-rss-MiB (worst run),
 // oom (runs OOM-killed); ns/op is the median wall time per op.
 func BenchmarkModes(b *testing.B) {
@@ -61,6 +61,7 @@ func BenchmarkModes(b *testing.B) {
 			b.Run("phase="+ph.name+"/mode="+m.name, func(b *testing.B) {
 				b.ReportMetric(ratio(1e9, s.opsPerSec), "ns/op")
 				b.ReportMetric(ratio(s.gcCPU, base.gcCPU), "gc-cpu-x")
+				b.ReportMetric(ratio(s.gcSec, base.gcSec), "gc-sec-x")
 				b.ReportMetric(ratio(s.cpu, base.cpu), "cpu-x")
 				b.ReportMetric(ratio(s.opsPerSec, base.opsPerSec), "ops/s-x")
 				b.ReportMetric(ratio(s.opsPerCPU, base.opsPerCPU), "ops/cpu-x")

@@ -238,7 +238,7 @@ func (h harness) run(ctx context.Context) map[string]map[string][]run {
 // summary is the medians of one phase × mode.
 type summary struct {
 	n, ok, oom                        int
-	cycles, gcCPU, cpu, opsPerSec     float64
+	cycles, gcCPU, gcSec, cpu, opsPerSec float64
 	opsPerCPU, peakRSS, cgPeak, maxGC float64
 	critAt, critGC, over25At          float64
 }
@@ -257,7 +257,7 @@ func median(xs []float64) float64 {
 
 func summarize(rs []run) summary {
 	var s summary
-	var cyc, gc, cpu, ops, opc, rss, cgp, mgc, ca, cg, o25 []float64
+	var cyc, gc, gcs, cpu, ops, opc, rss, cgp, mgc, ca, cg, o25 []float64
 	s.n = len(rs)
 	for _, r := range rs {
 		if r.OOMKilled {
@@ -269,6 +269,7 @@ func summarize(rs []run) summary {
 		s.ok++
 		cyc = append(cyc, float64(r.Cycles))
 		gc = append(gc, r.GCCPU)
+		gcs = append(gcs, r.GCSec)
 		cpu = append(cpu, r.CPU)
 		ops = append(ops, float64(r.Ops)/r.Seconds)
 		opc = append(opc, float64(r.Ops)/r.CPU)
@@ -279,7 +280,7 @@ func summarize(rs []run) summary {
 		cg = append(cg, r.CriticalGCCP)
 		o25 = append(o25, r.Over25At)
 	}
-	s.cycles, s.gcCPU, s.cpu, s.opsPerSec = median(cyc), median(gc), median(cpu), median(ops)
+	s.cycles, s.gcCPU, s.gcSec, s.cpu, s.opsPerSec = median(cyc), median(gc), median(gcs), median(cpu), median(ops)
 	s.opsPerCPU, s.maxGC, s.critAt, s.critGC, s.over25At = median(opc), median(mgc), median(ca), median(cg), median(o25)
 	s.peakRSS, s.cgPeak = slicesMax(rss), slicesMax(cgp) // peaks: the worst run, not the median
 	return s
@@ -311,8 +312,8 @@ func table(w io.Writer, h harness, res map[string]map[string][]run) {
 		}
 		base := summarize(byMode["gogc100"])
 		fmt.Fprintf(w, "\n### %s\n\n", ph.name)
-		fmt.Fprintln(w, "| mode | GC cycles × | GC CPU share (×) | process CPU × | ops/s × | ops/CPU-s × | peak RSS MiB | cgroup peak MiB | max 1s GC share | OOM | critical at (GC share) | GC>25% at |")
-		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|")
+		fmt.Fprintln(w, "| mode | GC cycles × | GC CPU share (×) | GC CPU s × | process CPU × | ops/s × | ops/CPU-s × | peak RSS MiB | cgroup peak MiB | max 1s GC share | OOM | critical at (GC share) | GC>25% at |")
+		fmt.Fprintln(w, "|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 		for _, m := range h.modes {
 			s := summarize(byMode[m.name])
 			crit := "-"
@@ -326,8 +327,8 @@ func table(w io.Writer, h harness, res map[string]map[string][]run) {
 			if s.over25At >= 0 {
 				o25 = fmt.Sprintf("%.0f%%", s.over25At*100)
 			}
-			fmt.Fprintf(w, "| %s | %.2f | %.3f (%.2f) | %.2f | %.2f | %.2f | %.0f | %.0f | %.3f | %d/%d | %s | %s |\n",
-				m.name, ratio(s.cycles, base.cycles), s.gcCPU, ratio(s.gcCPU, base.gcCPU), ratio(s.cpu, base.cpu),
+			fmt.Fprintf(w, "| %s | %.2f | %.3f (%.2f) | %.2f | %.2f | %.2f | %.2f | %.0f | %.0f | %.3f | %d/%d | %s | %s |\n",
+				m.name, ratio(s.cycles, base.cycles), s.gcCPU, ratio(s.gcCPU, base.gcCPU), ratio(s.gcSec, base.gcSec), ratio(s.cpu, base.cpu),
 				ratio(s.opsPerSec, base.opsPerSec), ratio(s.opsPerCPU, base.opsPerCPU), s.peakRSS/(1<<20), s.cgPeak/(1<<20),
 				s.maxGC, s.oom, s.n, crit, o25)
 		}

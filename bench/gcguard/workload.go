@@ -41,6 +41,7 @@ type Result struct {
 	Seconds  float64 `json:"seconds"`    // wall time of the work loop
 	Cycles   uint64  `json:"gc_cycles"`  // GC cycles during the work loop
 	GCCPU    float64 `json:"gc_cpu"`     // GC share of non-idle CPU during the work loop (idle mark excluded)
+	GCSec    float64 `json:"gc_sec"`     // GC CPU seconds during the work loop (idle mark excluded)
 	MaxGCCPU float64 `json:"max_gc_cpu"` // highest GC share over any 1s stretch of the loop
 	// Over25At is the fraction of the work done when the GC share over a 1s
 	// stretch first exceeded 25%; -1 never.
@@ -198,6 +199,7 @@ func RunChild() int {
 	r.Seconds = end.at.Sub(start.at).Seconds()
 	r.Cycles = end.cycles - start.cycles
 	r.GCCPU = share(start, end)
+	r.GCSec = end.gc - start.gc
 	if end.at.Sub(win.at) >= time.Second/2 {
 		r.MaxGCCPU = max(r.MaxGCCPU, share(win, end))
 	}
