@@ -237,10 +237,10 @@ func (h harness) run(ctx context.Context) map[string]map[string][]run {
 
 // summary is the medians of one phase × mode.
 type summary struct {
-	n, ok, oom                        int
+	n, ok, oom                           int
 	cycles, gcCPU, gcSec, cpu, opsPerSec float64
-	opsPerCPU, peakRSS, cgPeak, maxGC float64
-	critAt, critGC, over25At          float64
+	opsPerCPU, peakRSS, cgPeak, maxGC    float64
+	critAt, critGC, over25At             float64
 }
 
 func median(xs []float64) float64 {
