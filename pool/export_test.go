@@ -15,26 +15,15 @@ func (p *Pool[T]) Armed() bool { return p.armed.Load() }
 // Layout returns the number of shards, each shard's capacity and the
 // depot's capacity.
 func (p *Pool[T]) Layout() (shards, shardCap, depotCap int) {
-	return len(p.shards), p.shardCap, p.depot.cap
+	n := 0
+	for m := p.cellMask; m != 0; m >>= 1 {
+		n++
+	}
+	return len(p.shards), n, p.depot.cap
 }
 
-// IdleExact counts idle objects under every lock at once, so a concurrent
-// test sees a consistent total.
-func (p *Pool[T]) IdleExact() int {
-	for i := range p.shards {
-		p.shards[i].mu.Lock()
-	}
-	p.depot.mu.Lock()
-	n := len(p.depot.items)
-	for i := range p.shards {
-		n += len(p.shards[i].items)
-	}
-	p.depot.mu.Unlock()
-	for i := range p.shards {
-		p.shards[i].mu.Unlock()
-	}
-	return n
-}
+// IdleExact counts idle objects from a consistent snapshot (see Stats).
+func (p *Pool[T]) IdleExact() int { return p.Stats().Idle }
 
 // SetFreeOSMemory replaces debug.FreeOSMemory and resets the process-wide
 // rate limit; it returns a restore function.

@@ -3,14 +3,12 @@ package pool
 import (
 	"fmt"
 	"log/slog"
+	"math/bits"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// maxShardCap bounds one shard's stack so a spill or sweep moves little.
-const maxShardCap = 64
 
 // A Pool is a typed, bounded set of reusable objects of type T.
 //
@@ -26,9 +24,8 @@ const maxShardCap = 64
 type Pool[T any] struct {
 	// Read-mostly fields first; the hot path reads them on every call.
 	shards   []shard[T]
-	mask     int
-	shardCap int
-	batch    int
+	cellMask uint8 // usable cells of each shard
+	batch    int   // objects moved per depot refill
 	newFn    func() T
 	reset    func(T)
 	destroy  func(T)
@@ -50,57 +47,70 @@ type Pool[T any] struct {
 
 	depot depot[T]
 
+	// Slow-path counters.
+	misses, oversized, closedPuts atomic.Uint64
+
 	timerMu sync.Mutex
 	timer   *time.Timer
-	sweepMu sync.Mutex // serialises sweeps and Close
+
+	sweepMu sync.Mutex // serialises sweeps, DropIdle, Stats and Close
+	expired uint64     // guarded by sweepMu
+	pressed uint64     // guarded by sweepMu; idle objects dropped on demand
+	drained uint64     // guarded by sweepMu; idle objects dropped by Close
 	victims []T        // sweep scratch, guarded by sweepMu
+	_       [64]byte
 }
 
-// item is one idle object with its Put time and size.
+// item is one idle object in the depot, with its Put time and size.
 type item[T any] struct {
 	v     T
 	stamp int64
 	size  int
 }
 
-// counters are per shard and guarded by the shard's mutex, so counting on
-// the hot path costs no extra atomic operation and no shared cache line.
-type counters struct {
-	hits, misses, puts                      uint64
-	full, oversized, closed, expired, dropt uint64
-	idleBytes                               int64
-}
+const (
+	cells      = 8 // cells per shard; the masks below are 8 bits wide
+	claimShift = 8
+	hitShift   = 16
+	putShift   = 40
+	ctrBits    = 24
+	ctrMask    = 1<<ctrBits - 1
+)
 
-func (c *counters) add(o *counters) {
-	c.hits += o.hits
-	c.misses += o.misses
-	c.puts += o.puts
-	c.full += o.full
-	c.oversized += o.oversized
-	c.closed += o.closed
-	c.expired += o.expired
-	c.dropt += o.dropt
-	c.idleBytes += o.idleBytes
-}
-
-// A shard is a small LIFO stack chosen by the calling goroutine's P. Its
-// mutex is almost never contended (one P at a time uses it), so Lock and
-// Unlock are one uncontended atomic operation each.
+// A shard is one P's cache of up to eight objects. Its state is one
+// atomic word:
+//
+//	bits  0-7   full: the cell holds an idle object
+//	bits  8-15  claimed: the sweeper, Stats or a stealer is looking at it
+//	bits 16-39  hits, modulo 2^24 (the rest in hitsHi)
+//	bits 40-63  puts, modulo 2^24 (the rest in putsHi)
+//
+// The shard's owner is the goroutine pinned to its P (see pin.go): it
+// alone writes free cells, and publishes or takes a cell with one CAS on
+// the word, which also counts the hit or put; so the hot path costs one
+// atomic read-modify-write and touches no shared cache line. Others only
+// ever claim full cells, read or empty them, and release them.
 type shard[T any] struct {
-	mu    sync.Mutex
-	items []item[T]
-	counters
+	word   atomic.Uint64
+	val    [cells]T
+	stamp  [cells]int64
+	size   [cells]int
+	seq    atomic.Uint32 // odd while a counter carries into hitsHi/putsHi
+	hitsHi atomic.Uint64
+	putsHi atomic.Uint64
+	pinState
 	_ [128]byte // keep neighbouring shards off this cache line pair
 }
 
 // The depot is the shared overflow behind the shards: a full shard spills
-// its older half here and an empty shard refills a batch from here, so
-// objects Put on one P reach Gets on another.
+// half its cells here, an empty one refills a batch from here, so objects
+// Put on one P reach Gets on another. It also serves Ps beyond the shards.
 type depot[T any] struct {
-	mu    sync.Mutex
-	items []item[T]
-	cap   int
-	counters
+	mu               sync.Mutex
+	items            []item[T]
+	cap              int
+	hits, puts, full uint64
+	idleBytes        int64
 }
 
 // New returns a pool whose Get calls newFn when no idle object is at hand.
@@ -133,7 +143,7 @@ func New[T any](newFn func() T, opts ...Option) *Pool[T] {
 		release:  c.release,
 	}
 	p.maxSize.Store(int64(c.maxSize))
-	p.layout(runtime.GOMAXPROCS(0))
+	p.layout(shardCount())
 	if p.ttl > 0 {
 		p.interval = max(p.ttl/8, time.Millisecond)
 	} else {
@@ -145,86 +155,209 @@ func New[T any](newFn func() T, opts ...Option) *Pool[T] {
 	return p
 }
 
-// layout splits maxIdle between procs shards and the depot so the sum of
+// layout splits maxIdle between n shards and the depot so the sum of
 // their capacities is exactly maxIdle: the idle bound is structural and
-// needs no shared counter.
-func (p *Pool[T]) layout(procs int) {
-	n := 1
-	for n < procs {
-		n <<= 1
-	}
+// needs no shared counter. Shards get at most a quarter of the bound.
+func (p *Pool[T]) layout(n int) {
 	p.shards = make([]shard[T], n)
-	p.mask = n - 1
-	p.shardCap = min(maxShardCap, p.maxIdle/(2*n))
-	p.batch = max(1, p.shardCap/2)
-	p.depot.cap = p.maxIdle - n*p.shardCap
-}
-
-func (p *Pool[T]) shard() *shard[T] {
-	return &p.shards[procHint()&p.mask]
+	per := min(cells, p.maxIdle/(4*n))
+	p.cellMask = uint8(1<<per - 1)
+	p.batch = max(1, per/2)
+	p.depot.cap = p.maxIdle - n*per
 }
 
 // Get returns an idle object if the pool has one, and otherwise the result
 // of the constructor given to [New] (or the zero T if that was nil). The
 // caller owns the object until it Puts it back, if ever.
 func (p *Pool[T]) Get() T {
-	s := p.shard()
-	s.mu.Lock()
-	if n := len(s.items); n > 0 {
-		it := &s.items[n-1]
-		v := it.v
-		s.idleBytes -= int64(it.size)
-		*it = item[T]{}
-		s.items = s.items[:n-1]
-		s.hits++
-		s.mu.Unlock()
-		return v
+	if s := p.pin(); s != nil {
+		for {
+			w := s.word.Load()
+			full := uint8(w)
+			if full == 0 {
+				break
+			}
+			i := bits.Len8(full) - 1
+			nw := w&^(1<<i) + 1<<hitShift
+			carry := (w>>hitShift)&ctrMask == ctrMask
+			if carry {
+				nw = w &^ (1 << i) &^ (ctrMask << hitShift)
+				s.seq.Add(1)
+			}
+			ok := s.word.CompareAndSwap(w, nw)
+			if carry {
+				if ok {
+					s.hitsHi.Add(1 << ctrBits)
+				}
+				s.seq.Add(1)
+			}
+			if ok {
+				v := s.val[i]
+				var zero T
+				s.val[i] = zero
+				p.unpin(s)
+				return v
+			}
+		}
+		p.unpin(s)
 	}
-	return p.getSlow(s)
+	return p.getSlow()
 }
 
-// getSlow runs with s locked and empty: refill from the depot, else miss.
-func (p *Pool[T]) getSlow(s *shard[T]) T {
+// getSlow refills from the depot, else steals from another shard, else
+// calls the constructor. It runs unpinned.
+func (p *Pool[T]) getSlow() T {
+	var batch [cells]item[T]
 	d := &p.depot
 	d.mu.Lock()
 	if n := len(d.items); n > 0 {
-		k := min(n, p.batch, p.shardCap+1)
-		top := d.items[n-1]
-		d.idleBytes -= int64(top.size)
-		// Move the k-1 items below the top into the shard, oldest first,
-		// so the shard stays ordered by age.
-		if k > 1 {
-			if s.items == nil {
-				s.items = make([]item[T], 0, p.shardCap)
-			}
-			for _, it := range d.items[n-k : n-1] {
-				s.items = append(s.items, it)
-				s.idleBytes += int64(it.size)
-				d.idleBytes -= int64(it.size)
-			}
+		k := min(n, p.batch)
+		copy(batch[:k], d.items[n-k:])
+		for _, it := range batch[:k] {
+			d.idleBytes -= int64(it.size)
 		}
 		clear(d.items[n-k:])
 		d.items = d.items[:n-k]
+		d.hits++
 		d.mu.Unlock()
-		s.hits++
-		s.mu.Unlock()
-		return top.v
-	}
-	d.mu.Unlock()
-	s.mu.Unlock()
-	// Steal from the other shards, as sync.Pool does. No lock is held
-	// here, so waiting on another shard's lock cannot deadlock.
-	if v, ok := p.steal(s); ok {
+		v := batch[k-1].v
+		if k > 1 {
+			p.stash(batch[:k-1])
+		}
 		return v
 	}
-	s.mu.Lock()
-	s.misses++
-	s.mu.Unlock()
+	d.mu.Unlock()
+	if v, ok := p.steal(); ok {
+		return v
+	}
+	p.misses.Add(1)
 	if p.newFn == nil {
 		var zero T
 		return zero
 	}
 	return p.newFn()
+}
+
+// stash puts refilled objects into the current P's free cells, and what
+// does not fit back into the depot (or, if that filled up meanwhile,
+// drops it).
+func (p *Pool[T]) stash(items []item[T]) {
+	if s := p.pin(); s != nil {
+		var set uint8
+		for len(items) > 0 {
+			w := s.word.Load()
+			used := uint8(w) | uint8(w>>claimShift) | ^p.cellMask
+			if used == 0xFF {
+				break
+			}
+			i := bits.TrailingZeros8(^used)
+			s.val[i], s.stamp[i], s.size[i] = items[0].v, items[0].stamp, items[0].size
+			if s.word.CompareAndSwap(w, w|1<<i) {
+				items = items[1:]
+				set |= 1 << i
+			}
+		}
+		if set != 0 && p.closed.Load() {
+			var late [cells]T
+			n := s.takeBack(set, &late)
+			p.unpin(s)
+			p.destroyLate(late[:n])
+		} else {
+			p.unpin(s)
+		}
+	}
+	if len(items) > 0 {
+		p.toDepot(items)
+	}
+}
+
+// toDepot pushes items onto the depot, dropping what does not fit.
+func (p *Pool[T]) toDepot(items []item[T]) {
+	d := &p.depot
+	d.mu.Lock()
+	if p.closed.Load() {
+		d.mu.Unlock()
+		p.closedPuts.Add(uint64(len(items)))
+		for _, it := range items {
+			p.destroyOne(it.v)
+		}
+		return
+	}
+	k := min(len(items), d.cap-len(d.items))
+	for _, it := range items[:k] {
+		d.items = append(d.items, it)
+		d.idleBytes += int64(it.size)
+	}
+	d.full += uint64(len(items) - k)
+	d.mu.Unlock()
+	for _, it := range items[k:] {
+		p.destroyOne(it.v)
+	}
+}
+
+// steal takes one idle object from another shard by claiming its cell.
+func (p *Pool[T]) steal() (v T, ok bool) {
+	for j := range p.shards {
+		s := &p.shards[j]
+		for {
+			w := s.word.Load()
+			full := uint8(w)
+			if full == 0 {
+				break
+			}
+			i := bits.Len8(full) - 1
+			if !s.word.CompareAndSwap(w, w&^(1<<i)|1<<(claimShift+i)) {
+				continue
+			}
+			v = s.val[i]
+			var zero T
+			s.val[i] = zero
+			s.release(1<<i, 0)
+			p.depot.mu.Lock()
+			p.depot.hits++
+			p.depot.mu.Unlock()
+			return v, true
+		}
+	}
+	return v, false
+}
+
+// claimAll claims every full cell of s and returns their mask.
+func (s *shard[T]) claimAll() uint8 {
+	for {
+		w := s.word.Load()
+		full := uint8(w)
+		if full == 0 || s.word.CompareAndSwap(w, w&^uint64(full)|uint64(full)<<claimShift) {
+			return full
+		}
+	}
+}
+
+// release ends a claim on the cells in claimed, marking those in keep
+// full again and the rest free.
+func (s *shard[T]) release(claimed, keep uint8) {
+	for {
+		w := s.word.Load()
+		if s.word.CompareAndSwap(w, w&^(uint64(claimed)<<claimShift)|uint64(keep)) {
+			return
+		}
+	}
+}
+
+// counts returns the shard's hit and put totals.
+func (s *shard[T]) counts() (hits, puts uint64) {
+	for {
+		q := s.seq.Load()
+		if q&1 != 0 {
+			runtime.Gosched()
+			continue
+		}
+		hh, ph := s.hitsHi.Load(), s.putsHi.Load()
+		w := s.word.Load()
+		if s.seq.Load() == q {
+			return hh + (w>>hitShift)&ctrMask, ph + (w>>putShift)&ctrMask
+		}
+	}
 }
 
 // Put offers v back to the pool. The pool keeps it unless it is closed,
@@ -235,11 +368,7 @@ func (p *Pool[T]) Put(v T) {
 	if p.sizeFn != nil {
 		size = p.sizeFn(v)
 		if ms := p.maxSize.Load(); ms > 0 && int64(size) > ms {
-			s := p.shard()
-			s.mu.Lock()
-			s.puts++
-			s.oversized++
-			s.mu.Unlock()
+			p.oversized.Add(1)
 			p.destroyOne(v)
 			return
 		}
@@ -247,133 +376,144 @@ func (p *Pool[T]) Put(v T) {
 	if p.reset != nil {
 		p.reset(v)
 	}
-	s := p.shard()
-	s.mu.Lock()
-	s.puts++
-	if p.closed.Load() {
-		s.closed++
-		s.mu.Unlock()
-		p.destroyOne(v)
+	s := p.pin()
+	if s == nil {
+		p.putSlow(v, size)
 		return
 	}
-	if len(s.items) < p.shardCap {
-		if s.items == nil {
-			s.items = make([]item[T], 0, p.shardCap)
-		}
-		s.items = append(s.items, item[T]{v: v, stamp: p.clock.Load(), size: size})
-		s.idleBytes += int64(size)
-		s.mu.Unlock()
-	} else if !p.spill(s, v, size) {
-		s.mu.Unlock()
-		if !p.place(s, v, size) {
-			s.mu.Lock()
-			s.full++
-			s.mu.Unlock()
-			p.destroyOne(v)
+	var spilled [cells]item[T]
+	nspill := 0
+	for {
+		w := s.word.Load()
+		used := uint8(w) | uint8(w>>claimShift) | ^p.cellMask
+		if used == 0xFF {
+			if full := uint8(w) & p.cellMask; full != 0 && nspill == 0 {
+				// Spill the lower half of the full cells (the older
+				// ones: Put fills low cells first, Get takes high).
+				take := full
+				for k := bits.OnesCount8(full) / 2; k > 0 && take != 0; k-- {
+					take &^= 1 << (7 - bits.LeadingZeros8(take))
+				}
+				if take == 0 {
+					take = full
+				}
+				if s.word.CompareAndSwap(w, w&^uint64(take)) {
+					for m := take; m != 0; m &= m - 1 {
+						i := bits.TrailingZeros8(m)
+						spilled[nspill] = item[T]{v: s.val[i], stamp: s.stamp[i], size: s.size[i]}
+						nspill++
+						var zero T
+						s.val[i] = zero
+					}
+				}
+				continue
+			}
+			// No usable cell (none configured, or all claimed).
+			p.unpin(s)
+			if nspill > 0 {
+				p.toDepot(spilled[:nspill])
+			}
+			p.putSlow(v, size)
 			return
 		}
+		i := bits.TrailingZeros8(^used)
+		s.val[i], s.stamp[i], s.size[i] = v, p.clock.Load(), size
+		nw := (w | 1<<i) + 1<<putShift
+		carry := (w>>putShift)&ctrMask == ctrMask
+		if carry {
+			nw = (w | 1<<i) &^ (ctrMask << putShift)
+			s.seq.Add(1)
+		}
+		ok := s.word.CompareAndSwap(w, nw)
+		if carry {
+			if ok {
+				s.putsHi.Add(1 << ctrBits)
+			}
+			s.seq.Add(1)
+		}
+		if !ok {
+			continue
+		}
+		if p.closed.Load() {
+			// Close has begun and may already have drained this shard:
+			// take the object back unless Close took it.
+			var late [cells]T
+			n := s.takeBack(1<<i, &late)
+			p.unpin(s)
+			p.destroyLate(late[:n])
+		} else {
+			p.unpin(s)
+		}
+		break
+	}
+	if nspill > 0 {
+		p.toDepot(spilled[:nspill])
 	}
 	// Checked after the push: a sweep that disarms stores armed=false
-	// before it scans, so either it sees this object or we see false.
+	// before it looks, so either it sees this object or we see false.
 	if !p.armed.Load() {
 		p.arm()
 	}
 }
 
-// spill runs with s locked and full: it moves the older half of s to the
-// depot and pushes v, or puts v straight into the depot when shards hold
-// nothing. It reports false, with s still locked, when there is no room.
-// On true it has unlocked s.
-func (p *Pool[T]) spill(s *shard[T], v T, size int) bool {
+// takeBack empties the cells in mask that are still full into out and
+// returns how many it took. The owner calls it, pinned, after publishing
+// cells and then seeing the pool closed: Close may already have drained
+// the shard, so what is still there would never be destroyed.
+func (s *shard[T]) takeBack(mask uint8, out *[cells]T) int {
+	for {
+		w := s.word.Load()
+		m := uint8(w) & mask
+		if m == 0 {
+			return 0 // Close took them
+		}
+		if s.word.CompareAndSwap(w, w&^uint64(m)) {
+			n := 0
+			for ; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros8(m)
+				out[n] = s.val[i]
+				n++
+				var zero T
+				s.val[i] = zero
+			}
+			return n
+		}
+	}
+}
+
+// destroyLate destroys objects a Put or refill published into a closed
+// pool.
+func (p *Pool[T]) destroyLate(vs []T) {
+	p.closedPuts.Add(uint64(len(vs)))
+	for _, v := range vs {
+		p.destroyOne(v)
+	}
+}
+
+// putSlow keeps v in the depot, for Ps without a shard or with no usable
+// cell.
+func (p *Pool[T]) putSlow(v T, size int) {
 	d := &p.depot
 	d.mu.Lock()
-	room := d.cap - len(d.items)
-	if room <= 0 {
+	d.puts++
+	if p.closed.Load() {
 		d.mu.Unlock()
-		return false
+		p.closedPuts.Add(1)
+		p.destroyOne(v)
+		return
 	}
-	stamp := p.clock.Load()
-	if p.shardCap == 0 {
-		d.items = append(d.items, item[T]{v: v, stamp: stamp, size: size})
-		d.idleBytes += int64(size)
+	if len(d.items) >= d.cap {
+		d.full++
 		d.mu.Unlock()
-		s.mu.Unlock()
-		return true
+		p.destroyOne(v)
+		return
 	}
-	m := min(room, max(1, len(s.items)/2))
-	for _, it := range s.items[:m] {
-		d.items = append(d.items, it)
-		d.idleBytes += int64(it.size)
-		s.idleBytes -= int64(it.size)
-	}
+	d.items = append(d.items, item[T]{v: v, stamp: p.clock.Load(), size: size})
+	d.idleBytes += int64(size)
 	d.mu.Unlock()
-	n := copy(s.items, s.items[m:])
-	clear(s.items[n:])
-	s.items = append(s.items[:n], item[T]{v: v, stamp: stamp, size: size})
-	s.idleBytes += int64(size)
-	s.mu.Unlock()
-	return true
-}
-
-// others calls f on each shard but s, in order from s, until f is true.
-func (p *Pool[T]) others(s *shard[T], f func(o *shard[T]) bool) bool {
-	n := len(p.shards)
-	if n == 1 {
-		return false
+	if !p.armed.Load() {
+		p.arm()
 	}
-	i := 0
-	for ; &p.shards[i] != s; i++ {
-	}
-	for j := 1; j < n; j++ {
-		if f(&p.shards[(i+j)&p.mask]) {
-			return true
-		}
-	}
-	return false
-}
-
-// steal takes the newest idle object from another shard.
-func (p *Pool[T]) steal(s *shard[T]) (v T, ok bool) {
-	ok = p.others(s, func(o *shard[T]) bool {
-		o.mu.Lock()
-		n := len(o.items)
-		if n == 0 {
-			o.mu.Unlock()
-			return false
-		}
-		it := &o.items[n-1]
-		v = it.v
-		o.idleBytes -= int64(it.size)
-		*it = item[T]{}
-		o.items = o.items[:n-1]
-		o.hits++
-		o.mu.Unlock()
-		return true
-	})
-	return v, ok
-}
-
-// place pushes v onto another shard with room, when its own shard and
-// the depot are full, so the whole idle bound is usable from one P. Like
-// steal it runs with no lock held.
-func (p *Pool[T]) place(s *shard[T], v T, size int) bool {
-	if p.shardCap == 0 {
-		return false
-	}
-	return p.others(s, func(o *shard[T]) bool {
-		o.mu.Lock()
-		if len(o.items) >= p.shardCap || p.closed.Load() {
-			o.mu.Unlock()
-			return false
-		}
-		if o.items == nil {
-			o.items = make([]item[T], 0, p.shardCap)
-		}
-		o.items = append(o.items, item[T]{v: v, stamp: p.clock.Load(), size: size})
-		o.idleBytes += int64(size)
-		o.mu.Unlock()
-		return true
-	})
 }
 
 func (p *Pool[T]) destroyOne(v T) {
@@ -387,41 +527,52 @@ func (p *Pool[T]) destroyOne(v T) {
 // memory-pressure signal to it directly or through a [Group]. The pool
 // stays usable. Safe for concurrent use.
 func (p *Pool[T]) DropIdle() int {
-	return p.drain(func(c *counters, n int) { c.dropt += uint64(n) })
+	p.sweepMu.Lock()
+	defer p.sweepMu.Unlock()
+	n := p.drainLocked()
+	p.pressed += uint64(n)
+	return n
 }
 
-// drain empties every shard and the depot, counts with count, and destroys
-// what it took outside the locks.
-func (p *Pool[T]) drain(count func(*counters, int)) int {
-	var victims []T
-	take := func(items []item[T], c *counters) []item[T] {
-		for i := range items {
-			if p.destroy != nil {
-				victims = append(victims, items[i].v)
-			}
+// drainLocked empties every shard and the depot and destroys what it took
+// outside the locks. Callers hold sweepMu.
+func (p *Pool[T]) drainLocked() int {
+	victims := p.victims[:0]
+	for j := range p.shards {
+		s := &p.shards[j]
+		claimed := s.claimAll()
+		for m := claimed; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros8(m)
+			victims = append(victims, s.val[i])
+			var zero T
+			s.val[i] = zero
 		}
-		count(c, len(items))
-		c.idleBytes = 0
-		clear(items)
-		return items[:0]
-	}
-	n := 0
-	for i := range p.shards {
-		s := &p.shards[i]
-		s.mu.Lock()
-		n += len(s.items)
-		s.items = take(s.items, &s.counters)
-		s.mu.Unlock()
+		if claimed != 0 {
+			s.release(claimed, 0)
+		}
 	}
 	d := &p.depot
 	d.mu.Lock()
-	n += len(d.items)
-	d.items = take(d.items, &d.counters)
-	d.mu.Unlock()
-	for _, v := range victims {
-		p.destroy(v)
+	for _, it := range d.items {
+		victims = append(victims, it.v)
 	}
+	clear(d.items)
+	d.items = d.items[:0]
+	d.idleBytes = 0
+	d.mu.Unlock()
+	n := len(victims)
+	p.destroyAll(victims)
 	return n
+}
+
+// destroyAll runs the destroy hook on victims, then forgets them so the
+// scratch slice holds no object. Callers hold sweepMu.
+func (p *Pool[T]) destroyAll(victims []T) {
+	for _, v := range victims {
+		p.destroyOne(v)
+	}
+	clear(victims)
+	p.victims = victims[:0]
 }
 
 // Close drops and destroys every idle object and stops the sweep timer,
@@ -438,7 +589,8 @@ func (p *Pool[T]) Close() {
 	}
 	p.timerMu.Unlock()
 	p.sweepMu.Lock()
-	n := p.drain(func(c *counters, n int) { c.closed += uint64(n) })
+	n := p.drainLocked()
+	p.drained += uint64(n)
 	p.sweepMu.Unlock()
 	if p.group != nil {
 		p.group.Remove(p)
@@ -448,41 +600,52 @@ func (p *Pool[T]) Close() {
 	}
 }
 
-// Stats returns a snapshot of the pool's counters. It locks each shard
-// briefly; call it at scrape rate, not per request. Safe for concurrent
-// use.
+// Stats returns a snapshot of the pool's counters. To count idle objects
+// exactly it briefly claims every shard's cells, during which Gets on
+// other goroutines may take the slow path: call it at scrape rate, not per
+// request. Safe for concurrent use.
 func (p *Pool[T]) Stats() Stats {
-	var c counters
-	idle := 0
-	for i := range p.shards {
-		s := &p.shards[i]
-		s.mu.Lock()
-		c.add(&s.counters)
-		idle += len(s.items)
-		s.mu.Unlock()
+	p.sweepMu.Lock()
+	defer p.sweepMu.Unlock()
+	var st Stats
+	claims := make([]uint8, len(p.shards))
+	for j := range p.shards {
+		s := &p.shards[j]
+		claims[j] = s.claimAll()
+		for m := claims[j]; m != 0; m &= m - 1 {
+			st.IdleBytes += int64(s.size[bits.TrailingZeros8(m)])
+		}
+		st.Idle += bits.OnesCount8(claims[j])
 	}
 	d := &p.depot
 	d.mu.Lock()
-	c.add(&d.counters)
-	idle += len(d.items)
+	st.Idle += len(d.items)
+	st.IdleBytes += d.idleBytes
+	st.Hits, st.Puts, st.DropsFull = d.hits, d.puts, d.full
 	d.mu.Unlock()
-	st := Stats{
-		Gets:           c.hits + c.misses,
-		Hits:           c.hits,
-		Puts:           c.puts,
-		DropsFull:      c.full,
-		DropsOversized: c.oversized,
-		DropsClosed:    c.closed,
-		DropsPressure:  c.dropt,
-		Expired:        c.expired,
-		Idle:           idle,
-		IdleBytes:      c.idleBytes,
-		MaxIdle:        p.maxIdle,
-		TTL:            p.ttl,
-		Closed:         p.closed.Load(),
+	for j := range p.shards {
+		s := &p.shards[j]
+		if claims[j] != 0 {
+			s.release(claims[j], claims[j])
+		}
+		h, u := s.counts()
+		st.Hits += h
+		st.Puts += u
 	}
+	misses, oversized, closed := p.misses.Load(), p.oversized.Load(), p.closedPuts.Load()
+	st.Gets = st.Hits + misses
 	if p.newFn != nil {
-		st.News = c.misses
+		st.News = misses
 	}
+	// Fast-path puts are counted in the shard word; slow ones in the
+	// depot. Refused puts never reach either.
+	st.Puts += oversized
+	st.DropsOversized = oversized
+	st.DropsClosed = closed + p.drained
+	st.DropsPressure = p.pressed
+	st.Expired = p.expired
+	st.MaxIdle = p.maxIdle
+	st.TTL = p.ttl
+	st.Closed = p.closed.Load()
 	return st
 }

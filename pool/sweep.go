@@ -1,10 +1,18 @@
 package pool
 
 import (
+	"math/bits"
 	"runtime/debug"
 	"sync/atomic"
 	"time"
 )
+
+// The TTL sweep is a time.AfterFunc timer, not a goroutine: Put arms it
+// when the pool goes from empty to holding something, each sweep re-arms
+// it while idle objects remain, and it stays disarmed while the pool is
+// empty or closed. A sweep runs every TTL/8, so an object idle for the
+// TTL is dropped by the next sweep (within TTL/8 plus the clock lag below)
+// whether or not a GC runs or anyone calls the pool.
 
 // ReleaseOSInterval is the least time between two [WithReleaseOS] hints
 // in one process, across all pools.
@@ -28,13 +36,6 @@ func releaseOS(now int64) bool {
 	freeOSMemory()
 	return true
 }
-
-// The TTL sweep is a time.AfterFunc timer, not a goroutine: Put arms it
-// when the pool goes from empty to holding something, each sweep re-arms
-// it while idle objects remain, and it stays disarmed while the pool is
-// empty or closed. A sweep runs every TTL/8, so an object idle for the
-// TTL is dropped by the next sweep (within TTL/8 plus the clock lag below)
-// whether or not a GC runs or anyone calls the pool.
 
 // arm starts the sweep timer unless it is running or the pool is closed.
 func (p *Pool[T]) arm() {
@@ -67,16 +68,15 @@ func (p *Pool[T]) onTimer() {
 	}
 	now := p.now().UnixNano()
 	p.clock.Store(now)
-	left := p.sweep(now)
-	if left > 0 {
+	if p.sweep(now) > 0 {
 		p.rearm()
 		return
 	}
 	// Empty: disarm, then look again. A Put that loaded armed before this
-	// store pushed before it, so the second look sees its object; a later
-	// Put sees false and arms the timer itself.
+	// store published before it, so the second look sees its object; a
+	// later Put sees false and arms the timer itself.
 	p.armed.Store(false)
-	if p.idle() > 0 && p.armed.CompareAndSwap(false, true) {
+	if p.idleApprox() > 0 && p.armed.CompareAndSwap(false, true) {
 		p.rearm()
 	}
 }
@@ -89,14 +89,12 @@ func (p *Pool[T]) rearm() {
 	}
 }
 
-// idle counts idle objects.
-func (p *Pool[T]) idle() int {
+// idleApprox counts full and claimed cells and depot items.
+func (p *Pool[T]) idleApprox() int {
 	n := 0
-	for i := range p.shards {
-		s := &p.shards[i]
-		s.mu.Lock()
-		n += len(s.items)
-		s.mu.Unlock()
+	for j := range p.shards {
+		w := p.shards[j].word.Load()
+		n += bits.OnesCount8(uint8(w) | uint8(w>>claimShift))
 	}
 	p.depot.mu.Lock()
 	n += len(p.depot.items)
@@ -108,7 +106,8 @@ func (p *Pool[T]) idle() int {
 // under pressure) and returns how many remain. Callers hold sweepMu.
 func (p *Pool[T]) sweep(now int64) int {
 	if p.pressure != nil && p.pressure() {
-		n := p.DropIdle()
+		n := p.drainLocked()
+		p.pressed += uint64(n)
 		p.logf("pool: pressure drop", n)
 		return 0
 	}
@@ -117,45 +116,49 @@ func (p *Pool[T]) sweep(now int64) int {
 	cut := now - int64(p.ttl) - int64(p.interval)
 	floor := p.armedAt.Load()
 	victims := p.victims[:0]
-	left, dropped := 0, 0
+	left := 0
 	var droppedBytes int64
-	filter := func(items []item[T], c *counters) []item[T] {
-		j := 0
-		for i := range items {
-			st := max(items[i].stamp, floor)
-			if st > cut {
-				items[j] = items[i]
-				j++
+	for j := range p.shards {
+		s := &p.shards[j]
+		claimed := s.claimAll()
+		if claimed == 0 {
+			continue
+		}
+		var keep uint8
+		for m := claimed; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros8(m)
+			if max(s.stamp[i], floor) > cut {
+				keep |= 1 << i
+				left++
 				continue
 			}
-			if p.destroy != nil {
-				victims = append(victims, items[i].v)
-			}
-			c.idleBytes -= int64(items[i].size)
-			droppedBytes += int64(items[i].size)
-			c.expired++
+			victims = append(victims, s.val[i])
+			droppedBytes += int64(s.size[i])
+			var zero T
+			s.val[i] = zero
 		}
-		dropped += len(items) - j
-		clear(items[j:])
-		left += j
-		return items[:j]
-	}
-	for i := range p.shards {
-		s := &p.shards[i]
-		s.mu.Lock()
-		s.items = filter(s.items, &s.counters)
-		s.mu.Unlock()
+		s.release(claimed, keep)
 	}
 	d := &p.depot
 	d.mu.Lock()
-	d.items = filter(d.items, &d.counters)
-	d.mu.Unlock()
-	for i, v := range victims {
-		p.destroy(v)
-		var zero T
-		victims[i] = zero
+	k := 0
+	for _, it := range d.items {
+		if max(it.stamp, floor) > cut {
+			d.items[k] = it
+			k++
+			continue
+		}
+		victims = append(victims, it.v)
+		d.idleBytes -= int64(it.size)
+		droppedBytes += int64(it.size)
 	}
-	p.victims = victims[:0]
+	clear(d.items[k:])
+	d.items = d.items[:k]
+	left += k
+	d.mu.Unlock()
+	dropped := len(victims)
+	p.expired += uint64(dropped)
+	p.destroyAll(victims)
 	if dropped > 0 {
 		p.logf("pool: expired idle objects", dropped)
 	}

@@ -89,7 +89,7 @@ func measureSyncPool() result {
 func measureGotune(tb testing.TB, opts ...pool.Option) result {
 	runtime.GC()
 	base, baseRSS := liveHeap(), rss()
-	opts = append([]pool.Option{pool.WithTTL(ttl), pool.WithMaxIdle(nbufs),
+	opts = append([]pool.Option{pool.WithTTL(ttl), pool.WithMaxIdle(2 * nbufs),
 		pool.WithSize(func(b *[]byte) int { return cap(*b) })}, opts...)
 	p := pool.New[*[]byte](nil, opts...)
 	defer p.Close()

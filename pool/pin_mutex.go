@@ -1,0 +1,35 @@
+//go:build gotune_nolinkname || race
+
+package pool
+
+import (
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// pinState makes a shard exclusive with a mutex instead of P pinning. It
+// is used with -tags gotune_nolinkname and in race builds, where the
+// mutex gives the race detector the ordering that pinning gives for real.
+type pinState struct{ mu sync.Mutex }
+
+// shardCount is a power of two at least GOMAXPROCS.
+func shardCount() int {
+	n := 1
+	for n < runtime.GOMAXPROCS(0) {
+		n <<= 1
+	}
+	return n
+}
+
+// pin locks the shard chosen by a hash of the goroutine's stack address:
+// stable per goroutine (until its stack moves) and spread across them.
+func (p *Pool[T]) pin() *shard[T] {
+	var x byte
+	h := uint64(uintptr(unsafe.Pointer(&x))>>12) * 0x9E3779B97F4A7C15
+	s := &p.shards[int(h>>40)&(len(p.shards)-1)]
+	s.pinState.mu.Lock()
+	return s
+}
+
+func (p *Pool[T]) unpin(s *shard[T]) { s.pinState.mu.Unlock() }
