@@ -201,15 +201,16 @@ func TestAttackIdleKeepAliveFlood(t *testing.T) {
 	// limit: the limit evicts idle connections instead.
 	limSrv := quietServer(okHandler(), netx.WithMaxConns(10))
 	limURL := serveNetx(t, limSrv)
-	bareURL, bare := serveBare(t, okHandler())
-	bare.ConnState = func(_ net.Conn, s http.ConnState) {
-		switch s {
-		case http.StateNew:
-			bareOpen.Add(1)
-		case http.StateClosed, http.StateHijacked:
-			bareOpen.Add(-1)
+	bareURL, _ := serveBare(t, okHandler(), func(srv *http.Server) {
+		srv.ConnState = func(_ net.Conn, s http.ConnState) {
+			switch s {
+			case http.StateNew:
+				bareOpen.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				bareOpen.Add(-1)
+			}
 		}
-	}
+	})
 	var conns []net.Conn
 	defer func() {
 		for _, c := range conns {

@@ -114,10 +114,14 @@ func serveNetx(t *testing.T, srv *http.Server, opts ...netx.Option) string {
 }
 
 // serveBare serves a plain http.Server (no timeouts) on loopback.
-func serveBare(t *testing.T, h http.Handler) (string, *http.Server) {
+// configure, if given, runs before the server starts.
+func serveBare(t *testing.T, h http.Handler, configure ...func(*http.Server)) (string, *http.Server) {
 	t.Helper()
 	ln := listen(t)
 	srv := &http.Server{Handler: h, ErrorLog: log.New(io.Discard, "", 0)} //nolint:gosec // the point of the comparison
+	for _, f := range configure {
+		f(srv)
+	}
 	done := make(chan struct{})
 	go func() { defer close(done); _ = srv.Serve(ln) }()
 	t.Cleanup(func() { _ = srv.Close(); <-done })
