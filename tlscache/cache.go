@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 )
@@ -126,37 +127,29 @@ func New(loader Loader, opts ...Option) *Cache {
 // GetCertificate returns the certificate for hello.ServerName, loading it
 // on a miss. It has the signature of [tls.Config.GetCertificate].
 //
-// Lookup tries the exact name, then the wildcard that covers it under RFC
-// 6125 ("*.example.com" covers "a.example.com" but neither "example.com"
-// nor "a.b.example.com"). Handshakes without SNI use the name set by
+// Entries are keyed by the exact normalised name. Wildcard matching is the
+// loader's business ([Static] and [Dir] follow RFC 6125), so an exact
+// certificate always wins over a wildcard that also covers the name; names
+// served by one wildcard certificate share its *tls.Certificate but each
+// takes an entry. Handshakes without SNI use the name set by
 // [WithDefaultName].
 func (c *Cache) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
 	// Keys are stored normalised, so a raw name that hits was already
-	// normal (or differs only in a label a wildcard covers); normalising
-	// first would cost more than the lookup itself.
-	if e := c.lookup(hello.ServerName); e != nil {
+	// normal; normalising first would cost as much as the lookup.
+	raw := hello.ServerName
+	if e := c.tab.get(raw); e != nil {
 		return c.hit(e), nil
 	}
-	name := normalize(hello.ServerName)
+	name := normalize(raw)
 	if name == "" {
 		name = c.cfg.defaultName
 	}
-	if name != hello.ServerName {
-		if e := c.lookup(name); e != nil {
+	if name != raw {
+		if e := c.tab.get(name); e != nil {
 			return c.hit(e), nil
 		}
 	}
 	return c.miss(hello, name)
-}
-
-func (c *Cache) lookup(name string) *entry {
-	if e := c.tab.get(name); e != nil {
-		return e
-	}
-	if wk, ok := wildcardKey(name); ok {
-		return c.tab.get(wk)
-	}
-	return nil
 }
 
 func (c *Cache) hit(e *entry) *tls.Certificate {
@@ -178,7 +171,7 @@ func (c *Cache) miss(hello *tls.ClientHelloInfo, name string) (*tls.Certificate,
 		return nil, ErrClosed
 	}
 	// Another handshake may have installed it since the lock-free lookup.
-	if e := c.lookup(name); e != nil {
+	if e := c.tab.get(name); e != nil {
 		c.mu.Unlock()
 		return c.hit(e), nil
 	}
@@ -331,13 +324,12 @@ func (c *Cache) finish(f *flight, r loadResult, now time.Time, dur time.Duration
 	}
 	delete(c.neg, f.name) // its slot in negOrder is reused in turn
 	c.st.NegativeEntries = len(c.neg)
-	c.installLocked(f.name, r.cert, now, f.refresh)
+	c.installLocked(f.name, r.cert, now)
 	c.armLocked(now)
 }
 
-// installLocked caches cert, loaded for name, under its key.
-func (c *Cache) installLocked(name string, cert *tls.Certificate, now time.Time, old *entry) {
-	key := keyFor(name, cert.Leaf.DNSNames)
+// installLocked caches cert, loaded for name.
+func (c *Cache) installLocked(name string, cert *tls.Certificate, now time.Time) {
 	expireAt := now.Add(c.cfg.ttl)
 	if na := cert.Leaf.NotAfter.Add(-c.cfg.skew); na.Before(expireAt) {
 		expireAt = na
@@ -347,17 +339,12 @@ func (c *Cache) installLocked(name string, cert *tls.Certificate, now time.Time,
 		// rather than fail every handshake, and keep trying to replace it.
 		expireAt = cert.Leaf.NotAfter
 	}
-	e := c.tab.get(key)
-	if old != nil && old != e && old.heapIdx >= 0 {
-		// A refresh returned a certificate that belongs under another key
-		// (for example a wildcard replaced by an exact certificate).
-		c.removeLocked(old)
-	}
+	e := c.tab.get(name)
 	if e == nil {
 		if c.count >= c.cfg.maxEntries {
 			c.evictLocked()
 		}
-		e = &entry{key: key, heapIdx: -1}
+		e = &entry{key: name, heapIdx: -1}
 		c.tab.put(e)
 		c.count++
 		c.pushHeadLocked(e)
@@ -567,32 +554,44 @@ func (c *Cache) onTimer(gen uint64) {
 	c.armLocked(now)
 }
 
-// Invalidate drops name from the cache: its exact entry, the wildcard entry
-// that covers it, and any remembered failure, so the next handshake loads it
-// again. A load of name already in progress still answers its waiters but
-// is not cached. Passing a wildcard pattern ("*.example.com") drops that
-// wildcard entry. Invalidate is safe for concurrent use.
+// Invalidate drops name from the cache, and any remembered failure to load
+// it, so the next handshake loads it again. A load of name already in
+// progress still answers its waiters but is not cached. A wildcard pattern
+// ("*.example.com") drops every cached name it covers, for use after a
+// wildcard certificate has been replaced. Invalidate is safe for concurrent
+// use.
 func (c *Cache) Invalidate(name string) {
 	name = normalize(name)
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	keys := []string{name}
-	if k := keyFor(name, nil); k != name {
-		keys[0] = k
-	} else if wk, ok := wildcardKey(name); ok {
-		keys = append(keys, wk)
-	}
-	for _, k := range keys {
+	drop := func(k string) {
 		if e := c.tab.get(k); e != nil {
 			c.removeLocked(e)
 			c.st.Evictions.Invalidated++
 		}
+		delete(c.neg, k)
+		if f := c.flights[k]; f != nil {
+			f.stale = true
+		}
 	}
-	delete(c.neg, name)
+	if parent, ok := strings.CutPrefix(name, "*"); ok && strings.HasPrefix(parent, ".") {
+		var keys []string
+		for e := c.head; e != nil; e = e.next {
+			if wk, ok := wildcardKey(e.key); ok && wk == parent {
+				keys = append(keys, e.key)
+			}
+		}
+		for k := range c.flights {
+			if wk, ok := wildcardKey(k); ok && wk == parent {
+				keys = append(keys, k)
+			}
+		}
+		for _, k := range keys {
+			drop(k)
+		}
+	}
+	drop(name)
 	c.st.NegativeEntries = len(c.neg)
-	if f := c.flights[name]; f != nil {
-		f.stale = true
-	}
 	if !c.closed {
 		c.armLocked(c.cfg.clock.Now())
 	}

@@ -72,10 +72,9 @@ func TestHandshake(t *testing.T) {
 		}
 	}
 	st := cache.Stats()
-	// One load for the exact names, one for the wildcard (the second
-	// wildcard name hits the first's entry), one per failing name.
-	if st.Entries != 3 {
-		t.Errorf("Stats().Entries = %d, want 3", st.Entries)
+	// One entry per name served: api, www, other, rsa.test.
+	if st.Entries != 4 {
+		t.Errorf("Stats().Entries = %d, want 4", st.Entries)
 	}
 	if st.Hits == 0 {
 		t.Errorf("Stats().Hits = 0, want > 0")
@@ -120,7 +119,10 @@ func TestHitSharesParsedLeaf(t *testing.T) {
 	}
 }
 
-func TestWildcardEntryServesSiblings(t *testing.T) {
+// TestWildcardSiblings: names covered by one wildcard certificate each get
+// an entry sharing the one parsed certificate, and invalidating the
+// pattern drops them all.
+func TestWildcardSiblings(t *testing.T) {
 	wild := yearCert(t, "*.example.com")
 	ld := tlscache.NewStatic()
 	if err := ld.Add(wild.cert); err != nil {
@@ -132,22 +134,52 @@ func TestWildcardEntryServesSiblings(t *testing.T) {
 		return ld.Load(ctx, name)
 	}))
 	defer cache.Close()
-	for _, n := range []string{"a.example.com", "b.example.com", "C.example.com"} {
-		if _, err := cache.GetCertificate(hello(n)); err != nil {
+	var first *tls.Certificate
+	for _, n := range []string{"a.example.com", "b.example.com", "C.example.com", "a.example.com"} {
+		c, err := cache.GetCertificate(hello(n))
+		if err != nil {
 			t.Fatalf("GetCertificate(%q) = %v", n, err)
 		}
+		if first == nil {
+			first = c
+		}
+		if c != first {
+			t.Errorf("GetCertificate(%q) = %p, want the shared %p", n, c, first)
+		}
 	}
-	if n := loads.Load(); n != 1 {
-		t.Errorf("loads = %d, want 1 (siblings share the wildcard entry)", n)
+	if n := loads.Load(); n != 3 {
+		t.Errorf("loads = %d, want 3 (one per name)", n)
 	}
 	for _, n := range []string{"example.com", "a.b.example.com"} {
 		if _, err := cache.GetCertificate(hello(n)); !errors.Is(err, tlscache.ErrNotFound) {
 			t.Errorf("GetCertificate(%q) = %v, want ErrNotFound", n, err)
 		}
 	}
-	cache.Invalidate("z.example.com") // drops the covering wildcard
-	if st := cache.Stats(); st.Entries != 0 || st.Evictions.Invalidated != 1 {
-		t.Errorf("after Invalidate: entries=%d invalidated=%d, want 0 and 1", st.Entries, st.Evictions.Invalidated)
+	cache.Invalidate("*.Example.com")
+	if st := cache.Stats(); st.Entries != 0 || st.Evictions.Invalidated != 3 {
+		t.Errorf("after Invalidate(*.example.com): entries=%d invalidated=%d, want 0 and 3", st.Entries, st.Evictions.Invalidated)
+	}
+}
+
+// TestExactBeatsWildcard: with both an exact and a wildcard certificate
+// cached, every spelling of the exact name gets the exact one.
+func TestExactBeatsWildcard(t *testing.T) {
+	exact := yearCert(t, "a.example.com")
+	wild := yearCert(t, "*.example.com")
+	ld := tlscache.NewStatic()
+	ld.Add(exact.cert)
+	ld.Add(wild.cert)
+	cache := tlscache.New(ld)
+	defer cache.Close()
+	for _, n := range []string{"b.example.com", "a.example.com", "A.example.com", "a.example.com.", "B.Example.Com"} {
+		got, err := cache.GetCertificate(hello(n))
+		want := wild
+		if strings.EqualFold(strings.TrimSuffix(n, "."), "a.example.com") {
+			want = exact
+		}
+		if err != nil || !bytesEqual(got.Certificate[0], want.cert.Certificate[0]) {
+			t.Errorf("GetCertificate(%q) = %v, want the certificate for %v", n, err, want.cert.Leaf)
+		}
 	}
 }
 

@@ -17,9 +17,11 @@
 //
 //   - serves hits without locks or allocations, returning the same
 //     *tls.Certificate with its Leaf parsed once;
-//   - normalises names (lower case, no trailing dot) and matches wildcards by
-//     the RFC 6125 rule only: "*.example.com" covers "a.example.com" but not
-//     "example.com" or "a.b.example.com";
+//   - normalises names (lower case, no trailing dot) and caches by exact
+//     name, so an exact certificate always wins over a wildcard; the ready
+//     loaders match wildcards by the RFC 6125 rule only ("*.example.com"
+//     covers "a.example.com" but not "example.com" or "a.b.example.com"),
+//     and the names one wildcard serves share one parsed certificate;
 //   - loads each name once however many handshakes miss on it at once; the
 //     waiters honour their hello.Context(), and the load runs on a context
 //     of its own with a timeout ([WithLoadTimeout]), so one client that

@@ -4,6 +4,5 @@ package tlscache
 var (
 	Normalize     = normalize
 	WildcardKey   = wildcardKey
-	KeyFor        = keyFor
 	ValidHostname = validHostname
 )

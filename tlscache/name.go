@@ -19,9 +19,9 @@ func normalize(name string) string {
 	return strings.TrimSuffix(strings.ToLower(name), ".")
 }
 
-// wildcardKey returns the table key under which a wildcard certificate that
-// covers name is stored: name without its left-most label, keeping the dot
-// (".example.com" for "a.example.com"). RFC 6125 section 6.4.3 lets "*"
+// wildcardKey returns the part of name a wildcard pattern must match: name
+// without its left-most label, keeping the dot (".example.com" for
+// "a.example.com"; the pattern is "*" + key). RFC 6125 section 6.4.3 lets "*"
 // stand for exactly one whole left-most label, so only that one key can
 // match. ok is false where no wildcard can cover name: a single label or an
 // empty first label. Like crypto/x509, single-label parents ("*.localhost")
@@ -32,31 +32,6 @@ func wildcardKey(name string) (key string, ok bool) {
 		return "", false
 	}
 	return name[i:], true
-}
-
-// keyFor returns the table key for a certificate loaded for name: the
-// wildcard key when the certificate covers name only through a "*." DNS
-// name, else name itself. A name that is itself a wildcard pattern
-// ("*.example.com") maps to its wildcard key.
-func keyFor(name string, dnsNames []string) string {
-	if rest, ok := strings.CutPrefix(name, "*"); ok && strings.HasPrefix(rest, ".") {
-		return rest
-	}
-	for _, d := range dnsNames {
-		if strings.EqualFold(d, name) {
-			return name
-		}
-	}
-	wk, ok := wildcardKey(name)
-	if !ok {
-		return name
-	}
-	for _, d := range dnsNames {
-		if len(d) == len(wk)+1 && d[0] == '*' && strings.EqualFold(d[1:], wk) {
-			return wk
-		}
-	}
-	return name
 }
 
 // validHostname reports whether name (already normalised) can be a DNS host

@@ -43,27 +43,6 @@ func TestWildcardKey(t *testing.T) {
 	}
 }
 
-func TestKeyFor(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		dns  []string
-		want string
-	}{
-		{"a.example.com", []string{"a.example.com"}, "a.example.com"},
-		{"a.example.com", []string{"*.example.com"}, ".example.com"},
-		{"a.example.com", []string{"*.EXAMPLE.com", "a.example.com"}, "a.example.com"},
-		{"a.b.example.com", []string{"*.example.com"}, "a.b.example.com"}, // one label only
-		{"example.com", []string{"*.example.com"}, "example.com"},
-		{"a.example.com", []string{"b*.example.com"}, "a.example.com"}, // partial wildcards are not honoured
-		{"*.example.com", nil, ".example.com"},
-		{"a.example.com", nil, "a.example.com"},
-	} {
-		if got := tlscache.KeyFor(tc.name, tc.dns); got != tc.want {
-			t.Errorf("keyFor(%q, %q) = %q, want %q", tc.name, tc.dns, got, tc.want)
-		}
-	}
-}
-
 func TestValidHostname(t *testing.T) {
 	for _, tc := range []struct {
 		in   string
