@@ -36,7 +36,7 @@ type Collector struct {
 	snap  snapshot
 	stats CollectorStats
 
-	numastat, memTotal, memFree, resident, reads, readErrors *prometheus.Desc
+	numastat, memTotal, memFree, resident, pinnedNode, reads, readErrors *prometheus.Desc
 }
 
 type snapshot struct {
@@ -90,6 +90,8 @@ func NewCollector(opts ...Option) *Collector {
 			"Host-wide free memory per node (node meminfo MemFree).", node, nil),
 		resident: prometheus.NewDesc("gotune_numa_process_resident_bytes",
 			"This process's resident memory per node, from /proc/self/numa_maps.", node, nil),
+		pinnedNode: prometheus.NewDesc("gotune_numa_pinned_node",
+			"The node numa.Pin pinned this process to, or -1 when not pinned.", nil, nil),
 		reads: prometheus.NewDesc("gotune_numa_collector_reads_total",
 			"Times the collector reread its files (scrapes in between are served from cache).", nil, nil),
 		readErrors: prometheus.NewDesc("gotune_numa_collector_read_errors_total",
@@ -99,7 +101,7 @@ func NewCollector(opts ...Option) *Collector {
 
 // Describe implements [prometheus.Collector].
 func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.numastat, c.memTotal, c.memFree, c.resident, c.reads, c.readErrors} {
+	for _, d := range []*prometheus.Desc{c.numastat, c.memTotal, c.memFree, c.resident, c.pinnedNode, c.reads, c.readErrors} {
 		ch <- d
 	}
 }
@@ -136,6 +138,11 @@ func (c *Collector) Collect(ch chan<- prometheus.Metric) {
 	for _, id := range ids {
 		ch <- prometheus.MustNewConstMetric(c.resident, prometheus.GaugeValue, float64(snap.resident[id]), strconv.Itoa(id))
 	}
+	node := -1
+	if r, ok := Pinned(); ok {
+		node = r.Node
+	}
+	ch <- prometheus.MustNewConstMetric(c.pinnedNode, prometheus.GaugeValue, float64(node))
 	ch <- prometheus.MustNewConstMetric(c.reads, prometheus.CounterValue, float64(st.Reads))
 	ch <- prometheus.MustNewConstMetric(c.readErrors, prometheus.CounterValue, float64(st.ReadErrors))
 }

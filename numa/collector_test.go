@@ -61,6 +61,9 @@ gotune_numa_host_numastat_pages_total{node="1",stat="other_node"} 20
 	if st := c.Stats(); st.Reads != 1 || st.Scrapes != 2 || st.ReadErrors != 0 {
 		t.Errorf("Stats() = %+v, want 1 read for 2 scrapes, no errors", st)
 	}
+	if v := testutil.ToFloat64(c.pinnedGauge()); v != -1 {
+		t.Errorf("gotune_numa_pinned_node = %v, want -1 when not pinned", v)
+	}
 	clk.t = clk.t.Add(10 * time.Second)
 	testutil.CollectAndCount(c)
 	st := c.Stats()

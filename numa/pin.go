@@ -2,7 +2,9 @@ package numa
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"sync"
 
 	"github.com/gotune/gotune/internal/cpulist"
 )
@@ -84,4 +86,42 @@ func pinCPUs(t *Topology, node int, c *config) ([]int, error) {
 			ErrNoCPUs, node, cpulist.Format(n.CPUs), cpulist.Format(t.AllowedCPUs))
 	}
 	return cpus, nil
+}
+
+// pinned is the report of the pin in effect, for Pinned and the collector.
+var pinned struct {
+	sync.Mutex
+	cur *PinReport
+}
+
+func setPinned(r *PinReport) (prev *PinReport) {
+	pinned.Lock()
+	defer pinned.Unlock()
+	prev, pinned.cur = pinned.cur, r
+	return prev
+}
+
+// unsetPinned restores prev if r is still the pin in effect.
+func unsetPinned(r, prev *PinReport) {
+	pinned.Lock()
+	defer pinned.Unlock()
+	if pinned.cur == r {
+		pinned.cur = prev
+	}
+}
+
+// Pinned returns the report of the [Pin] in effect (made and not yet
+// undone), and false when the process is not pinned by this package. It is
+// safe for concurrent use.
+func Pinned() (PinReport, bool) {
+	pinned.Lock()
+	defer pinned.Unlock()
+	if pinned.cur == nil {
+		return PinReport{}, false
+	}
+	r := *pinned.cur
+	r.CPUs = slices.Clone(r.CPUs)
+	r.MemNodes = slices.Clone(r.MemNodes)
+	r.Notes = slices.Clone(r.Notes)
+	return r, true
 }

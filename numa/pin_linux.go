@@ -68,12 +68,15 @@ func Pin(node int, opts ...Option) (undo func() error, err error) {
 			slog.String("mem_policy", rep.MemPolicy), slog.Int("gomaxprocs", rep.GOMAXPROCSAfter),
 			slog.Any("notes", rep.Notes))
 	}
+	state := *rep
+	prev := setPinned(&state)
 	var once sync.Once
 	var undoErr error
 	return func() error {
 		once.Do(func() {
 			pinMu.Lock()
 			defer pinMu.Unlock()
+			unsetPinned(&state, prev)
 			undoErr = errors.Join(restoreMem(), restoreCPUs())
 			restoreProcs()
 			if c.logger != nil {

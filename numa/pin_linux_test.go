@@ -18,6 +18,7 @@ import (
 	"testing"
 	"unsafe"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"golang.org/x/sys/unix"
 
 	"github.com/gotune/gotune/internal/cpulist"
@@ -117,6 +118,12 @@ func TestPinEveryThread(t *testing.T) {
 			if rep.Method != wantMethod || !slices.Equal(rep.CPUs, []int{cpu}) || rep.Threads < len(before) {
 				t.Errorf("report %+v, want method %s, cpus [%d], at least %d threads", rep, wantMethod, cpu, len(before))
 			}
+			if p, ok := Pinned(); !ok || p.Node != local.ID || !slices.Equal(p.CPUs, []int{cpu}) {
+				t.Errorf("Pinned() = %+v, %v, want node %d cpus [%d]", p, ok, local.ID, cpu)
+			}
+			if v := testutil.ToFloat64(NewCollector(WithRoot(t.TempDir())).pinnedGauge()); v != float64(local.ID) {
+				t.Errorf("gotune_numa_pinned_node = %v while pinned, want %d", v, local.ID)
+			}
 			releaseAfter := parkThreads(3) // threads born after the pin
 			for tid, m := range threadMasks(t) {
 				if !slices.Equal(m, []int{cpu}) {
@@ -133,6 +140,9 @@ func TestPinEveryThread(t *testing.T) {
 			}
 			if err := undo(); err != nil {
 				t.Errorf("second undo() error %v", err)
+			}
+			if p, ok := Pinned(); ok {
+				t.Errorf("Pinned() after undo = %+v, want not pinned", p)
 			}
 			after := threadMasks(t)
 			for tid, m := range after {
