@@ -270,6 +270,7 @@ func followGOMAXPROCS(ncpu int, follow bool, rep *PinReport) func() {
 	}
 	sys.setDefaultGOMAXPROCS()
 	rep.GOMAXPROCSAfter = runtime.GOMAXPROCS(0)
+	rep.Notes = append(rep.Notes, fmt.Sprintf("GOMAXPROCS %d exceeded the %d pinned CPUs: set to the runtime default %d", before, ncpu, rep.GOMAXPROCSAfter))
 	return func() {
 		// The runtime's default for the restored affinity is usually the
 		// old value; where it is not, the old value was set on purpose.
