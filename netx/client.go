@@ -100,9 +100,9 @@ type RoundTripper struct {
 	breakers *breakers
 	retry    *retrier
 
-	requests   atomic.Uint64
+	requests   counter
 	connsNew   atomic.Uint64
-	connsReuse atomic.Uint64
+	connsReuse counter
 	dials      atomic.Uint64
 	dialErrs   atomic.Uint64
 	poolWait   histogram
@@ -143,7 +143,7 @@ func (rt *RoundTripper) CloseIdleConnections() {
 
 // RoundTrip implements [http.RoundTripper].
 func (rt *RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	rt.requests.Add(1)
+	rt.requests.inc()
 	if rt.retry == nil {
 		return rt.attempt(req)
 	}
@@ -183,7 +183,7 @@ func (t *reqTrace) gotConn(info httptrace.GotConnInfo) {
 		t.rt.poolWait.observe(t.rt.now().Sub(t.start))
 	}
 	if info.Reused {
-		t.rt.connsReuse.Add(1)
+		t.rt.connsReuse.inc()
 	} else {
 		t.rt.connsNew.Add(1)
 	}
@@ -224,9 +224,9 @@ type ClientStats struct {
 func (rt *RoundTripper) Stats() ClientStats {
 	s := ClientStats{
 		Name:        rt.name,
-		Requests:    rt.requests.Load(),
+		Requests:    rt.requests.load(),
 		ConnsNew:    rt.connsNew.Load(),
-		ConnsReused: rt.connsReuse.Load(),
+		ConnsReused: rt.connsReuse.load(),
 		Dials:       rt.dials.Load(),
 		DialErrors:  rt.dialErrs.Load(),
 		PoolWait:    rt.poolWait.snapshot(),

@@ -99,7 +99,7 @@ type Guard struct {
 	draining atomic.Bool
 	phase    atomic.Int32
 
-	requests      atomic.Uint64
+	requests      counter
 	shedInFlight  atomic.Uint64
 	shedPressure  atomic.Uint64
 	shedRateLimit atomic.Uint64
@@ -180,7 +180,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		g.serveHealth(w, r)
 		return
 	}
-	g.requests.Add(1)
+	g.requests.inc()
 	if g.pressure != nil && g.pressure() {
 		g.shedPressure.Add(1)
 		g.shed(w, ShedPressure, http.StatusServiceUnavailable, g.retryAfter)
@@ -317,7 +317,7 @@ func (g *Guard) Stats() ServerStats {
 		Name:          g.name,
 		Ready:         g.Ready(),
 		Phase:         phases[g.phase.Load()],
-		Requests:      g.requests.Load(),
+		Requests:      g.requests.load(),
 		InFlight:      g.limit.inflight.Load(),
 		InFlightLimit: g.limit.limit.Load(),
 		Shed: map[string]uint64{
