@@ -38,6 +38,23 @@ func rwMapGetter(certs map[string]testCert) getter {
 	}
 }
 
+// syncMapGetter is the other common choice: a sync.Map filled on a miss.
+func syncMapGetter(certs map[string]testCert) getter {
+	var m sync.Map
+	return func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
+		if c, ok := m.Load(h.ServerName); ok {
+			return c.(*tls.Certificate), nil
+		}
+		tc := certs[h.ServerName]
+		cert, err := tls.X509KeyPair(tc.certPEM, tc.keyPEM)
+		if err != nil {
+			return nil, err
+		}
+		c, _ := m.LoadOrStore(h.ServerName, &cert)
+		return c.(*tls.Certificate), nil
+	}
+}
+
 // parseGetter parses the PEM pair on every handshake.
 func parseGetter(certs map[string]testCert) getter {
 	return func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
@@ -86,6 +103,7 @@ func BenchmarkGetCertificate(b *testing.B) {
 		}{
 			{"impl=tlscache", cg},
 			{"impl=rwmutex-map", rwMapGetter(certs)},
+			{"impl=sync-map", syncMapGetter(certs)},
 			{"impl=static", staticGetter(certs[names[0]].cert)},
 		}
 		if nNames == 1 {

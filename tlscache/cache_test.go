@@ -606,3 +606,51 @@ func TestStatsJSON(t *testing.T) {
 		t.Errorf("Stats round trip = %s", b)
 	}
 }
+
+// TestRefreshJitter: entries loaded together refresh at spread-out times,
+// all inside the refresh window, so a fleet of names does not reload at
+// once.
+func TestRefreshJitter(t *testing.T) {
+	const n = 40
+	clk := newFakeClock()
+	c1 := newCert(t, ecdsaKey, clk.Now().Add(48*time.Hour), "j.test")
+	var loads atomic.Int64
+	var deadlineOK atomic.Bool
+	deadlineOK.Store(true)
+	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+		loads.Add(1)
+		if d, ok := ctx.Deadline(); !ok || time.Until(d) > 3*time.Second {
+			deadlineOK.Store(false)
+		}
+		return c1.cert, nil
+	}), tlscache.WithClock(clk), tlscache.WithTTL(time.Hour), tlscache.WithRefreshAhead(10*time.Minute),
+		tlscache.WithLoadTimeout(3*time.Second))
+	defer cache.Close()
+	for i := range n {
+		if _, err := cache.GetCertificate(hello(fmt.Sprintf("n%d.test", i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	clk.Advance(45*time.Minute - 30*time.Second)
+	if got := cache.Stats().Refreshes; got != 0 {
+		t.Fatalf("refreshes before the window = %d, want 0", got)
+	}
+	steps := 0
+	for range 11 { // 44m30s .. 50m, in 30 s steps
+		before := cache.Stats().Refreshes
+		clk.Advance(30 * time.Second)
+		if cache.Stats().Refreshes > before {
+			steps++
+		}
+	}
+	eventually(t, "refreshes to finish", func() bool { return cache.Stats().InFlight == 0 })
+	if got := cache.Stats().Refreshes; got != n {
+		t.Errorf("refreshes by 50m = %d, want %d", got, n)
+	}
+	if steps < 4 {
+		t.Errorf("refreshes fell in %d of 11 half-minute steps, want them spread over at least 4", steps)
+	}
+	if !deadlineOK.Load() {
+		t.Error("loader context lacked the load timeout's deadline")
+	}
+}

@@ -23,8 +23,10 @@ type stripe struct {
 }
 
 func newCounter() *counter {
-	n := 4 * runtime.GOMAXPROCS(0)
-	n = min(max(n, 8), 256)
+	// Eight stripes per P keeps the chance that two busy goroutines share
+	// a stripe low (the birthday bound) for 16 KiB per 16 Ps.
+	n := 8 * runtime.GOMAXPROCS(0)
+	n = min(max(n, 16), 1024)
 	n = 1 << bits.Len(uint(n-1))
 	return &counter{
 		shift:   uint(64 - bits.TrailingZeros(uint(n))),
