@@ -175,3 +175,21 @@ func TestDirThroughCache(t *testing.T) {
 	clk.Advance(50 * time.Second)
 	eventually(t, "the replaced file to be served", func() bool { return bytesEqual(leaf().Raw, v2.cert.Certificate[0]) })
 }
+
+// FuzzStaticAddPEM: arbitrary PEM input gives an error or a loadable
+// certificate, never a panic.
+func FuzzStaticAddPEM(f *testing.F) {
+	c := newCert(f, ecdsaKey, time.Now().Add(time.Hour), "f.test")
+	f.Add(c.certPEM, c.keyPEM)
+	f.Add([]byte("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"), c.keyPEM)
+	f.Add([]byte{}, []byte{})
+	f.Fuzz(func(t *testing.T, certPEM, keyPEM []byte) {
+		s := tlscache.NewStatic()
+		if err := s.AddPEM(certPEM, keyPEM); err != nil {
+			return
+		}
+		if _, err := s.Load(context.Background(), ""); err != nil {
+			t.Errorf("Load(\"\") after a successful AddPEM = %v", err)
+		}
+	})
+}
