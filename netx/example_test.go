@@ -32,7 +32,7 @@ func ExampleNewServer() {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // a real program stops on SIGTERM; this example stops at once
-	err := netx.ListenAndServe(ctx, srv, netx.WithDrainDelay(time.Second))
+	err := netx.ListenAndServe(ctx, srv, netx.WithDrainDelay(100*time.Millisecond))
 	fmt.Println(srv.ReadHeaderTimeout, srv.IdleTimeout, err)
 	// Output: 10s 2m0s <nil>
 }
