@@ -46,7 +46,7 @@ type Result struct {
 	// Over25At is the fraction of the work done when the GC share over a 1s
 	// stretch first exceeded 25%; -1 never.
 	Over25At float64 `json:"over25_at"`
-	// gcguard only.
+	// gcguard modes only.
 	Guard        *gcguard.Stats `json:"guard,omitempty"`
 	CriticalAt   float64        `json:"critical_at"`     // fraction of the work done when the level first went critical; -1 never
 	CriticalGCCP float64        `json:"critical_gc_cpu"` // the guard's windowed GC CPU share at that moment
