@@ -1,0 +1,346 @@
+// Command server is gotune's main example: an HTTPS service on loopback that
+// uses every package together.
+//
+//	go run ./examples/server
+//
+// It needs no files and no flags. At start it:
+//
+//   - imports tune/auto, so GOMAXPROCS and GOMEMLIMIT follow the cgroup;
+//   - generates a self-signed certificate and serves it through tlscache;
+//   - starts gcguard (its memory target from the cgroup, or -memory-target)
+//     and wires its pressure level to netx's load shedding and to the
+//     buffer pool, which drops idle buffers when memory is critical;
+//   - starts a small backend and calls it through a netx client;
+//   - serves "/" (hot path: pool buffers), "/metrics" (every gotune
+//     collector and the Go collector), "/debug/gotune" (the status page),
+//     "/healthz" and "/readyz", and pprof with -pprof;
+//   - on SIGTERM or Ctrl-C turns readiness to 503, drains, and shuts down.
+//
+// Flags turn each part off; see -help.
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/gotune/gotune/gcguard"
+	"github.com/gotune/gotune/netx"
+	"github.com/gotune/gotune/numa"
+	"github.com/gotune/gotune/pool"
+	"github.com/gotune/gotune/status"
+	"github.com/gotune/gotune/tlscache"
+	"github.com/gotune/gotune/tune"
+	"github.com/gotune/gotune/tune/auto"
+)
+
+type config struct {
+	addr            string
+	plain           bool
+	pprof           bool
+	gcguard         bool
+	numa            bool
+	pool            bool
+	backend         bool
+	memoryTarget    string
+	maxInFlight     int
+	drainDelay      time.Duration
+	shutdownTimeout time.Duration
+}
+
+func main() {
+	var c config
+	flag.StringVar(&c.addr, "addr", "127.0.0.1:8443", "listen `address` (port 0 picks a free one)")
+	flag.BoolVar(&c.plain, "http", false, "serve plain HTTP instead of HTTPS")
+	flag.BoolVar(&c.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/")
+	flag.BoolVar(&c.gcguard, "gcguard", true, "run the gcguard GC controller and shed load on its pressure")
+	flag.BoolVar(&c.numa, "numa", true, "show the NUMA topology and export per-node metrics")
+	flag.BoolVar(&c.pool, "pool", true, "use pooled buffers on the hot path (off: allocate per request)")
+	flag.BoolVar(&c.backend, "backend", true, "start a backend and call it through a netx client on each request")
+	flag.StringVar(&c.memoryTarget, "memory-target", "", "gcguard's memory target when the cgroup has no memory limit (GOMEMLIMIT syntax; default 1GiB)")
+	flag.IntVar(&c.maxInFlight, "max-inflight", 512, "requests served at once before shedding with 503")
+	flag.DurationVar(&c.drainDelay, "drain-delay", time.Second, "how long readiness fails before the listener closes on SIGTERM")
+	flag.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long running requests may take to finish on SIGTERM")
+	flag.Parse()
+
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	if err := run(context.Background(), c, os.Stdout, logger); err != nil {
+		logger.Error("server", slog.Any("error", err))
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) error {
+	reg := prometheus.DefaultRegisterer // tune/auto registered its collector here
+	page := status.New()
+	var level func() string // gcguard's level, once it runs
+	page.Add(status.Section{Name: "summary", Snapshot: func() any {
+		m := map[string]any{
+			"GOMAXPROCS": runtime.GOMAXPROCS(0),
+			"GOMEMLIMIT": tune.FormatBytes(debug.SetMemoryLimit(-1)),
+			"goroutines": runtime.NumGoroutine(),
+		}
+		if level != nil {
+			m["pressure level"] = level()
+		}
+		return m
+	}})
+
+	tuner := auto.Tuner()
+	if tuner != nil {
+		page.Add(status.Section{Name: "tune", Snapshot: func() any {
+			return struct {
+				Report tune.Report     `json:"report"`
+				Stats  tune.TunerStats `json:"stats"`
+			}{tuner.Report(), tuner.Stats()}
+		}})
+	} else {
+		err := auto.Err()
+		page.Add(status.Section{Name: "tune", Snapshot: func() any {
+			return map[string]string{"state": "off", "why": fmt.Sprint(err, " (GOTUNE=off or a bad GOTUNE* value)")}
+		}})
+	}
+
+	if c.numa {
+		topo, err := numa.Discover()
+		if err != nil {
+			logger.Warn("numa: topology not available", slog.Any("error", err))
+		} else {
+			page.Add(status.Section{Name: "numa", Snapshot: func() any { return topo }})
+			reg.MustRegister(numa.NewCollector(numa.WithLogger(logger)))
+		}
+	}
+
+	// gcguard: a per-cycle GC controller; its pressure sheds load below.
+	var guard *gcguard.Guard
+	pressure := func() bool { return false }
+	if c.gcguard {
+		g, err := startGuard(c, logger)
+		if err != nil {
+			return err
+		}
+		guard = g
+		defer guard.Stop()
+		pressure = guard.Pressure
+		level = func() string { return guard.Level().String() }
+		reg.MustRegister(gcguard.NewCollector(guard))
+		page.Add(status.Section{Name: "gcguard", Snapshot: func() any { return guard.Stats() }})
+	}
+
+	// Buffers for the hot path: idle ones go after a minute, and all of them
+	// when gcguard says memory is critical.
+	var bufs *pool.Buffers
+	if c.pool {
+		bufs = pool.NewBuffers(pool.WithTTL(time.Minute), pool.WithMaxIdleBytes(64<<20), pool.WithName("http"))
+		defer bufs.Close()
+		reg.MustRegister(pool.NewCollector("http", bufs))
+		page.Add(status.Section{Name: "pool http", Snapshot: func() any { return bufs.Stats() }})
+		if guard != nil {
+			cancel := guard.OnLevel(func(l gcguard.Level) {
+				if l == gcguard.LevelCritical {
+					bufs.DropIdle()
+				}
+			})
+			defer cancel()
+		}
+	}
+
+	// A backend on loopback and a hardened client to it.
+	var client *http.Client
+	backendURL := ""
+	if c.backend {
+		url, stop, err := startBackend(ctx, reg, page, logger)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		backendURL = url
+		sessions := tlscache.NewSessionCache(0)
+		reg.MustRegister(tlscache.NewSessionCollector(sessions, "backend"))
+		page.Add(status.Section{Name: "tls sessions backend", Snapshot: func() any { return sessions.Stats() }})
+		client = netx.NewClient(netx.WithName("backend"), netx.WithTimeout(5*time.Second), netx.WithSessionCache(sessions))
+		defer client.CloseIdleConnections()
+		reg.MustRegister(netx.NewClientCollector(netx.RoundTripperOf(client)))
+		page.Add(status.Section{Name: "client backend", Snapshot: func() any { return netx.RoundTripperOf(client).Stats() }})
+	}
+
+	mux := http.NewServeMux()
+	mux.Handle("/", &front{bufs: bufs, client: client, backend: backendURL})
+	mux.Handle("/metrics", promhttp.Handler())
+	mux.Handle("/debug/gotune", page)
+	if c.pprof {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+
+	srv := netx.NewServer(mux,
+		netx.WithName("front"),
+		netx.WithMaxInFlight(c.maxInFlight),
+		netx.WithPressure(pressure),
+		netx.WithLogger(logger),
+	)
+	reg.MustRegister(netx.NewServerCollector(netx.GuardOf(srv)))
+	page.Add(status.Section{Name: "server front", Snapshot: func() any { return netx.GuardOf(srv).Stats() }})
+
+	scheme := "http"
+	if !c.plain {
+		cache, err := certCache(logger)
+		if err != nil {
+			return err
+		}
+		defer cache.Close()
+		srv.TLSConfig = &tls.Config{GetCertificate: cache.GetCertificate, MinVersion: tls.VersionTLS12}
+		reg.MustRegister(tlscache.NewCollector(cache, "front"))
+		page.Add(status.Section{Name: "tlscache front", Snapshot: func() any { return cache.Stats() }})
+		scheme = "https"
+	}
+
+	ln, err := netx.Listen(ctx, "tcp", c.addr)
+	if err != nil {
+		return err
+	}
+	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
+	printStart(out, base, tuner, guard, c)
+	err = netx.Serve(ctx, srv, ln,
+		netx.WithDrainDelay(c.drainDelay),
+		netx.WithShutdownTimeout(c.shutdownTimeout),
+		netx.WithLogger(logger),
+	)
+	fmt.Fprintln(out, "gotune server: stopped")
+	return err
+}
+
+func startGuard(c config, logger *slog.Logger) (*gcguard.Guard, error) {
+	g, err := gcguard.Start(gcguard.WithLogger(logger))
+	if !errors.Is(err, gcguard.ErrNoTarget) {
+		return g, err
+	}
+	// No cgroup memory limit and no GOMEMLIMIT: a demo target keeps the
+	// controller and its pressure signal in the picture.
+	target := int64(1 << 30)
+	if c.memoryTarget != "" {
+		if target, err = tune.ParseBytes(c.memoryTarget); err != nil {
+			return nil, fmt.Errorf("-memory-target: %w", err)
+		}
+	}
+	logger.Info("gcguard: no cgroup memory limit; using a fixed target", slog.String("target", tune.FormatBytes(target)))
+	return gcguard.Start(gcguard.WithLogger(logger), gcguard.WithMemoryTarget(target))
+}
+
+func printStart(w io.Writer, base string, tuner *tune.Tuner, guard *gcguard.Guard, c config) {
+	fmt.Fprintf(w, "gotune server: %s on %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
+	if tuner != nil {
+		fmt.Fprintf(w, "  tune:     %s\n", tuner.Report())
+	} else {
+		fmt.Fprintf(w, "  tune:     off (%v)\n", auto.Err())
+	}
+	fmt.Fprintf(w, "  runtime:  GOMAXPROCS=%d GOMEMLIMIT=%s\n", runtime.GOMAXPROCS(0), tune.FormatBytes(debug.SetMemoryLimit(-1)))
+	if guard != nil {
+		s := guard.Stats()
+		fmt.Fprintf(w, "  gcguard:  target %s (%s), GOGC %d, level %s\n", tune.FormatBytes(s.Target), s.TargetSource, s.GOGC, s.Level)
+	}
+	fmt.Fprintf(w, "  serving:  %s/\n", base)
+	fmt.Fprintf(w, "  status:   %s/debug/gotune   (JSON: ?format=json)\n", base)
+	fmt.Fprintf(w, "  metrics:  %s/metrics\n", base)
+	fmt.Fprintf(w, "  health:   %s/healthz  %s/readyz\n", base, base)
+	if c.pprof {
+		fmt.Fprintf(w, "  pprof:    %s/debug/pprof/\n", base)
+	}
+	if !c.plain {
+		fmt.Fprintf(w, "  (self-signed certificate: curl -k %s/)\n", base)
+	}
+	fmt.Fprintln(w, "  Ctrl-C or SIGTERM drains and stops.")
+}
+
+// front is the hot path: it asks the backend for some bytes and writes a
+// small response built in a pooled buffer.
+type front struct {
+	bufs    *pool.Buffers
+	client  *http.Client
+	backend string
+}
+
+func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path != "/" {
+		http.NotFound(w, r)
+		return
+	}
+	n := 0
+	if f.client != nil {
+		req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, f.backend, nil)
+		res, err := f.client.Do(req)
+		if err != nil {
+			http.Error(w, "backend: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		m, err := io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if err != nil || res.StatusCode != http.StatusOK {
+			http.Error(w, fmt.Sprintf("backend: status %d, %v", res.StatusCode, err), http.StatusBadGateway)
+			return
+		}
+		n = int(m)
+	}
+	var p *[]byte
+	if f.bufs != nil {
+		p = f.bufs.Get(0)
+		defer f.bufs.Put(p)
+	} else {
+		b := make([]byte, 0, 256)
+		p = &b
+	}
+	b := (*p)[:0]
+	b = append(b, `{"hello":"gotune","backend_bytes":`...)
+	b = strconv.AppendInt(b, int64(n), 10)
+	b = append(b, `,"gomaxprocs":`...)
+	b = strconv.AppendInt(b, int64(runtime.GOMAXPROCS(0)), 10)
+	b = append(b, "}\n"...)
+	*p = b
+	w.Header().Set("Content-Type", "application/json")
+	w.Write(b) //nolint:errcheck // the client went away
+}
+
+// startBackend serves 4 KiB of data on a loopback port through its own netx
+// server, until stop is called.
+func startBackend(ctx context.Context, reg prometheus.Registerer, page *status.Handler, logger *slog.Logger) (url string, stop func(), err error) {
+	payload := make([]byte, 4096)
+	for i := range payload {
+		payload[i] = 'a' + byte(i%26)
+	}
+	srv := netx.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Write(payload) //nolint:errcheck // the client went away
+	}), netx.WithName("backend"), netx.WithLogger(logger))
+	reg.MustRegister(netx.NewServerCollector(netx.GuardOf(srv)))
+	page.Add(status.Section{Name: "server backend", Snapshot: func() any { return netx.GuardOf(srv).Stats() }})
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	bctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		// The front server owns the signals; the backend stops when the
+		// front has drained.
+		netx.Serve(bctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(0), netx.WithShutdownTimeout(5*time.Second)) //nolint:errcheck // logged by netx
+	}()
+	return "http://" + ln.Addr().String() + "/", func() { cancel(); <-done }, nil
+}
