@@ -31,7 +31,7 @@ const (
 	childNofile   = 64
 	attackers     = 80
 	normalCalls   = 5
-	normalTimeout = 500 * time.Millisecond
+	normalTimeout = time.Second
 )
 
 // runChild serves until stdin closes. mode is "slowloris-bare" or
