@@ -8,10 +8,16 @@ import (
 	"github.com/gotune/gotune/tune/auto"
 )
 
+// cleanups run after all tests (the child binary's directory).
+var cleanups []func()
+
 func TestMain(m *testing.M) {
 	// The import's refresh goroutine runs for the life of the process by
 	// design; Stop ends it, and goleak then checks nothing else is left.
 	code := m.Run()
+	for _, f := range cleanups {
+		f()
+	}
 	auto.Stop()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {

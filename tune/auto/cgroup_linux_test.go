@@ -5,7 +5,6 @@ package auto_test
 import (
 	"bufio"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -19,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gotune/gotune/internal/cgtest"
 	"github.com/gotune/gotune/tune"
 )
 
@@ -27,7 +27,6 @@ const mib = 1 << 20
 var (
 	buildOnce sync.Once
 	childBin  string
-	buildErr  error
 )
 
 // child builds testdata/child once per test binary.
@@ -36,81 +35,15 @@ func child(t *testing.T) string {
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "gotune-child")
 		if err != nil {
-			buildErr = err
-			return
+			t.Fatal(err)
 		}
-		childBin = filepath.Join(dir, "child")
-		out, err := exec.Command("go", "build", "-o", childBin, "./testdata/child").CombinedOutput()
-		if err != nil {
-			buildErr = fmt.Errorf("go build ./testdata/child: %v\n%s", err, out)
-		}
+		cleanups = append(cleanups, func() { os.RemoveAll(dir) })
+		childBin = cgtest.Build(t, "./testdata/child", dir)
 	})
-	if buildErr != nil {
-		t.Fatal(buildErr)
+	if childBin == "" {
+		t.Fatal("child binary did not build")
 	}
 	return childBin
-}
-
-// v1 is a cgroup v1 group made for one test in the cpu and memory
-// hierarchies, removed when the test ends.
-type v1 struct {
-	cpu, mem string
-}
-
-const cgroupFS = "/sys/fs/cgroup"
-
-// newV1 creates cpu and memory groups named for the test, nested under
-// parent when it is non-nil. It skips the test where cgroup v1 is not
-// mounted or not writable.
-func newV1(t *testing.T, parent *v1, name string) *v1 {
-	t.Helper()
-	if _, err := os.Stat(filepath.Join(cgroupFS, "cpu", "cpu.cfs_quota_us")); err != nil {
-		t.Skipf("cgroup v1 cpu hierarchy not mounted at %s/cpu: %v", cgroupFS, err)
-	}
-	if _, err := os.Stat(filepath.Join(cgroupFS, "memory", "memory.limit_in_bytes")); err != nil {
-		t.Skipf("cgroup v1 memory hierarchy not mounted at %s/memory: %v", cgroupFS, err)
-	}
-	base := v1{cpu: filepath.Join(cgroupFS, "cpu"), mem: filepath.Join(cgroupFS, "memory")}
-	if parent != nil {
-		base = *parent
-	}
-	g := &v1{
-		cpu: filepath.Join(base.cpu, fmt.Sprintf("gotune-%d-%s", os.Getpid(), name)),
-		mem: filepath.Join(base.mem, fmt.Sprintf("gotune-%d-%s", os.Getpid(), name)),
-	}
-	for _, d := range []string{g.cpu, g.mem} {
-		if err := os.Mkdir(d, 0o755); err != nil {
-			t.Skipf("cannot create cgroup %s (need root and a writable cgroup v1 hierarchy): %v", d, err)
-		}
-		t.Cleanup(func() {
-			// The child has exited by now (its Cleanup ran first); the
-			// kernel may take a moment to let go of the group.
-			for i := 0; i < 50; i++ {
-				if err := os.Remove(d); err == nil || errors.Is(err, os.ErrNotExist) {
-					return
-				}
-				time.Sleep(20 * time.Millisecond)
-			}
-			t.Errorf("could not remove cgroup %s", d)
-		})
-	}
-	return g
-}
-
-func (g *v1) set(t *testing.T, file, value string) {
-	t.Helper()
-	dir := g.cpu
-	if strings.HasPrefix(file, "memory.") {
-		dir = g.mem
-	}
-	if err := os.WriteFile(filepath.Join(dir, file), []byte(value), 0o644); err != nil {
-		t.Fatalf("write %s=%s: %v", filepath.Join(dir, file), value, err)
-	}
-}
-
-func (g *v1) quota(t *testing.T, cpus float64) {
-	g.set(t, "cpu.cfs_period_us", "100000")
-	g.set(t, "cpu.cfs_quota_us", strconv.Itoa(int(cpus*100000)))
 }
 
 type state struct {
@@ -154,11 +87,10 @@ func (p *proc) wait(t *testing.T) {
 
 // start runs the child inside g: a shell moves itself into the groups and
 // then execs the child, so the Go runtime starts inside them.
-func start(t *testing.T, g *v1, env []string, args ...string) *proc {
+func start(t *testing.T, g *cgtest.Group, env []string, args ...string) *proc {
 	t.Helper()
-	script := `echo $$ > "$1/cgroup.procs" && echo $$ > "$2/cgroup.procs" && shift 2 && exec "$@"`
-	cmd := exec.Command("/bin/sh", append([]string{"-c", script, "sh", g.cpu, g.mem, child(t)}, args...)...)
-	cmd.Env = append(cleanEnv(), env...)
+	cmd := g.Command(child(t), args...)
+	cmd.Env = append(cgtest.CleanEnv(), env...)
 	cmd.Stderr = &testLog{t: t}
 	in, err := cmd.StdinPipe()
 	if err != nil {
@@ -174,20 +106,6 @@ func start(t *testing.T, g *v1, env []string, args ...string) *proc {
 	p := &proc{cmd: cmd, in: in, out: bufio.NewScanner(outp)}
 	t.Cleanup(func() { p.wait(t) })
 	return p
-}
-
-// cleanEnv is the test's environment without the variables that would
-// change what the child decides.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		k, _, _ := strings.Cut(kv, "=")
-		if k == "GOMAXPROCS" || k == "GOMEMLIMIT" || k == "GOGC" || k == "GODEBUG" || strings.HasPrefix(k, "GOTUNE") || k == "AUTOMEMLIMIT" {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
 
 type testLog struct {
@@ -254,9 +172,9 @@ func TestRealCgroupV1(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			g := newV1(t, nil, tc.name)
-			g.quota(t, tc.quota)
-			g.set(t, "memory.limit_in_bytes", strconv.FormatInt(tc.mem, 10))
+			g := cgtest.New(t, nil, tc.name)
+			g.Quota(t, tc.quota)
+			g.Set(t, "memory.limit_in_bytes", strconv.FormatInt(tc.mem, 10))
 			p := start(t, g, tc.env, "-automaxprocs")
 			s := p.state(t)
 			if s.Err != "" {
@@ -293,11 +211,11 @@ func TestRealCgroupV1(t *testing.T) {
 // TestRealCgroupV1Parent puts the tighter limits on the parent group, where
 // the runtime does not look.
 func TestRealCgroupV1Parent(t *testing.T) {
-	parent := newV1(t, nil, "parent")
-	parent.quota(t, 0.5)
-	parent.set(t, "memory.limit_in_bytes", strconv.Itoa(256*mib))
-	leaf := newV1(t, parent, "leaf")
-	leaf.set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
+	parent := cgtest.New(t, nil, "parent")
+	parent.Quota(t, 0.5)
+	parent.Set(t, "memory.limit_in_bytes", strconv.Itoa(256*mib))
+	leaf := cgtest.New(t, parent, "leaf")
+	leaf.Set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
 
 	p := start(t, leaf, []string{"GOTUNE_MAXPROCS=floor"}, "-automaxprocs")
 	s := p.state(t)
@@ -314,14 +232,14 @@ func TestRealCgroupV1Parent(t *testing.T) {
 }
 
 func TestRealCgroupV1Refresh(t *testing.T) {
-	g := newV1(t, nil, "refresh")
-	g.quota(t, 1)
-	g.set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
+	g := cgtest.New(t, nil, "refresh")
+	g.Quota(t, 1)
+	g.Set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
 	p := start(t, g, []string{"GOTUNE_REFRESH=100ms"})
 	if s := p.state(t); s.GOMEMLIMIT != ratio(0.9, 512*mib) {
 		t.Fatalf("GOMEMLIMIT = %d, want %d", s.GOMEMLIMIT, ratio(0.9, 512*mib))
 	}
-	g.set(t, "memory.limit_in_bytes", strconv.Itoa(256*mib))
+	g.Set(t, "memory.limit_in_bytes", strconv.Itoa(256*mib))
 	want := ratio(0.9, 256*mib)
 	deadline := time.Now().Add(15 * time.Second)
 	for {
@@ -342,8 +260,8 @@ func TestRealCgroupV1Refresh(t *testing.T) {
 // TestRealCgroupV1CodeSetLimit sets a memory limit in main, after the
 // import's init; the refresh loop must keep it.
 func TestRealCgroupV1CodeSetLimit(t *testing.T) {
-	g := newV1(t, nil, "codeset")
-	g.set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
+	g := cgtest.New(t, nil, "codeset")
+	g.Set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
 	p := start(t, g, []string{"GOTUNE_REFRESH=100ms"}, "-setlimit", strconv.Itoa(300*mib))
 	first := p.state(t)
 	deadline := time.Now().Add(15 * time.Second)
@@ -365,8 +283,8 @@ func TestRealCgroupV1CodeSetLimit(t *testing.T) {
 // TestRealCgroupV1BadEnv checks that a malformed knob keeps the runtime's
 // defaults and is logged with the variable and the value.
 func TestRealCgroupV1BadEnv(t *testing.T) {
-	g := newV1(t, nil, "badenv")
-	g.set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
+	g := cgtest.New(t, nil, "badenv")
+	g.Set(t, "memory.limit_in_bytes", strconv.Itoa(512*mib))
 	p := start(t, g, []string{"GOTUNE_MEMORY_RATIO=2", "GOTUNE_REFRESH=soon"})
 	s := p.state(t)
 	if s.GOMEMLIMIT != math.MaxInt64 {
@@ -383,7 +301,7 @@ func TestRealCgroupV1BadEnv(t *testing.T) {
 // TestRealCgroupV1MemoryHigh needs a memory.high, which cgroup v1 does not
 // have; the fixture tests in package tune cover it.
 func TestRealCgroupV1MemoryHigh(t *testing.T) {
-	if _, err := os.Stat(filepath.Join(cgroupFS, "memory.high")); err != nil {
+	if _, err := os.Stat(filepath.Join(cgtest.FS, "unified", "memory.high")); err != nil {
 		t.Skip("memory.high exists only on cgroup v2 with the memory controller; this host keeps memory on v1 (see tune's v2-nested fixture test)")
 	}
 }
