@@ -1,21 +1,3 @@
-// Package netxbench measures netx against the net/http values a user would
-// otherwise use, on loopback, with a load generator in the same process:
-//
-//   - BenchmarkServer: the same handler behind a bare http.Server and
-//     behind netx.NewServer (Guard middleware, tracked listener), driven by
-//     one keep-alive client. The ratio of ns/op is the middleware's cost.
-//   - BenchmarkClient: the same bare server driven through
-//     http.DefaultTransport (as-is: 2 idle connections per host), through
-//     netx.NewTransport, and through netx.NewClient's RoundTripper
-//     (httptrace metrics on every request).
-//   - BenchmarkOverload5x: one open-loop run at 5× a known capacity per
-//     iteration, reporting the admitted p99 over the unloaded p99 and the
-//     median latency of shed responses (the targets).
-//
-// Besides ns/op each reports cpu-ns/op, the process's CPU time per request
-// (client and server together), which a shared machine disturbs less than
-// wall time. Compare the sub-benchmarks with benchstat -col /server (or
-// /client).
 package netxbench
 
 import (
@@ -56,6 +38,16 @@ func start(tb testing.TB, kind string, h http.Handler, opts ...netx.Option) (str
 	switch kind {
 	case "bare":
 		srv := &http.Server{Handler: h, ErrorLog: quiet} //nolint:gosec // the baseline
+		done := make(chan struct{})
+		go func() { defer close(done); _ = srv.Serve(ln) }()
+		return url, func() { _ = srv.Close(); <-done }
+	case "bare-timeouts":
+		// The same timeouts and header limit as netx.NewServer, no Guard:
+		// netx against this is the cost of the middleware alone.
+		ref := netx.NewServer(nil)
+		srv := &http.Server{Handler: h, ErrorLog: quiet,
+			ReadHeaderTimeout: ref.ReadHeaderTimeout, ReadTimeout: ref.ReadTimeout,
+			WriteTimeout: ref.WriteTimeout, IdleTimeout: ref.IdleTimeout, MaxHeaderBytes: ref.MaxHeaderBytes}
 		done := make(chan struct{})
 		go func() { defer close(done); _ = srv.Serve(ln) }()
 		return url, func() { _ = srv.Close(); <-done }
@@ -107,7 +99,7 @@ func loadTransport() *http.Transport {
 }
 
 func BenchmarkServer(b *testing.B) {
-	for _, kind := range []string{"bare", "netx"} {
+	for _, kind := range []string{"bare", "bare-timeouts", "netx"} {
 		b.Run("server="+kind, func(b *testing.B) {
 			url, stop := start(b, kind, handler())
 			defer stop()
