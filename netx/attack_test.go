@@ -592,6 +592,27 @@ func TestFaultBackendNeverAnswers(t *testing.T) {
 		t.Error("netx transport: no error after 5s")
 	}
 
+	// The same silent peer behind https: the TLS handshake is bounded too.
+	tt := netx.NewTransport(netx.WithTLSHandshakeTimeout(200 * time.Millisecond))
+	defer tt.CloseIdleConnections()
+	treq, _ := http.NewRequest("GET", "https://"+ln.Addr().String(), nil)
+	tdone := make(chan error, 1)
+	go func() {
+		resp, err := tt.RoundTrip(treq)
+		if err == nil {
+			resp.Body.Close()
+		}
+		tdone <- err
+	}()
+	select {
+	case err := <-tdone:
+		if err == nil || !strings.Contains(err.Error(), "TLS handshake timeout") {
+			t.Errorf("netx transport over TLS: %v, want a TLS handshake timeout", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("netx transport over TLS: no error after 5s")
+	}
+
 	bt := http.DefaultTransport.(*http.Transport).Clone()
 	defer bt.CloseIdleConnections()
 	ctx, cancel := context.WithCancel(context.Background())

@@ -249,3 +249,64 @@ func TestTLSSessionResumption(t *testing.T) {
 		t.Errorf("DidResume over 3 connections = %v, want [false true true]", resumed)
 	}
 }
+
+func TestRetryResendsBody(t *testing.T) {
+	checkLeaks(t)
+	var hits atomic.Int64
+	var mu sync.Mutex
+	var bodies []string
+	url, _ := serveBare(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		bodies = append(bodies, string(b))
+		mu.Unlock()
+		if hits.Add(1) == 1 {
+			http.Error(w, "busy", http.StatusServiceUnavailable)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	c := netx.NewClient(netx.WithRetry(netx.RetryPolicy{BaseDelay: time.Millisecond}))
+	t.Cleanup(c.CloseIdleConnections)
+	req, _ := http.NewRequest(http.MethodPut, url, strings.NewReader("payload"))
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	mu.Lock()
+	defer mu.Unlock()
+	if resp.StatusCode != http.StatusNoContent || len(bodies) != 2 || bodies[0] != "payload" || bodies[1] != "payload" {
+		t.Errorf("PUT with one 503: status %d, bodies seen %q; want 204 and the payload twice", resp.StatusCode, bodies)
+	}
+}
+
+func TestBreakerFailureRatio(t *testing.T) {
+	checkLeaks(t)
+	var hits atomic.Int64
+	url, _ := serveBare(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		if hits.Add(1)%2 == 0 {
+			http.Error(w, "flaky", http.StatusInternalServerError)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}))
+	// Never two failures in a row, but half of all requests fail.
+	c := netx.NewClient(netx.WithBreaker(netx.BreakerSettings{ConsecutiveFailures: 100, FailureRatio: 0.5, MinRequests: 6, OpenTimeout: time.Minute}))
+	t.Cleanup(c.CloseIdleConnections)
+	var open int
+	for range 10 {
+		resp, err := c.Get(url)
+		if errors.Is(err, netx.ErrCircuitOpen) {
+			open++
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+	}
+	if s := netx.RoundTripperOf(c).Stats().Breakers; s.Trips != 1 || open != 4 {
+		t.Errorf("alternating 200/500: trips %d, calls refused %d; want 1 trip after 6 requests, 4 refused", s.Trips, open)
+	}
+}

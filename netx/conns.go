@@ -170,8 +170,8 @@ func (g *Guard) ConnState(c net.Conn, s http.ConnState) {
 		return
 	}
 	if s == http.StateHijacked {
-		// Untracked hijacked connections cannot be seen closing; count
-		// the hijack and forget the connection.
+		// An untracked hijacked connection cannot be seen closing, so it
+		// leaves the counts here; Guard.Listener tracks it to the end.
 		delete(t.foreign, c)
 		return
 	}
