@@ -29,8 +29,9 @@ const (
 
 // Buffers is a pool of byte slices and *bytes.Buffer values in power-of-two
 // size classes, built on [Pool]: each class is a Pool with the TTL, idle
-// bound and statistics described there, and all classes together keep at
-// most [WithMaxIdleBytes] bytes idle.
+// bound and statistics described there. The []byte classes together keep
+// at most [WithMaxIdleBytes] bytes idle; the *bytes.Buffer side keeps at
+// most [WithMaxIdle] buffers, none larger than the largest class.
 //
 // For []byte, Get(n) returns a *[]byte of length n from the smallest class
 // that fits, and Put returns it to the class its capacity fits; a pointer
@@ -90,7 +91,7 @@ func NewBuffers(opts ...Option) *Buffers {
 	maxShift := bits.Len(uint(c.maxClass - 1))
 	n := maxShift - minShift + 1
 	b := &Buffers{minShift: minShift, maxClass: 1 << maxShift, hist: make([]atomic.Uint64, n)}
-	share := c.maxIdleBytes / int64(n+1) // the +1 is the *bytes.Buffer pool's share
+	share := c.maxIdleBytes / int64(n)
 	group := c.group
 	c.group = nil // the Buffers joins the group, not each class
 	base := make([]Option, 0, len(opts)+4)
@@ -111,7 +112,7 @@ func NewBuffers(opts ...Option) *Buffers {
 	b.bufs = New(func() *bytes.Buffer {
 		return bytes.NewBuffer(make([]byte, 0, int(b.newSize.Load())))
 	}, append(base,
-		WithMaxIdle(int(min(int64(c.maxIdle), share/int64(b.maxClass)))),
+		WithMaxIdle(c.maxIdle),
 		WithReset(func(buf *bytes.Buffer) { buf.Reset() }),
 		WithSize(func(buf *bytes.Buffer) int { return buf.Cap() }),
 		WithMaxSize(b.maxClass),

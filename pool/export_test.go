@@ -12,14 +12,17 @@ func (p *Pool[T]) SweepAt(now int64) int {
 // Armed reports whether the sweep timer is armed.
 func (p *Pool[T]) Armed() bool { return p.armed.Load() }
 
-// Layout returns the number of shards, each shard's capacity and the
-// depot's capacity.
+// Layout returns the number of shards, each shard's cell capacity and
+// the overflow stacks' total capacity.
 func (p *Pool[T]) Layout() (shards, shardCap, depotCap int) {
 	n := 0
 	for m := p.cellMask; m != 0; m >>= 1 {
 		n++
 	}
-	return len(p.shards), n, p.depot.cap
+	for j := range p.shards {
+		depotCap += p.shards[j].ov.cap
+	}
+	return len(p.shards), n, depotCap
 }
 
 // IdleExact counts idle objects from a consistent snapshot (see Stats).

@@ -153,10 +153,12 @@ func WithSizeClasses(min, max int) Option {
 	return optionFunc(func(c *config) { c.minClass, c.maxClass = min, max })
 }
 
-// WithMaxIdleBytes bounds the bytes [Buffers] keeps idle, split evenly
-// across its size classes (each class keeps at most its share divided by
-// its class size, and never more than [WithMaxIdle]). The default is
-// 32 MiB. It applies to Buffers only.
+// WithMaxIdleBytes bounds the bytes [Buffers] keeps idle in []byte
+// slices, split evenly across its size classes (each class keeps at most
+// its share divided by its class size, and never more than
+// [WithMaxIdle]). The *bytes.Buffer side is bounded by WithMaxIdle
+// buffers of at most the largest class each. The default is 32 MiB. It
+// applies to Buffers only.
 func WithMaxIdleBytes(n int64) Option {
 	return optionFunc(func(c *config) { c.maxIdleBytes = n })
 }

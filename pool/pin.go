@@ -31,15 +31,22 @@ type pinState struct{}
 // depot.
 func shardCount() int { return runtime.GOMAXPROCS(0) }
 
-// pin pins the goroutine and returns its P's shard, or nil (unpinned)
-// when the P has none.
+// pin pins the goroutine and returns its P's shard, or nil when the P
+// has none. Either way the caller must call unpin. Kept small enough to
+// inline.
 func (p *Pool[T]) pin() *shard[T] {
-	id := procPin()
-	if id < len(p.shards) {
+	if id := procPin(); id < len(p.shards) {
 		return &p.shards[id]
 	}
-	procUnpin()
 	return nil
 }
 
 func (p *Pool[T]) unpin(*shard[T]) { procUnpin() }
+
+// homeShard returns the current P's shard (modulo the shard count) for
+// the slow paths, without staying pinned.
+func (p *Pool[T]) homeShard() *shard[T] {
+	id := procPin()
+	procUnpin()
+	return &p.shards[id%len(p.shards)]
+}

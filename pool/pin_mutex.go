@@ -25,11 +25,20 @@ func shardCount() int {
 // pin locks the shard chosen by a hash of the goroutine's stack address:
 // stable per goroutine (until its stack moves) and spread across them.
 func (p *Pool[T]) pin() *shard[T] {
-	var x byte
-	h := uint64(uintptr(unsafe.Pointer(&x))>>12) * 0x9E3779B97F4A7C15
-	s := &p.shards[int(h>>40)&(len(p.shards)-1)]
+	s := p.homeShard()
 	s.pinState.mu.Lock()
 	return s
 }
 
-func (p *Pool[T]) unpin(s *shard[T]) { s.pinState.mu.Unlock() }
+// homeShard returns the calling goroutine's shard without locking it.
+func (p *Pool[T]) homeShard() *shard[T] {
+	var x byte
+	h := uint64(uintptr(unsafe.Pointer(&x))>>12) * 0x9E3779B97F4A7C15
+	return &p.shards[int(h>>40)&(len(p.shards)-1)]
+}
+
+func (p *Pool[T]) unpin(s *shard[T]) {
+	if s != nil {
+		s.pinState.mu.Unlock()
+	}
+}

@@ -24,8 +24,8 @@ import (
 type Pool[T any] struct {
 	// Read-mostly fields first; the hot path reads them on every call.
 	shards   []shard[T]
-	cellMask uint8 // usable cells of each shard
-	batch    int   // objects moved per depot refill
+	cellMask uint16 // usable cells of each shard
+	batch    int    // objects moved per refill from an overflow stack
 	newFn    func() T
 	reset    func(T)
 	destroy  func(T)
@@ -45,8 +45,6 @@ type Pool[T any] struct {
 	pressure func() bool
 	release  int64
 
-	depot depot[T]
-
 	// Slow-path counters.
 	misses, oversized, closedPuts atomic.Uint64
 
@@ -58,10 +56,10 @@ type Pool[T any] struct {
 	pressed uint64     // guarded by sweepMu; idle objects dropped on demand
 	drained uint64     // guarded by sweepMu; idle objects dropped by Close
 	victims []T        // sweep scratch, guarded by sweepMu
-	_       [64]byte
 }
 
-// item is one idle object in the depot, with its Put time and size.
+// item is one idle object in an overflow stack, with its Put time and
+// size.
 type item[T any] struct {
 	v     T
 	stamp int64
@@ -69,27 +67,31 @@ type item[T any] struct {
 }
 
 const (
-	cells      = 8 // cells per shard; the masks below are 8 bits wide
-	claimShift = 8
-	hitShift   = 16
-	putShift   = 40
-	ctrBits    = 24
+	cells      = 16 // cells per shard; the masks below are 16 bits wide
+	claimShift = 16
+	hitShift   = 32
+	putShift   = 48
+	ctrBits    = 16
 	ctrMask    = 1<<ctrBits - 1
 )
 
-// A shard is one P's cache of up to eight objects. Its state is one
-// atomic word:
+// A shard is one P's cache: up to sixteen cells whose state is one atomic
+// word, and a mutex-guarded overflow stack behind them.
 //
-//	bits  0-7   full: the cell holds an idle object
-//	bits  8-15  claimed: the sweeper, Stats or a stealer is looking at it
-//	bits 16-39  hits, modulo 2^24 (the rest in hitsHi)
-//	bits 40-63  puts, modulo 2^24 (the rest in putsHi)
+//	word bits  0-15  full: the cell holds an idle object
+//	word bits 16-31  claimed: the sweeper, Stats or a stealer holds it
+//	word bits 32-47  hits, modulo 2^16 (carries go to hitsHi)
+//	word bits 48-63  puts, modulo 2^16 (carries go to putsHi)
 //
 // The shard's owner is the goroutine pinned to its P (see pin.go): it
 // alone writes free cells, and publishes or takes a cell with one CAS on
-// the word, which also counts the hit or put; so the hot path costs one
-// atomic read-modify-write and touches no shared cache line. Others only
-// ever claim full cells, read or empty them, and release them.
+// the word that also counts the put or hit, so the hot path costs one
+// atomic read-modify-write and touches no shared cache line. Everyone
+// else only claims full cells, reads or empties them, and releases them.
+//
+// When the cells are full, Put spills the older half into the overflow
+// stack; when they are empty, Get refills a batch from it. The overflow's
+// mutex is uncontended unless another P steals from it or places into it.
 type shard[T any] struct {
 	word   atomic.Uint64
 	val    [cells]T
@@ -99,13 +101,12 @@ type shard[T any] struct {
 	hitsHi atomic.Uint64
 	putsHi atomic.Uint64
 	pinState
-	_ [128]byte // keep neighbouring shards off this cache line pair
+	ov overflow[T]
+	_  [128]byte // keep neighbouring shards off these cache lines
 }
 
-// The depot is the shared overflow behind the shards: a full shard spills
-// half its cells here, an empty one refills a batch from here, so objects
-// Put on one P reach Gets on another. It also serves Ps beyond the shards.
-type depot[T any] struct {
+// overflow is a shard's second level, a LIFO stack under a mutex.
+type overflow[T any] struct {
 	mu               sync.Mutex
 	items            []item[T]
 	cap              int
@@ -155,43 +156,44 @@ func New[T any](newFn func() T, opts ...Option) *Pool[T] {
 	return p
 }
 
-// layout splits maxIdle between n shards and the depot so the sum of
-// their capacities is exactly maxIdle: the idle bound is structural and
-// needs no shared counter. Shards get at most a quarter of the bound.
+// layout splits maxIdle between n shards' cells and overflow stacks so
+// the sum of their capacities is exactly maxIdle: the idle bound is
+// structural and needs no shared counter. Cells get at most half.
 func (p *Pool[T]) layout(n int) {
 	p.shards = make([]shard[T], n)
-	per := min(cells, p.maxIdle/(4*n))
-	p.cellMask = uint8(1<<per - 1)
+	per := min(cells, p.maxIdle/(2*n))
+	p.cellMask = uint16(1<<per - 1)
 	p.batch = max(1, per/2)
-	p.depot.cap = p.maxIdle - n*per
+	rest := p.maxIdle - n*per
+	for j := range p.shards {
+		p.shards[j].ov.cap = rest / n
+		if j < rest%n {
+			p.shards[j].ov.cap++
+		}
+	}
 }
 
 // Get returns an idle object if the pool has one, and otherwise the result
 // of the constructor given to [New] (or the zero T if that was nil). The
 // caller owns the object until it Puts it back, if ever.
 func (p *Pool[T]) Get() T {
-	if s := p.pin(); s != nil {
+	s := p.pin()
+	if s != nil {
 		for {
 			w := s.word.Load()
-			full := uint8(w)
+			full := uint16(w)
 			if full == 0 {
 				break
 			}
-			i := bits.Len8(full) - 1
-			nw := w&^(1<<i) + 1<<hitShift
-			carry := (w>>hitShift)&ctrMask == ctrMask
-			if carry {
-				nw = w &^ (1 << i) &^ (ctrMask << hitShift)
-				s.seq.Add(1)
-			}
-			ok := s.word.CompareAndSwap(w, nw)
-			if carry {
-				if ok {
-					s.hitsHi.Add(1 << ctrBits)
+			i := bits.Len16(full) - 1
+			if (w>>hitShift)&ctrMask == ctrMask {
+				if v, ok := s.takeCarry(w, i); ok {
+					p.unpin(s)
+					return v
 				}
-				s.seq.Add(1)
+				continue
 			}
-			if ok {
+			if s.word.CompareAndSwap(w, w&^(1<<i)+1<<hitShift) {
 				v := s.val[i]
 				var zero T
 				s.val[i] = zero
@@ -199,35 +201,53 @@ func (p *Pool[T]) Get() T {
 				return v
 			}
 		}
-		p.unpin(s)
 	}
-	return p.getSlow()
+	p.unpin(s)
+	return p.getSlow(s)
 }
 
-// getSlow refills from the depot, else steals from another shard, else
-// calls the constructor. It runs unpinned.
-func (p *Pool[T]) getSlow() T {
+// takeCarry is Get's CAS when the hit counter carries: under the seqlock
+// that Stats reads with.
+func (s *shard[T]) takeCarry(w uint64, i int) (v T, ok bool) {
+	s.seq.Add(1)
+	ok = s.word.CompareAndSwap(w, w&^(1<<i)&^(ctrMask<<hitShift))
+	if ok {
+		s.hitsHi.Add(1 << ctrBits)
+		v = s.val[i]
+		var zero T
+		s.val[i] = zero
+	}
+	s.seq.Add(1)
+	return v, ok
+}
+
+// getSlow refills from the home shard's overflow, else steals from
+// another shard, else calls the constructor. It runs unpinned; home is
+// the shard the caller was pinned to, or nil.
+func (p *Pool[T]) getSlow(home *shard[T]) T {
+	if home == nil {
+		home = p.homeShard()
+	}
 	var batch [cells]item[T]
-	d := &p.depot
-	d.mu.Lock()
-	if n := len(d.items); n > 0 {
+	o := &home.ov
+	o.mu.Lock()
+	if n := len(o.items); n > 0 {
 		k := min(n, p.batch)
-		copy(batch[:k], d.items[n-k:])
+		copy(batch[:k], o.items[n-k:])
 		for _, it := range batch[:k] {
-			d.idleBytes -= int64(it.size)
+			o.idleBytes -= int64(it.size)
 		}
-		clear(d.items[n-k:])
-		d.items = d.items[:n-k]
-		d.hits++
-		d.mu.Unlock()
-		v := batch[k-1].v
+		clear(o.items[n-k:])
+		o.items = o.items[:n-k]
+		o.hits++
+		o.mu.Unlock()
 		if k > 1 {
 			p.stash(batch[:k-1])
 		}
-		return v
+		return batch[k-1].v
 	}
-	d.mu.Unlock()
-	if v, ok := p.steal(); ok {
+	o.mu.Unlock()
+	if v, ok := p.steal(home); ok {
 		return v
 	}
 	p.misses.Add(1)
@@ -239,18 +259,18 @@ func (p *Pool[T]) getSlow() T {
 }
 
 // stash puts refilled objects into the current P's free cells, and what
-// does not fit back into the depot (or, if that filled up meanwhile,
-// drops it).
+// does not fit back into an overflow stack (or drops it).
 func (p *Pool[T]) stash(items []item[T]) {
-	if s := p.pin(); s != nil {
-		var set uint8
+	s := p.pin()
+	if s != nil {
+		var set uint16
 		for len(items) > 0 {
 			w := s.word.Load()
-			used := uint8(w) | uint8(w>>claimShift) | ^p.cellMask
-			if used == 0xFF {
+			used := uint16(w) | uint16(w>>claimShift) | ^p.cellMask
+			if used == 0xFFFF {
 				break
 			}
-			i := bits.TrailingZeros8(^used)
+			i := bits.TrailingZeros16(^used)
 			s.val[i], s.stamp[i], s.size[i] = items[0].v, items[0].stamp, items[0].size
 			if s.word.CompareAndSwap(w, w|1<<i) {
 				items = items[1:]
@@ -265,47 +285,110 @@ func (p *Pool[T]) stash(items []item[T]) {
 		} else {
 			p.unpin(s)
 		}
+	} else {
+		p.unpin(nil)
 	}
 	if len(items) > 0 {
-		p.toDepot(items)
+		p.toOverflow(s, items, false)
 	}
 }
 
-// toDepot pushes items onto the depot, dropping what does not fit.
-func (p *Pool[T]) toDepot(items []item[T]) {
-	d := &p.depot
-	d.mu.Lock()
-	if p.closed.Load() {
-		d.mu.Unlock()
-		p.closedPuts.Add(uint64(len(items)))
+// toOverflow pushes items onto home's overflow stack, then onto other
+// shards' stacks, and drops what fits nowhere. isPut says the items are
+// one Put's object rather than objects moved between levels. It runs
+// unpinned.
+func (p *Pool[T]) toOverflow(home *shard[T], items []item[T], isPut bool) {
+	if home == nil {
+		home = p.homeShard()
+	}
+	dropped := 0
+	p.visit(home, func(s *shard[T]) bool {
+		o := &s.ov
+		o.mu.Lock()
+		if isPut && s == home {
+			o.puts++
+		}
+		if p.closed.Load() {
+			o.mu.Unlock()
+			p.destroyLate(itemValues(items))
+			items = nil
+			return true
+		}
+		k := min(len(items), o.cap-len(o.items))
+		for _, it := range items[:k] {
+			o.items = append(o.items, it)
+			o.idleBytes += int64(it.size)
+		}
+		items = items[k:]
+		o.mu.Unlock()
+		return len(items) == 0
+	})
+	if len(items) > 0 {
+		dropped = len(items)
+		o := &home.ov
+		o.mu.Lock()
+		o.full += uint64(dropped)
+		o.mu.Unlock()
 		for _, it := range items {
 			p.destroyOne(it.v)
 		}
-		return
-	}
-	k := min(len(items), d.cap-len(d.items))
-	for _, it := range items[:k] {
-		d.items = append(d.items, it)
-		d.idleBytes += int64(it.size)
-	}
-	d.full += uint64(len(items) - k)
-	d.mu.Unlock()
-	for _, it := range items[k:] {
-		p.destroyOne(it.v)
 	}
 }
 
-// steal takes one idle object from another shard by claiming its cell.
-func (p *Pool[T]) steal() (v T, ok bool) {
+func itemValues[T any](items []item[T]) []T {
+	vs := make([]T, len(items))
+	for i, it := range items {
+		vs[i] = it.v
+	}
+	return vs
+}
+
+// visit calls f on home and then on every other shard until f is true.
+func (p *Pool[T]) visit(home *shard[T], f func(*shard[T]) bool) bool {
+	if f(home) {
+		return true
+	}
 	for j := range p.shards {
-		s := &p.shards[j]
+		if s := &p.shards[j]; s != home && f(s) {
+			return true
+		}
+	}
+	return false
+}
+
+// steal takes one idle object from another shard: from its overflow
+// stack, else by claiming one of its cells.
+func (p *Pool[T]) steal(home *shard[T]) (v T, ok bool) {
+	ok = p.visit(home, func(s *shard[T]) bool {
+		if s == home {
+			return false // its overflow was just found empty
+		}
+		o := &s.ov
+		o.mu.Lock()
+		if n := len(o.items); n > 0 {
+			it := o.items[n-1]
+			o.items[n-1] = item[T]{}
+			o.items = o.items[:n-1]
+			o.idleBytes -= int64(it.size)
+			o.hits++
+			o.mu.Unlock()
+			v = it.v
+			return true
+		}
+		o.mu.Unlock()
+		return false
+	})
+	if ok {
+		return v, true
+	}
+	ok = p.visit(home, func(s *shard[T]) bool {
 		for {
 			w := s.word.Load()
-			full := uint8(w)
+			full := uint16(w)
 			if full == 0 {
-				break
+				return false
 			}
-			i := bits.Len8(full) - 1
+			i := bits.Len16(full) - 1
 			if !s.word.CompareAndSwap(w, w&^(1<<i)|1<<(claimShift+i)) {
 				continue
 			}
@@ -313,20 +396,20 @@ func (p *Pool[T]) steal() (v T, ok bool) {
 			var zero T
 			s.val[i] = zero
 			s.release(1<<i, 0)
-			p.depot.mu.Lock()
-			p.depot.hits++
-			p.depot.mu.Unlock()
-			return v, true
+			s.ov.mu.Lock()
+			s.ov.hits++
+			s.ov.mu.Unlock()
+			return true
 		}
-	}
-	return v, false
+	})
+	return v, ok
 }
 
 // claimAll claims every full cell of s and returns their mask.
-func (s *shard[T]) claimAll() uint8 {
+func (s *shard[T]) claimAll() uint16 {
 	for {
 		w := s.word.Load()
-		full := uint8(w)
+		full := uint16(w)
 		if full == 0 || s.word.CompareAndSwap(w, w&^uint64(full)|uint64(full)<<claimShift) {
 			return full
 		}
@@ -335,7 +418,7 @@ func (s *shard[T]) claimAll() uint8 {
 
 // release ends a claim on the cells in claimed, marking those in keep
 // full again and the rest free.
-func (s *shard[T]) release(claimed, keep uint8) {
+func (s *shard[T]) release(claimed, keep uint16) {
 	for {
 		w := s.word.Load()
 		if s.word.CompareAndSwap(w, w&^(uint64(claimed)<<claimShift)|uint64(keep)) {
@@ -360,6 +443,39 @@ func (s *shard[T]) counts() (hits, puts uint64) {
 	}
 }
 
+// takeBack empties the cells in mask that are still full into out and
+// returns how many it took. The owner calls it, pinned, after publishing
+// cells and then seeing the pool closed: Close may already have drained
+// the shard, so what is still there would never be destroyed.
+func (s *shard[T]) takeBack(mask uint16, out *[cells]T) int {
+	for {
+		w := s.word.Load()
+		m := uint16(w) & mask
+		if m == 0 {
+			return 0 // Close took them
+		}
+		if s.word.CompareAndSwap(w, w&^uint64(m)) {
+			n := 0
+			for ; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros16(m)
+				out[n] = s.val[i]
+				n++
+				var zero T
+				s.val[i] = zero
+			}
+			return n
+		}
+	}
+}
+
+// destroyLate destroys objects published into a closed pool.
+func (p *Pool[T]) destroyLate(vs []T) {
+	p.closedPuts.Add(uint64(len(vs)))
+	for _, v := range vs {
+		p.destroyOne(v)
+	}
+}
+
 // Put offers v back to the pool. The pool keeps it unless it is closed,
 // full, or v is larger than [WithMaxSize]; a refused object goes to the
 // [WithDestroy] hook. The caller must not use v after Put.
@@ -378,139 +494,120 @@ func (p *Pool[T]) Put(v T) {
 	}
 	s := p.pin()
 	if s == nil {
-		p.putSlow(v, size)
+		p.unpin(nil)
+		p.putSlow(nil, v, size)
 		return
 	}
-	var spilled [cells]item[T]
-	nspill := 0
 	for {
 		w := s.word.Load()
-		used := uint8(w) | uint8(w>>claimShift) | ^p.cellMask
-		if used == 0xFF {
-			if full := uint8(w) & p.cellMask; full != 0 && nspill == 0 {
-				// Spill the lower half of the full cells (the older
-				// ones: Put fills low cells first, Get takes high).
-				take := full
-				for k := bits.OnesCount8(full) / 2; k > 0 && take != 0; k-- {
-					take &^= 1 << (7 - bits.LeadingZeros8(take))
-				}
-				if take == 0 {
-					take = full
-				}
-				if s.word.CompareAndSwap(w, w&^uint64(take)) {
-					for m := take; m != 0; m &= m - 1 {
-						i := bits.TrailingZeros8(m)
-						spilled[nspill] = item[T]{v: s.val[i], stamp: s.stamp[i], size: s.size[i]}
-						nspill++
-						var zero T
-						s.val[i] = zero
-					}
-				}
-				continue
-			}
-			// No usable cell (none configured, or all claimed).
-			p.unpin(s)
-			if nspill > 0 {
-				p.toDepot(spilled[:nspill])
-			}
-			p.putSlow(v, size)
+		used := uint16(w) | uint16(w>>claimShift) | ^p.cellMask
+		if used == 0xFFFF {
+			p.putSpill(s, v, size) // unpins
 			return
 		}
-		i := bits.TrailingZeros8(^used)
+		i := bits.TrailingZeros16(^used)
 		s.val[i], s.stamp[i], s.size[i] = v, p.clock.Load(), size
-		nw := (w | 1<<i) + 1<<putShift
-		carry := (w>>putShift)&ctrMask == ctrMask
-		if carry {
-			nw = (w | 1<<i) &^ (ctrMask << putShift)
-			s.seq.Add(1)
-		}
-		ok := s.word.CompareAndSwap(w, nw)
-		if carry {
-			if ok {
-				s.putsHi.Add(1 << ctrBits)
+		if (w>>putShift)&ctrMask == ctrMask {
+			if !s.publishCarry(w, i) {
+				continue
 			}
-			s.seq.Add(1)
-		}
-		if !ok {
+		} else if !s.word.CompareAndSwap(w, (w|1<<i)+1<<putShift) {
 			continue
 		}
 		if p.closed.Load() {
-			// Close has begun and may already have drained this shard:
-			// take the object back unless Close took it.
-			var late [cells]T
-			n := s.takeBack(1<<i, &late)
-			p.unpin(s)
-			p.destroyLate(late[:n])
-		} else {
-			p.unpin(s)
+			p.putClosed(s, 1<<i) // unpins
+			return
 		}
+		p.unpin(s)
 		break
 	}
-	if nspill > 0 {
-		p.toDepot(spilled[:nspill])
-	}
-	// Checked after the push: a sweep that disarms stores armed=false
+	// Checked after the publish: a sweep that disarms stores armed=false
 	// before it looks, so either it sees this object or we see false.
 	if !p.armed.Load() {
 		p.arm()
 	}
 }
 
-// takeBack empties the cells in mask that are still full into out and
-// returns how many it took. The owner calls it, pinned, after publishing
-// cells and then seeing the pool closed: Close may already have drained
-// the shard, so what is still there would never be destroyed.
-func (s *shard[T]) takeBack(mask uint8, out *[cells]T) int {
+// publishCarry is Put's CAS when the put counter carries.
+func (s *shard[T]) publishCarry(w uint64, i int) bool {
+	s.seq.Add(1)
+	ok := s.word.CompareAndSwap(w, (w|1<<i)&^(ctrMask<<putShift))
+	if ok {
+		s.putsHi.Add(1 << ctrBits)
+	}
+	s.seq.Add(1)
+	return ok
+}
+
+// putClosed takes back cells published into a closed pool and destroys
+// them. Called pinned; unpins.
+func (p *Pool[T]) putClosed(s *shard[T], mask uint16) {
+	var late [cells]T
+	n := s.takeBack(mask, &late)
+	p.unpin(s)
+	p.destroyLate(late[:n])
+}
+
+// putSpill runs pinned when s has no free cell: it moves the older half
+// of the full cells to the overflow stack and publishes v in their place,
+// or, with no full cell to move, puts v in the overflow. Unpins.
+func (p *Pool[T]) putSpill(s *shard[T], v T, size int) {
+	var spilled [cells]item[T]
+	n := 0
 	for {
 		w := s.word.Load()
-		m := uint8(w) & mask
-		if m == 0 {
-			return 0 // Close took them
+		full := uint16(w) & p.cellMask
+		if full == 0 {
+			break
 		}
-		if s.word.CompareAndSwap(w, w&^uint64(m)) {
-			n := 0
-			for ; m != 0; m &= m - 1 {
-				i := bits.TrailingZeros8(m)
-				out[n] = s.val[i]
-				n++
-				var zero T
-				s.val[i] = zero
+		// Put fills low cells first and Get takes high ones, so the low
+		// half holds the older objects.
+		take := full
+		for k := bits.OnesCount16(full) / 2; k > 0; k-- {
+			take &^= 1 << (bits.Len16(take) - 1)
+		}
+		if !s.word.CompareAndSwap(w, w&^uint64(take)) {
+			continue
+		}
+		for m := take; m != 0; m &= m - 1 {
+			i := bits.TrailingZeros16(m)
+			spilled[n] = item[T]{v: s.val[i], stamp: s.stamp[i], size: s.size[i]}
+			n++
+			var zero T
+			s.val[i] = zero
+		}
+		i := bits.TrailingZeros16(take)
+		s.val[i], s.stamp[i], s.size[i] = v, p.clock.Load(), size
+		for {
+			w := s.word.Load()
+			if (w>>putShift)&ctrMask == ctrMask {
+				if s.publishCarry(w, i) {
+					break
+				}
+			} else if s.word.CompareAndSwap(w, (w|1<<i)+1<<putShift) {
+				break
 			}
-			return n
 		}
-	}
-}
-
-// destroyLate destroys objects a Put or refill published into a closed
-// pool.
-func (p *Pool[T]) destroyLate(vs []T) {
-	p.closedPuts.Add(uint64(len(vs)))
-	for _, v := range vs {
-		p.destroyOne(v)
-	}
-}
-
-// putSlow keeps v in the depot, for Ps without a shard or with no usable
-// cell.
-func (p *Pool[T]) putSlow(v T, size int) {
-	d := &p.depot
-	d.mu.Lock()
-	d.puts++
-	if p.closed.Load() {
-		d.mu.Unlock()
-		p.closedPuts.Add(1)
-		p.destroyOne(v)
+		if p.closed.Load() {
+			p.putClosed(s, 1<<i)
+		} else {
+			p.unpin(s)
+		}
+		p.toOverflow(s, spilled[:n], false)
+		if !p.armed.Load() {
+			p.arm()
+		}
 		return
 	}
-	if len(d.items) >= d.cap {
-		d.full++
-		d.mu.Unlock()
-		p.destroyOne(v)
-		return
-	}
-	d.items = append(d.items, item[T]{v: v, stamp: p.clock.Load(), size: size})
-	d.idleBytes += int64(size)
-	d.mu.Unlock()
+	p.unpin(s)
+	p.putSlow(s, v, size)
+}
+
+// putSlow keeps v in an overflow stack, for Ps without a shard or with no
+// usable cell. It runs unpinned.
+func (p *Pool[T]) putSlow(home *shard[T], v T, size int) {
+	one := [1]item[T]{{v: v, stamp: p.clock.Load(), size: size}}
+	p.toOverflow(home, one[:], true)
 	if !p.armed.Load() {
 		p.arm()
 	}
@@ -534,15 +631,15 @@ func (p *Pool[T]) DropIdle() int {
 	return n
 }
 
-// drainLocked empties every shard and the depot and destroys what it took
-// outside the locks. Callers hold sweepMu.
+// drainLocked empties every shard and destroys what it took outside the
+// locks. Callers hold sweepMu.
 func (p *Pool[T]) drainLocked() int {
 	victims := p.victims[:0]
 	for j := range p.shards {
 		s := &p.shards[j]
 		claimed := s.claimAll()
 		for m := claimed; m != 0; m &= m - 1 {
-			i := bits.TrailingZeros8(m)
+			i := bits.TrailingZeros16(m)
 			victims = append(victims, s.val[i])
 			var zero T
 			s.val[i] = zero
@@ -550,16 +647,16 @@ func (p *Pool[T]) drainLocked() int {
 		if claimed != 0 {
 			s.release(claimed, 0)
 		}
+		o := &s.ov
+		o.mu.Lock()
+		for _, it := range o.items {
+			victims = append(victims, it.v)
+		}
+		clear(o.items)
+		o.items = o.items[:0]
+		o.idleBytes = 0
+		o.mu.Unlock()
 	}
-	d := &p.depot
-	d.mu.Lock()
-	for _, it := range d.items {
-		victims = append(victims, it.v)
-	}
-	clear(d.items)
-	d.items = d.items[:0]
-	d.idleBytes = 0
-	d.mu.Unlock()
 	n := len(victims)
 	p.destroyAll(victims)
 	return n
@@ -608,21 +705,25 @@ func (p *Pool[T]) Stats() Stats {
 	p.sweepMu.Lock()
 	defer p.sweepMu.Unlock()
 	var st Stats
-	claims := make([]uint8, len(p.shards))
+	claims := make([]uint16, len(p.shards))
 	for j := range p.shards {
 		s := &p.shards[j]
 		claims[j] = s.claimAll()
 		for m := claims[j]; m != 0; m &= m - 1 {
-			st.IdleBytes += int64(s.size[bits.TrailingZeros8(m)])
+			st.IdleBytes += int64(s.size[bits.TrailingZeros16(m)])
 		}
-		st.Idle += bits.OnesCount8(claims[j])
+		st.Idle += bits.OnesCount16(claims[j])
 	}
-	d := &p.depot
-	d.mu.Lock()
-	st.Idle += len(d.items)
-	st.IdleBytes += d.idleBytes
-	st.Hits, st.Puts, st.DropsFull = d.hits, d.puts, d.full
-	d.mu.Unlock()
+	for j := range p.shards {
+		o := &p.shards[j].ov
+		o.mu.Lock()
+		st.Idle += len(o.items)
+		st.IdleBytes += o.idleBytes
+		st.Hits += o.hits
+		st.Puts += o.puts
+		st.DropsFull += o.full
+		o.mu.Unlock()
+	}
 	for j := range p.shards {
 		s := &p.shards[j]
 		if claims[j] != 0 {
@@ -637,8 +738,6 @@ func (p *Pool[T]) Stats() Stats {
 	if p.newFn != nil {
 		st.News = misses
 	}
-	// Fast-path puts are counted in the shard word; slow ones in the
-	// depot. Refused puts never reach either.
 	st.Puts += oversized
 	st.DropsOversized = oversized
 	st.DropsClosed = closed + p.drained

@@ -89,16 +89,17 @@ func (p *Pool[T]) rearm() {
 	}
 }
 
-// idleApprox counts full and claimed cells and depot items.
+// idleApprox counts full and claimed cells and overflow items.
 func (p *Pool[T]) idleApprox() int {
 	n := 0
 	for j := range p.shards {
-		w := p.shards[j].word.Load()
-		n += bits.OnesCount8(uint8(w) | uint8(w>>claimShift))
+		s := &p.shards[j]
+		w := s.word.Load()
+		n += bits.OnesCount16(uint16(w) | uint16(w>>claimShift))
+		s.ov.mu.Lock()
+		n += len(s.ov.items)
+		s.ov.mu.Unlock()
 	}
-	p.depot.mu.Lock()
-	n += len(p.depot.items)
-	p.depot.mu.Unlock()
 	return n
 }
 
@@ -120,42 +121,40 @@ func (p *Pool[T]) sweep(now int64) int {
 	var droppedBytes int64
 	for j := range p.shards {
 		s := &p.shards[j]
-		claimed := s.claimAll()
-		if claimed == 0 {
-			continue
+		if claimed := s.claimAll(); claimed != 0 {
+			var keep uint16
+			for m := claimed; m != 0; m &= m - 1 {
+				i := bits.TrailingZeros16(m)
+				if max(s.stamp[i], floor) > cut {
+					keep |= 1 << i
+					left++
+					continue
+				}
+				victims = append(victims, s.val[i])
+				droppedBytes += int64(s.size[i])
+				var zero T
+				s.val[i] = zero
+			}
+			s.release(claimed, keep)
 		}
-		var keep uint8
-		for m := claimed; m != 0; m &= m - 1 {
-			i := bits.TrailingZeros8(m)
-			if max(s.stamp[i], floor) > cut {
-				keep |= 1 << i
-				left++
+		o := &s.ov
+		o.mu.Lock()
+		k := 0
+		for _, it := range o.items {
+			if max(it.stamp, floor) > cut {
+				o.items[k] = it
+				k++
 				continue
 			}
-			victims = append(victims, s.val[i])
-			droppedBytes += int64(s.size[i])
-			var zero T
-			s.val[i] = zero
+			victims = append(victims, it.v)
+			o.idleBytes -= int64(it.size)
+			droppedBytes += int64(it.size)
 		}
-		s.release(claimed, keep)
+		clear(o.items[k:])
+		o.items = o.items[:k]
+		left += k
+		o.mu.Unlock()
 	}
-	d := &p.depot
-	d.mu.Lock()
-	k := 0
-	for _, it := range d.items {
-		if max(it.stamp, floor) > cut {
-			d.items[k] = it
-			k++
-			continue
-		}
-		victims = append(victims, it.v)
-		d.idleBytes -= int64(it.size)
-		droppedBytes += int64(it.size)
-	}
-	clear(d.items[k:])
-	d.items = d.items[:k]
-	left += k
-	d.mu.Unlock()
 	dropped := len(victims)
 	p.expired += uint64(dropped)
 	p.destroyAll(victims)
