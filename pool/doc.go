@@ -58,7 +58,7 @@
 // idle objects away concurrently. That CAS is the whole gap: see
 // bench/README.md for the ratios against sync.Pool, a typed wrapper, a
 // mutex+slice and a channel, at 1 to 16 threads. Steady-state Get and Put
-// do not allocate. Each shard costs about 600 bytes plus sixteen T
+// do not allocate. Each shard costs about 500 bytes plus sixteen T
 // values, and the pool has one shard per P at New time.
 //
 // # Design

@@ -94,15 +94,21 @@ const (
 // mutex is uncontended unless another P steals from it or places into it.
 type shard[T any] struct {
 	word   atomic.Uint64
-	val    [cells]T
-	stamp  [cells]int64
-	size   [cells]int
+	c      [cells]cell[T]
 	seq    atomic.Uint32 // odd while a counter carries into hitsHi/putsHi
 	hitsHi atomic.Uint64
 	putsHi atomic.Uint64
 	pinState
 	ov overflow[T]
 	_  [128]byte // keep neighbouring shards off these cache lines
+}
+
+// cell is one slot of a shard: an object with its Put time and size, kept
+// together so a Put touches one cache line.
+type cell[T any] struct {
+	v     T
+	stamp int64
+	size  int
 }
 
 // overflow is a shard's second level, a LIFO stack under a mutex.
@@ -194,9 +200,9 @@ func (p *Pool[T]) Get() T {
 				continue
 			}
 			if s.word.CompareAndSwap(w, w&^(1<<i)+1<<hitShift) {
-				v := s.val[i]
+				v := s.c[i].v
 				var zero T
-				s.val[i] = zero
+				s.c[i].v = zero
 				p.unpin(s)
 				return v
 			}
@@ -213,9 +219,9 @@ func (s *shard[T]) takeCarry(w uint64, i int) (v T, ok bool) {
 	ok = s.word.CompareAndSwap(w, w&^(1<<i)&^(ctrMask<<hitShift))
 	if ok {
 		s.hitsHi.Add(1 << ctrBits)
-		v = s.val[i]
+		v = s.c[i].v
 		var zero T
-		s.val[i] = zero
+		s.c[i].v = zero
 	}
 	s.seq.Add(1)
 	return v, ok
@@ -271,7 +277,7 @@ func (p *Pool[T]) stash(items []item[T]) {
 				break
 			}
 			i := bits.TrailingZeros16(^used)
-			s.val[i], s.stamp[i], s.size[i] = items[0].v, items[0].stamp, items[0].size
+			s.c[i] = cell[T](items[0])
 			if s.word.CompareAndSwap(w, w|1<<i) {
 				items = items[1:]
 				set |= 1 << i
@@ -392,9 +398,9 @@ func (p *Pool[T]) steal(home *shard[T]) (v T, ok bool) {
 			if !s.word.CompareAndSwap(w, w&^(1<<i)|1<<(claimShift+i)) {
 				continue
 			}
-			v = s.val[i]
+			v = s.c[i].v
 			var zero T
-			s.val[i] = zero
+			s.c[i].v = zero
 			s.release(1<<i, 0)
 			s.ov.mu.Lock()
 			s.ov.hits++
@@ -458,10 +464,10 @@ func (s *shard[T]) takeBack(mask uint16, out *[cells]T) int {
 			n := 0
 			for ; m != 0; m &= m - 1 {
 				i := bits.TrailingZeros16(m)
-				out[n] = s.val[i]
+				out[n] = s.c[i].v
 				n++
 				var zero T
-				s.val[i] = zero
+				s.c[i].v = zero
 			}
 			return n
 		}
@@ -506,7 +512,7 @@ func (p *Pool[T]) Put(v T) {
 			return
 		}
 		i := bits.TrailingZeros16(^used)
-		s.val[i], s.stamp[i], s.size[i] = v, p.clock.Load(), size
+		s.c[i].v, s.c[i].stamp, s.c[i].size = v, p.clock.Load(), size
 		if (w>>putShift)&ctrMask == ctrMask {
 			if !s.publishCarry(w, i) {
 				continue
@@ -571,13 +577,13 @@ func (p *Pool[T]) putSpill(s *shard[T], v T, size int) {
 		}
 		for m := take; m != 0; m &= m - 1 {
 			i := bits.TrailingZeros16(m)
-			spilled[n] = item[T]{v: s.val[i], stamp: s.stamp[i], size: s.size[i]}
+			spilled[n] = item[T]{v: s.c[i].v, stamp: s.c[i].stamp, size: s.c[i].size}
 			n++
 			var zero T
-			s.val[i] = zero
+			s.c[i].v = zero
 		}
 		i := bits.TrailingZeros16(take)
-		s.val[i], s.stamp[i], s.size[i] = v, p.clock.Load(), size
+		s.c[i].v, s.c[i].stamp, s.c[i].size = v, p.clock.Load(), size
 		for {
 			w := s.word.Load()
 			if (w>>putShift)&ctrMask == ctrMask {
@@ -640,9 +646,9 @@ func (p *Pool[T]) drainLocked() int {
 		claimed := s.claimAll()
 		for m := claimed; m != 0; m &= m - 1 {
 			i := bits.TrailingZeros16(m)
-			victims = append(victims, s.val[i])
+			victims = append(victims, s.c[i].v)
 			var zero T
-			s.val[i] = zero
+			s.c[i].v = zero
 		}
 		if claimed != 0 {
 			s.release(claimed, 0)
@@ -710,7 +716,7 @@ func (p *Pool[T]) Stats() Stats {
 		s := &p.shards[j]
 		claims[j] = s.claimAll()
 		for m := claims[j]; m != 0; m &= m - 1 {
-			st.IdleBytes += int64(s.size[bits.TrailingZeros16(m)])
+			st.IdleBytes += int64(s.c[bits.TrailingZeros16(m)].size)
 		}
 		st.Idle += bits.OnesCount16(claims[j])
 	}

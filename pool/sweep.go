@@ -125,15 +125,15 @@ func (p *Pool[T]) sweep(now int64) int {
 			var keep uint16
 			for m := claimed; m != 0; m &= m - 1 {
 				i := bits.TrailingZeros16(m)
-				if max(s.stamp[i], floor) > cut {
+				if max(s.c[i].stamp, floor) > cut {
 					keep |= 1 << i
 					left++
 					continue
 				}
-				victims = append(victims, s.val[i])
-				droppedBytes += int64(s.size[i])
+				victims = append(victims, s.c[i].v)
+				droppedBytes += int64(s.c[i].size)
 				var zero T
-				s.val[i] = zero
+				s.c[i].v = zero
 			}
 			s.release(claimed, keep)
 		}
