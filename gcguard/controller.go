@@ -160,7 +160,7 @@ func (c *controller) step(s sample) decision {
 		c.gogc = s.gogc
 		c.limit = s.limit
 		c.prevLim = s.limiterLast
-		_, _, c.escaping = c.ledger.active(s.at) // a Guard before us lifted the limit
+		_, _, c.escaping = c.activeEscape(s.at) // a Guard before us lifted the limit
 	}
 
 	// GC CPU over the window.
@@ -222,7 +222,7 @@ func (c *controller) step(s sample) decision {
 
 	// Safety net: GOMEMLIMIT at the target, or lifted for a bounded escape.
 	d.limit = c.cfg.target
-	if lim, until, ok := c.ledger.active(s.at); ok {
+	if lim, until, ok := c.activeEscape(s.at); ok {
 		d.limit, d.headroomEnd = lim, until
 	} else if (spiral || d.limiterHit) && frac >= c.cfg.criticalAt-c.cfg.hysteresis {
 		d.limit, d.headroomEnd, d.refused = c.escape(s.at)
@@ -241,6 +241,22 @@ func (c *controller) step(s sample) decision {
 	}
 	c.limit = d.limit
 	return d
+}
+
+// activeEscape returns an escape in progress, granted by this controller or
+// by one before it in the process, if this controller's policy allows one:
+// a Guard without the headroom policy, or with a lower hard limit, does not
+// inherit a lifted limit.
+func (c *controller) activeEscape(now time.Time) (int64, time.Time, bool) {
+	if c.cfg.headroom <= c.cfg.target || c.cfg.hard <= 0 {
+		return 0, time.Time{}, false
+	}
+	lim, until, ok := c.ledger.active(now)
+	lim = min(lim, c.cfg.headroom, c.cfg.hard)
+	if !ok || lim <= c.cfg.target {
+		return 0, time.Time{}, false
+	}
+	return lim, until, true
 }
 
 // escape decides on lifting the memory limit during a death spiral.

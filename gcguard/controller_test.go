@@ -376,3 +376,34 @@ func TestControllerRecentGCCPURaisesLevelFirst(t *testing.T) {
 		t.Errorf("GC at 50%% for 2s: window share %v, level %v; want 0.14, critical", d.gcCPU, d.level)
 	}
 }
+
+func TestControllerEscapeNotInheritedWithoutPolicy(t *testing.T) {
+	cfg := testConfig()
+	cfg.headroom, cfg.headroomFor, cfg.cooldown = 500*mib, 30*time.Second, time.Minute
+	l := &ledger{}
+	c := newController(cfg, l)
+	c.step(steady(0, 64*mib, 100, cfg.target))
+	if d := c.step(spiralling(time.Second, cfg, cfg.target)); d.limit != 500*mib {
+		t.Fatalf("spiral: limit %d MiB, want 500 MiB", d.limit/mib)
+	}
+	tests := []struct {
+		name      string
+		headroom  int64
+		hard      int64
+		wantLimit int64
+	}{
+		{"shed policy keeps its target", 0, 512 * mib, 460 * mib},
+		{"lower hard limit caps the inherited escape", 500 * mib, 480 * mib, 480 * mib},
+		{"same policy inherits", 500 * mib, 512 * mib, 500 * mib},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg2 := cfg
+			cfg2.headroom, cfg2.hard = tc.headroom, tc.hard
+			d := newController(cfg2, l).step(steady(2*time.Second, 64*mib, 100, 500*mib))
+			if d.limit != tc.wantLimit {
+				t.Errorf("reloaded guard: limit %d MiB, want %d MiB", d.limit/mib, tc.wantLimit/mib)
+			}
+		})
+	}
+}

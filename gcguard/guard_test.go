@@ -280,3 +280,34 @@ func TestStopRestoresInProcess(t *testing.T) {
 		t.Errorf("json.Marshal(Stats) = %s, %v; want a level name", b, err)
 	}
 }
+
+func TestGuardEscapeAppliesAndRestores(t *testing.T) {
+	fakeLimits(t, 0, 0, nil)
+	processLedger = ledger{}
+	t.Cleanup(func() { processLedger = ledger{} })
+	gogc, limit := settings()
+	if gogc != 100 || limit != math.MaxInt64 {
+		t.Skipf("test process runs with GOGC %d, limit %d; the guard would not own them", gogc, limit)
+	}
+	p := fakeSamples(t)
+	cfg := testConfig()
+	s := spiralling(0, cfg, cfg.target)
+	p.Store(&s)
+	g, err := Start(WithMemoryTarget(cfg.target), WithHardLimit(cfg.hard), WithHeadroom(600*mib, time.Hour, time.Hour),
+		WithInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The first run saw the spiral (the limiter hit needs a second sample).
+	if _, l := settings(); l != cfg.hard {
+		t.Errorf("spiral at Start: memory limit %d MiB, want the hard limit %d MiB", l>>20, cfg.hard>>20)
+	}
+	st := g.Stats()
+	if !st.Headroom || st.Level != LevelCritical || st.Adjustments[reasonHeadroom] != 1 {
+		t.Errorf("Stats: headroom %v level %v adjustments %v, want true, critical, one headroom", st.Headroom, st.Level, st.Adjustments)
+	}
+	g.Stop()
+	if g2, l2 := settings(); g2 != gogc || l2 != limit {
+		t.Errorf("after Stop: GOGC %d limit %d, want %d %d", g2, l2, gogc, limit)
+	}
+}
