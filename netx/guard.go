@@ -60,6 +60,7 @@ func NewServer(h http.Handler, opts ...Option) *http.Server {
 	if c.logger != nil {
 		srv.ErrorLog = slog.NewLogLogger(c.logger.Handler(), slog.LevelWarn)
 	}
+	g.hooked = srv
 	return srv
 }
 
@@ -90,6 +91,7 @@ type Guard struct {
 	pressure   func() bool
 	retryAfter string
 	maxConns   int
+	hooked     *http.Server // the server NewServer installed ConnState into
 
 	limit *inflightLimit
 	rate  *rateLimiter

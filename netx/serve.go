@@ -60,8 +60,10 @@ func hasTLS(srv *http.Server) bool {
 // Once the shutdown starts the signals are released, so a second SIGTERM
 // or Ctrl-C ends the process at once. Serve returns nil after a clean
 // shutdown, and the listener's error if serving fails. ln is wrapped with
-// [Guard.Listener] when there is a Guard; a Guard given with [WithGuard]
-// also has its [Guard.ConnState] chained in front of srv.ConnState.
+// [Guard.Listener] when there is a Guard; unless srv came from
+// [NewServer], the Guard's [Guard.ConnState] is chained in front of
+// srv.ConnState (so serve such a server on several listeners only after
+// the first Serve has started, or install the hook yourself).
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Option) error {
 	c := newConfig(opts)
 	g := c.guard
@@ -77,10 +79,9 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Optio
 		stopCtx, stop = signal.NotifyContext(ctx, c.signals...)
 	}
 	defer stop()
-	if g != nil && GuardOf(srv) != g {
-		// A Guard passed with WithGuard into a server of the caller's:
-		// the tracker needs the state changes to know which connections
-		// it may evict.
+	if g != nil && g.hooked != srv {
+		// A Guard in a server of the caller's: the tracker needs the
+		// state changes to know which connections it may evict.
 		prev := srv.ConnState
 		srv.ConnState = func(c net.Conn, s http.ConnState) {
 			g.ConnState(c, s)
@@ -88,6 +89,7 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Optio
 				prev(c, s)
 			}
 		}
+		g.hooked = srv // chain once, even if srv is served again
 	}
 	if g != nil {
 		ln = g.Listener(ln)

@@ -145,3 +145,47 @@ func TestListenAndServeStopsOnContext(t *testing.T) {
 		t.Errorf("GET after shutdown: %v, want connection refused", err)
 	}
 }
+
+func TestServeWithGuardOnOwnServer(t *testing.T) {
+	checkLeaks(t)
+	inside := make(chan netx.ConnStats, 1)
+	var g *netx.Guard
+	g = netx.NewGuard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		inside <- g.Stats().Conns
+		_, _ = io.WriteString(w, "ok")
+	}), netx.WithName("own"))
+	srv := &http.Server{Handler: g, ReadHeaderTimeout: time.Second}
+	url := serveNetx(t, srv, netx.WithGuard(g))
+	c := testClient(t, 1)
+	if code, _ := get(t, c, url+"/"); code != 200 {
+		t.Fatalf("GET = %d", code)
+	}
+	if s := <-inside; s.Active != 1 || s.Accepted != 1 {
+		t.Errorf("conn stats inside the handler = %+v, want 1 active of 1 accepted", s)
+	}
+	c.CloseIdleConnections()
+	waitFor(t, 5*time.Second, "connection closed", func() bool {
+		s := g.Stats().Conns
+		return s.Idle == 0 && s.Active == 0 && s.New == 0
+	})
+}
+
+func TestConnStateWithoutListenerWrapper(t *testing.T) {
+	checkLeaks(t)
+	srv := quietServer(okHandler())
+	g := netx.GuardOf(srv)
+	ln := listen(t)
+	done := make(chan struct{})
+	go func() { defer close(done); _ = srv.Serve(ln) }() // not through netx.Serve
+	defer func() { _ = srv.Close(); <-done }()
+	c := testClient(t, 1)
+	if code, _ := get(t, c, "http://"+ln.Addr().String()+"/"); code != 200 {
+		t.Fatalf("GET = %d", code)
+	}
+	waitFor(t, 5*time.Second, "idle connection counted", func() bool { return g.Stats().Conns.Idle == 1 })
+	c.CloseIdleConnections()
+	waitFor(t, 5*time.Second, "connection gone", func() bool { return g.Stats().Conns.Idle == 0 })
+	if s := g.Stats().Conns; s.Accepted != 1 || s.Max != 0 {
+		t.Errorf("conn stats = %+v, want 1 accepted and no limit (listener not wrapped)", s)
+	}
+}
