@@ -15,6 +15,7 @@ import (
 	mrand "math/rand/v2"
 	"net"
 	"runtime"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -181,6 +182,50 @@ func BenchmarkHandshake(b *testing.B) {
 				}
 			})
 		})
+	}
+}
+
+// BenchmarkHandshakePaired interleaves the setups: each iteration runs one
+// full handshake against each, in an order that rotates, and times each
+// handshake on its own. Machine-wide drift (other processes, frequency)
+// then hits every setup alike, and medians ignore the handshakes a busy
+// scheduler stalled, so the reported ratios are far tighter than comparing
+// separate sub-benchmarks on a shared machine. Metrics: <impl>-ns/median
+// (the median handshake) and <impl>/static (its ratio to a static
+// tls.Config.Certificates).
+func BenchmarkHandshakePaired(b *testing.B) {
+	p := newPair(b, "bench.test")
+	cfgs, done := serverConfigs(b, p)
+	defer done()
+	addrs := make([]string, len(impls))
+	for i, impl := range impls {
+		addr, stop := server(b, cfgs[impl])
+		defer stop()
+		if err := dialOnce(addr, "bench.test", p.pool); err != nil {
+			b.Fatal(err)
+		}
+		addrs[i] = addr
+	}
+	samples := make([][]time.Duration, len(impls))
+	b.ResetTimer()
+	for n := 0; b.Loop(); n++ {
+		for k := range impls {
+			i := (n + k) % len(impls)
+			start := time.Now()
+			if err := dialOnce(addrs[i], "bench.test", p.pool); err != nil {
+				b.Fatal(err)
+			}
+			samples[i] = append(samples[i], time.Since(start))
+		}
+	}
+	medians := make([]float64, len(impls))
+	for i, impl := range impls {
+		slices.Sort(samples[i])
+		medians[i] = float64(samples[i][len(samples[i])/2])
+		b.ReportMetric(medians[i], impl+"-ns/median")
+		if i > 0 {
+			b.ReportMetric(medians[i]/medians[0], impl+"/static")
+		}
 	}
 }
 
