@@ -110,7 +110,7 @@ func CleanEnv() []string {
 // returns the binary's path.
 func Build(t testing.TB, pkg, dir string) string {
 	t.Helper()
-	bin := filepath.Join(dir, filepath.Base(pkg))
+	bin := filepath.Join(dir, "prog")
 	out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput()
 	if err != nil {
 		t.Fatalf("go build %s: %v\n%s", pkg, err, out)
