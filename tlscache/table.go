@@ -29,8 +29,23 @@ type entry struct {
 }
 
 // bucket is an immutable list of the entries whose keys hash to one slot.
-// Writers publish a modified copy.
-type bucket struct{ entries []*entry }
+// Writers publish a modified copy. Buckets hold one or two entries at the
+// table's load factor, so they live in inline, which keeps the list in the
+// bucket's own cache line and saves the hit path a dependent load.
+type bucket struct {
+	entries []*entry
+	inline  [3]*entry
+}
+
+func newBucket(n int) *bucket {
+	b := &bucket{}
+	if n <= len(b.inline) {
+		b.entries = b.inline[:n:n]
+	} else {
+		b.entries = make([]*entry, n)
+	}
+	return b
+}
 
 // table is a fixed-size hash table read without locks: a slot is an atomic
 // pointer to an immutable bucket. Writers (under Cache.mu) copy the bucket
@@ -84,9 +99,10 @@ func (t *table) put(e *entry) {
 	if b := s.Load(); b != nil {
 		old = b.entries
 	}
-	next := make([]*entry, len(old), len(old)+1)
-	copy(next, old)
-	s.Store(&bucket{entries: append(next, e)})
+	nb := newBucket(len(old) + 1)
+	copy(nb.entries, old)
+	nb.entries[len(old)] = e
+	s.Store(nb)
 }
 
 // remove deletes e if present. Callers hold Cache.mu.
@@ -104,10 +120,10 @@ func (t *table) remove(e *entry) {
 		s.Store(nil)
 		return
 	}
-	next := make([]*entry, 0, len(b.entries)-1)
-	next = append(next, b.entries[:i]...)
-	next = append(next, b.entries[i+1:]...)
-	s.Store(&bucket{entries: next})
+	nb := newBucket(len(b.entries) - 1)
+	copy(nb.entries, b.entries[:i])
+	copy(nb.entries[i:], b.entries[i+1:])
+	s.Store(nb)
 }
 
 // clear drops every entry. Callers hold Cache.mu.
