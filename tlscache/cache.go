@@ -315,7 +315,15 @@ func (c *Cache) finish(f *flight, r loadResult, now time.Time, dur time.Duration
 			c.addNegativeLocked(f.name, r.err, now)
 		}
 		if c.cfg.logger != nil {
-			c.cfg.logger.Warn("tlscache: load failed", slog.String("name", f.name), slog.Any("error", r.err))
+			// Unknown names are the client's doing (any client can send
+			// random SNI), so they log at Debug: a flood must not become a
+			// log flood.
+			level := slog.LevelWarn
+			if errors.Is(r.err, ErrNotFound) {
+				level = slog.LevelDebug
+			}
+			c.cfg.logger.Log(context.Background(), level, "tlscache: load failed",
+				slog.String("name", f.name), slog.Any("error", r.err))
 		}
 		return
 	}
@@ -357,9 +365,12 @@ func (c *Cache) installLocked(name string, cert *tls.Certificate, now time.Time)
 	e.refreshAt = expireAt
 	if ahead := c.cfg.refreshAhead; ahead > 0 {
 		ahead = min(ahead, expireAt.Sub(now)/2)
-		if ahead > 0 {
-			jitter := time.Duration(rand.Int64N(int64(ahead)/2 + 1))
-			e.refreshAt = expireAt.Add(-ahead - jitter)
+		jitter := time.Duration(rand.Int64N(int64(ahead)/2 + 1))
+		// Refresh no sooner than one negative TTL from now, so a loader
+		// that keeps returning a certificate about to expire is not
+		// called in an ever faster loop as its lifetime shrinks.
+		if at := expireAt.Add(-ahead - jitter); at.Sub(now) >= c.cfg.negTTL {
+			e.refreshAt = at
 		}
 	}
 	c.setDueLocked(e, e.refreshAt)

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"strings"
@@ -654,3 +655,37 @@ func TestRefreshJitter(t *testing.T) {
 		t.Error("loader context lacked the load timeout's deadline")
 	}
 }
+
+// TestLogger: unknown names (ErrNotFound, the client's doing) stay below
+// Info so a random-SNI flood cannot flood the log; broken loads warn.
+func TestLogger(t *testing.T) {
+	var buf strings.Builder
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		return buf.Write(p)
+	}), &slog.HandlerOptions{Level: slog.LevelInfo}))
+	ld := newCountingLoader()
+	ld.fail("broken.test", errBoom)
+	cache := tlscache.New(ld, tlscache.WithLogger(logger))
+	defer cache.Close()
+	for i := range 20 {
+		cache.GetCertificate(hello(fmt.Sprintf("r%d.test", i)))
+	}
+	mu.Lock()
+	if buf.Len() != 0 {
+		t.Errorf("unknown names logged at Info or above:\n%s", buf.String())
+	}
+	mu.Unlock()
+	cache.GetCertificate(hello("broken.test"))
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(buf.String(), "level=WARN") || !strings.Contains(buf.String(), "broken.test") {
+		t.Errorf("broken loader logged %q, want a WARN naming broken.test", buf.String())
+	}
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
