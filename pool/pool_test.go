@@ -487,3 +487,107 @@ func TestReleaseOS(t *testing.T) {
 		t.Errorf("second big sweep within ReleaseOSInterval: FreeOSMemory called %d times, want still 1", calls.Load())
 	}
 }
+
+// TestCounterCarry drives one shard's 16-bit hit and put counters through
+// several carries and checks the totals are exact.
+func TestCounterCarry(t *testing.T) {
+	var c counter
+	p := pool.New(c.new, pool.WithTTL(time.Hour))
+	defer p.Close()
+	const n = 200_000 // about three carries of 2^16
+	for range n {
+		p.Put(p.Get())
+	}
+	st := p.Stats()
+	made := uint64(c.made.Load())
+	if st.Gets != n || st.Puts != n || st.Hits+made != n || st.News != made {
+		t.Errorf("after %d Get+Put: Stats() = %+v, made %d; want Gets=Puts=%d, Hits=%d", n, st, made, n, n-made)
+	}
+}
+
+// TestBurstSpillRefill gets many objects at once and puts them back, so
+// cells spill into the overflow stacks and refill from them.
+func TestBurstSpillRefill(t *testing.T) {
+	var c counter
+	p := pool.New(c.new, pool.WithMaxIdle(4096), pool.WithTTL(time.Hour))
+	defer p.Close()
+	const burst = 300
+	held := make([]*obj, burst)
+	for round := range 5 {
+		for i := range held {
+			held[i] = p.Get()
+		}
+		seen := map[*obj]bool{}
+		for _, o := range held {
+			if seen[o] {
+				t.Fatalf("round %d: Get returned obj %d twice", round, o.id)
+			}
+			seen[o] = true
+		}
+		for _, o := range held {
+			p.Put(o)
+		}
+	}
+	if made := c.made.Load(); made != burst {
+		t.Errorf("5 bursts of %d made %d objects, want %d (later bursts reuse)", burst, made, burst)
+	}
+	if st := p.Stats(); st.Idle != burst || st.DropsFull != 0 {
+		t.Errorf("Stats() = %+v, want Idle=%d DropsFull=0", st, burst)
+	}
+}
+
+// TestStormWithDrops mixes Get/Put storms with DropIdle, Stats and a fast
+// TTL, and checks no object is lost or handed out twice.
+func TestStormWithDrops(t *testing.T) {
+	var c counter
+	p := pool.New(c.new, pool.WithMaxIdle(64), pool.WithDestroy(c.destroy), pool.WithTTL(2*time.Millisecond))
+	var inUse sync.Map
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	wg.Go(func() {
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p.DropIdle()
+			if st := p.Stats(); st.Idle > 64 {
+				t.Errorf("Stats().Idle = %d, want <= 64", st.Idle)
+			}
+			time.Sleep(100 * time.Microsecond)
+		}
+	})
+	var ws sync.WaitGroup
+	for range 2 * runtime.GOMAXPROCS(0) {
+		ws.Go(func() {
+			var mine []*obj
+			for i := range 5000 {
+				if i%4 != 3 {
+					o := p.Get()
+					if _, dup := inUse.LoadOrStore(o, true); dup {
+						t.Errorf("obj %d handed out twice", o.id)
+					}
+					mine = append(mine, o)
+				}
+				if len(mine) > 8 || i%4 == 3 && len(mine) > 0 {
+					o := mine[0]
+					mine = mine[1:]
+					inUse.Delete(o)
+					p.Put(o)
+				}
+			}
+			for _, o := range mine {
+				inUse.Delete(o)
+				p.Put(o)
+			}
+		})
+	}
+	ws.Wait()
+	close(stop)
+	wg.Wait()
+	p.Close()
+	if made, gone := c.made.Load(), c.destroyed.Load(); made != gone {
+		t.Errorf("made %d, destroyed %d after Close: objects lost", made, gone)
+	}
+}
