@@ -48,8 +48,7 @@
 //   - [Pool.Close] drains the pool; Put after Close destroys; Get after
 //     Close still works (it calls the constructor).
 //   - The bound is per pool, not per P: a Get finds an object Put on
-//     another P (through a shared depot, then by stealing), as sync.Pool
-//     does.
+//     another P (it steals, as sync.Pool does).
 //
 // What it costs: sync.Pool's fast path does no atomic read-modify-write
 // at all (the runtime clears it during a stop-the-world GC phase, which

@@ -25,10 +25,12 @@ func procPin() int
 func procUnpin()
 
 // pinState is empty: pinning needs no per-shard state.
+//
+//lint:ignore U1000 the gotune_nolinkname and race builds give it a mutex.
 type pinState struct{}
 
-// shardCount is one shard per P at New time; Ps added later share the
-// depot.
+// shardCount is one shard per P at New time. Ps added later (a raised
+// GOMAXPROCS) have no cells and use the overflow stacks.
 func shardCount() int { return runtime.GOMAXPROCS(0) }
 
 // pin pins the goroutine and returns its P's shard, or nil when the P

@@ -98,6 +98,7 @@ type shard[T any] struct {
 	seq    atomic.Uint32 // odd while a counter carries into hitsHi/putsHi
 	hitsHi atomic.Uint64
 	putsHi atomic.Uint64
+	//lint:ignore U1000 empty here; a mutex in gotune_nolinkname and race builds.
 	pinState
 	ov overflow[T]
 	_  [128]byte // keep neighbouring shards off these cache lines
@@ -296,6 +297,11 @@ func (p *Pool[T]) stash(items []item[T]) {
 	}
 	if len(items) > 0 {
 		p.toOverflow(s, items, false)
+	}
+	// The batch was invisible to a sweep while in flight; if that sweep
+	// found the pool empty and disarmed, re-arm it.
+	if !p.armed.Load() {
+		p.arm()
 	}
 }
 
