@@ -15,9 +15,9 @@ func TestMask(t *testing.T) {
 			t.Errorf("maskOf(%v).ids() = %v, want %v", ids, got, want)
 		}
 		hi := want[len(want)-1]
-		if len(m) != hi/64+1 || m.bytes() != uintptr(len(m)*8) || m.maxnode() != uintptr(len(m)*64+1) {
+		if len(m) != hi/wordBits+1 || m.bytes() != uintptr(len(m)*wordBits/8) || m.maxnode() != uintptr(len(m)*wordBits+1) {
 			t.Errorf("maskOf(%v): %d words, %d bytes, maxnode %d; want %d words, maxnode = bits + 1",
-				ids, len(m), m.bytes(), m.maxnode(), hi/64+1)
+				ids, len(m), m.bytes(), m.maxnode(), hi/wordBits+1)
 		}
 	}
 }

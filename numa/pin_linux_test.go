@@ -184,8 +184,8 @@ func TestMaxnodeEdge(t *testing.T) {
 			}
 			t.Errorf("set_mempolicy(MPOL_BIND, {0}, maxnode=1) = %v, want EINVAL (the top bit is dropped)", e)
 		}
-		if got := m.maxnode(); got != 65 {
-			t.Errorf("maxnode of a one-word mask = %d, want 65", got)
+		if got := m.maxnode(); got != wordBits+1 {
+			t.Errorf("maxnode of a one-word mask = %d, want %d", got, wordBits+1)
 		}
 		// The smallest correct maxnode for node 0 is 2 (one bit + 1).
 		if e := rawSetMempolicy(mpolBind, m, 2); e != 0 {

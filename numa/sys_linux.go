@@ -54,7 +54,7 @@ var sys = struct {
 		return e
 	},
 	getmempolicy: func(mode *int32, m mask) syscall.Errno {
-		_, _, e := unix.Syscall6(unix.SYS_GET_MEMPOLICY, uintptr(unsafe.Pointer(mode)), uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)*64), 0, 0, 0)
+		_, _, e := unix.Syscall6(unix.SYS_GET_MEMPOLICY, uintptr(unsafe.Pointer(mode)), uintptr(unsafe.Pointer(&m[0])), uintptr(len(m)*wordBits), 0, 0, 0)
 		return e
 	},
 	setmempolicy: func(mode int, m mask) syscall.Errno {
@@ -98,16 +98,21 @@ func wrapErrno(what string, e syscall.Errno) error {
 }
 
 // mask is a kernel bitmap (cpumask or nodemask) in unsigned longs.
-type mask []uint64
+type mask []uint
+
+// wordBits is the width of the kernel's unsigned long, which bitmaps are
+// made of; Go's uint has the same width on every Linux port, so the layout
+// is right on 32-bit big-endian machines too.
+const wordBits = bits.UintSize
 
 func maskOf(ids []int) mask {
 	hi := 0
 	for _, id := range ids {
 		hi = max(hi, id)
 	}
-	m := make(mask, hi/64+1)
+	m := make(mask, hi/wordBits+1)
 	for _, id := range ids {
-		m[id/64] |= 1 << (id % 64)
+		m[id/wordBits] |= 1 << (id % wordBits)
 	}
 	return m
 }
@@ -116,8 +121,8 @@ func (m mask) ids() []int {
 	out := []int{}
 	for w, v := range m {
 		for v != 0 {
-			b := bits.TrailingZeros64(v)
-			out = append(out, w*64+b)
+			b := bits.TrailingZeros(v)
+			out = append(out, w*wordBits+b)
 			v &^= 1 << b
 		}
 	}
@@ -125,20 +130,20 @@ func (m mask) ids() []int {
 }
 
 // bytes is the size the affinity calls take.
-func (m mask) bytes() uintptr { return uintptr(len(m) * 8) }
+func (m mask) bytes() uintptr { return uintptr(len(m) * wordBits / 8) }
 
 // maxnode is what set_mempolicy and mbind take for m: the kernel decrements
 // maxnode before using it (a historic off-by-one that glibc and libnuma
 // compensate for), so a mask of n bits is passed as n + 1. Passing n drops
 // the highest bit of every mask: for node 63 of a one-word mask the policy
 // silently becomes "no nodes".
-func (m mask) maxnode() uintptr { return uintptr(len(m)*64 + 1) }
+func (m mask) maxnode() uintptr { return uintptr(len(m)*wordBits + 1) }
 
 // getAffinity returns the CPUs thread tid (0: the calling thread) may run
 // on. The kernel rejects a buffer smaller than nr_cpu_ids bits with EINVAL,
 // so the buffer grows until it fits.
 func getAffinity(tid int) ([]int, error) {
-	for words := 16; words <= cpulist.MaxID/64; words *= 2 {
+	for words := 1024 / wordBits; words <= cpulist.MaxID/wordBits; words *= 2 {
 		m := make(mask, words)
 		e := sys.getaffinity(tid, m)
 		if e == unix.EINVAL {
@@ -158,7 +163,7 @@ func getMempolicy() (int, []int, error) {
 	var mode int32
 	// MAX_NUMNODES is at most 1024; the kernel rejects a buffer larger
 	// than a page.
-	m := make(mask, 1024/64)
+	m := make(mask, 1024/wordBits)
 	if e := sys.getmempolicy(&mode, m); e != 0 {
 		return 0, nil, wrapErrno("get_mempolicy", e)
 	}
