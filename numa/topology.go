@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/gotune/gotune/internal/cgroup"
 	"github.com/gotune/gotune/internal/cpulist"
 	"github.com/gotune/gotune/internal/sysnode"
 )
@@ -60,7 +61,7 @@ type Topology struct {
 	NUMA bool `json:"numa"`
 	// Root is the directory the topology was read from.
 	Root string `json:"root"`
-	// Cpuset names the cgroup cpuset that narrowed AllowedCPUs, if any.
+	// Cpuset names the cgroup cpuset file that bounds AllowedCPUs, if any.
 	Cpuset string `json:"cpuset,omitempty"`
 	// Notes explains decisions a reader might not expect.
 	Notes []string `json:"notes,omitempty"`
@@ -191,27 +192,29 @@ func (t *Topology) allowed(root string, online []int, nodes []sysnode.Node) (cpu
 	default:
 		return nil, nil, fmt.Errorf("numa: %w", err)
 	}
-	cs, err := sysnode.ReadCpuset(root)
+	// The kernel already keeps each thread's affinity within its cpuset;
+	// intersecting again covers captures and other mount namespaces.
+	cg, err := cgroup.Read(root)
 	if err != nil {
-		return nil, nil, fmt.Errorf("numa: %w", err)
+		// Malformed cgroup files (the reader names them) leave the
+		// affinity as the bound, which the kernel keeps within the cpuset.
+		t.Notes = append(t.Notes, "cgroup files not fully readable, affinity alone bounds the CPUs: "+err.Error())
 	}
-	if cs.HasCPUs || cs.HasMems {
-		t.Cpuset = fmt.Sprintf("cgroup v%d %s", cs.Version, cs.Dir)
-	}
-	if cs.HasCPUs {
+	if cg.CPUSet != nil {
+		t.Cpuset = "/" + cg.CPUSetFile
 		before := len(cpus)
-		cpus = cpulist.Intersect(cpus, cs.CPUs)
+		cpus = cpulist.Intersect(cpus, cg.CPUSet)
 		if len(cpus) < before {
 			t.Notes = append(t.Notes, fmt.Sprintf("cgroup cpuset %s (%s) narrows the affinity to %s",
-				cs.Dir, cpulist.Format(cs.CPUs), cpulist.Format(cpus)))
+				t.Cpuset, cpulist.Format(cg.CPUSet), cpulist.Format(cpus)))
 		}
 	}
-	if cs.HasMems {
-		mems = cpulist.Intersect(mems, cs.Mems)
+	if cg.MemSet != nil {
+		mems = cpulist.Intersect(mems, cg.MemSet)
 	}
 	if len(cpus) == 0 {
 		return nil, nil, fmt.Errorf("%w: affinity %q ∩ cpuset %q (%s) ∩ online %q is empty (root %s)",
-			ErrNoCPUs, cpulist.Format(st.CPUs), cpulist.Format(cs.CPUs), cs.Dir, cpulist.Format(online), root)
+			ErrNoCPUs, cpulist.Format(st.CPUs), cpulist.Format(cg.CPUSet), t.Cpuset, cpulist.Format(online), root)
 	}
 	return cpus, mems, nil
 }

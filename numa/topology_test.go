@@ -102,7 +102,7 @@ func TestDiscoverFixtures(t *testing.T) {
 			},
 			allowed: "0-31", mems: "0-1", local: 0, spans: true, numa: true,
 			distances: [][3]int{{0, 0, 10}, {0, 1, 21}, {1, 0, 21}, {1, 1, 10}, {0, 2, -1}},
-			cpuset:    "cgroup v2 /sys/fs/cgroup/system.slice/svc.service",
+			cpuset:    "/sys/fs/cgroup/system.slice/svc.service/cpuset.cpus.effective",
 		},
 		{
 			// SMT siblings interleaved: node 0 is 0-27 plus their
@@ -141,7 +141,7 @@ func TestDiscoverFixtures(t *testing.T) {
 			},
 			allowed: "2-5,58-61", mems: "0-1", local: 0, numa: true,
 			distances: [][3]int{{0, 1, 21}},
-			cpuset:    "cgroup v2 /sys/fs/cgroup",
+			cpuset:    "/sys/fs/cgroup/cpuset.cpus.effective",
 		},
 		{
 			// The affinity says 0-31; the v1 cpuset says 13-19 and wins.
@@ -153,7 +153,7 @@ func TestDiscoverFixtures(t *testing.T) {
 			},
 			allowed: "13-19", mems: "0-1", local: 1, spans: true, numa: true,
 			distances: [][3]int{{0, 1, 21}},
-			cpuset:    "cgroup v1 /sys/fs/cgroup/cpuset/docker/abc123",
+			cpuset:    "/sys/fs/cgroup/cpuset/docker/abc123/cpuset.effective_cpus",
 		},
 	}
 	for _, tc := range tests {
@@ -237,7 +237,7 @@ func TestDiscoverSharedCapture(t *testing.T) {
 	if got := topo.Distance(0, 0); got != 10 {
 		t.Errorf("Distance(0, 0) = %d, want 10", got)
 	}
-	if want := "cgroup v2 /sys/fs/cgroup/process_api/58f23e9e1991a52298439d2eff9c09d0"; topo.Cpuset != want {
+	if want := "/sys/fs/cgroup/cpuset.cpus.effective"; topo.Cpuset != want {
 		t.Errorf("Cpuset = %q, want %q", topo.Cpuset, want)
 	}
 }
@@ -339,5 +339,24 @@ func TestDiscoverMissingFiles(t *testing.T) {
 	// A bare root has nothing to go on.
 	if topo, err := Discover(WithRoot(t.TempDir())); err == nil {
 		t.Errorf("Discover(empty root) = %v, want error", topo)
+	}
+}
+
+// TestDiscoverBadCgroupFile: a malformed cgroup file is noted, and the
+// affinity (which the kernel keeps within the cpuset) still bounds the CPUs.
+func TestDiscoverBadCgroupFile(t *testing.T) {
+	root := copyTree(t, "testdata/cpuset-spans")
+	if err := os.WriteFile(filepath.Join(root, "sys/fs/cgroup/cpuset/docker/abc123/cpuset.effective_cpus"), []byte("19-13\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	topo, err := Discover(WithRoot(root))
+	if err != nil {
+		t.Fatalf("Discover with a malformed cpuset file: %v", err)
+	}
+	if !slices.ContainsFunc(topo.Notes, func(s string) bool { return strings.Contains(s, "19-13") }) {
+		t.Errorf("Notes = %q, want one quoting the malformed list", topo.Notes)
+	}
+	if len(topo.AllowedCPUs) > 32 {
+		t.Errorf("AllowedCPUs = %v, wider than the affinity", topo.AllowedCPUs)
 	}
 }

@@ -66,16 +66,3 @@ func FuzzParseNumaMaps(f *testing.F) {
 		_, _ = ParseNumaMaps(strings.NewReader(s), 1000)
 	})
 }
-
-func FuzzParseMountinfo(f *testing.F) {
-	for _, s := range []string{
-		"32 23 0:28 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup2 rw,nsdelegate\n",
-		"34 31 0:31 /a\\040b /x rw - cgroup cgroup rw,cpuset\n", "1 - 2", "\\\\\\",
-	} {
-		f.Add(s)
-	}
-	f.Fuzz(func(t *testing.T, s string) {
-		_, _ = ParseMountinfo(s)
-		_, _ = ParseProcCgroup(s)
-	})
-}

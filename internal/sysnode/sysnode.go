@@ -1,10 +1,9 @@
 // Package sysnode reads the Linux NUMA description of a host and of the
 // current process from a root directory: /sys/devices/system/node (online
 // nodes, CPU lists, distances, per-node meminfo and numastat),
-// /proc/self/status (Cpus_allowed, Mems_allowed), the cgroup cpuset of the
-// process (v1 or v2, resolved through /proc/self/cgroup and mountinfo) and
+// /proc/self/status (Cpus_allowed, Mems_allowed), /proc/self/task and
 // /proc/self/numa_maps. It only reads files; package numa makes the
-// decisions.
+// decisions. The cgroup cpuset comes from internal/cgroup.
 package sysnode
 
 import (
