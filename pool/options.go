@@ -62,8 +62,10 @@ func WithTTL(d time.Duration) Option {
 
 // WithMaxIdle bounds the number of idle objects the pool holds. The bound is
 // hard: it holds at every instant, however many goroutines Put at once. A
-// Put that finds the pool full drops its object. n == 0 keeps nothing (every
-// Put drops); New panics if n < 0.
+// Put that finds the pool full drops its object. Up to half the bound (at
+// most sixteen objects per P) sits in per-P cells that only their own P
+// fills, so Puts from a single P can leave that part unused. n == 0 keeps
+// nothing (every Put drops); New panics if n < 0.
 func WithMaxIdle(n int) Option {
 	return optionFunc(func(c *config) { c.maxIdle = n })
 }
