@@ -591,3 +591,40 @@ func TestStormWithDrops(t *testing.T) {
 		t.Errorf("made %d, destroyed %d after Close: objects lost", made, gone)
 	}
 }
+
+// TestMoreProcsThanShards raises GOMAXPROCS after New: the extra Ps have
+// no cells and must go through the overflow stacks, still bounded.
+func TestMoreProcsThanShards(t *testing.T) {
+	old := runtime.GOMAXPROCS(1)
+	var c counter
+	p := pool.New(c.new, pool.WithMaxIdle(40), pool.WithDestroy(c.destroy))
+	runtime.GOMAXPROCS(old + 4)
+	defer runtime.GOMAXPROCS(old)
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			var held []*obj
+			for i := range 3000 {
+				if i%3 == 2 {
+					for _, o := range held {
+						p.Put(o)
+					}
+					held = held[:0]
+				} else {
+					held = append(held, p.Get())
+				}
+			}
+			for _, o := range held {
+				p.Put(o)
+			}
+		})
+	}
+	wg.Wait()
+	if st := p.Stats(); st.Idle > 40 || st.Hits == 0 {
+		t.Errorf("Stats() = %+v, want Idle <= 40 and some hits", st)
+	}
+	p.Close()
+	if made, gone := c.made.Load(), c.destroyed.Load(); made != gone {
+		t.Errorf("made %d, destroyed %d after Close", made, gone)
+	}
+}
