@@ -37,9 +37,11 @@
 //
 //   - Objects are typed: no type assertion, and T need not be a pointer.
 //   - Idle objects are dropped after the TTL ([WithTTL], default one
-//     minute), within an eighth of the TTL, by a timer; GC plays no part.
-//     A sync.Pool drops everything at every second GC instead, so under
-//     a steady load a Pool keeps its objects where sync.Pool would churn.
+//     minute), at an idle age between TTL and 1.25×TTL, by a timer; GC
+//     plays no part. A sync.Pool drops whatever stays idle across two GCs
+//     instead, so under a steady load with frequent GCs a Pool keeps its
+//     objects where sync.Pool would churn, and in an idle process it lets
+//     them go where sync.Pool would hold them.
 //   - The idle set is bounded ([WithMaxIdle], default 1024). Past the
 //     bound Put drops the object (and calls [WithDestroy]'s hook) rather
 //     than keep it; with sync.Pool it would be kept until the next GCs.

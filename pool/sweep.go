@@ -10,8 +10,9 @@ import (
 // The TTL sweep is a time.AfterFunc timer, not a goroutine: Put arms it
 // when the pool goes from empty to holding something, each sweep re-arms
 // it while idle objects remain, and it stays disarmed while the pool is
-// empty or closed. A sweep runs every TTL/8, so an object idle for the
-// TTL is dropped by the next sweep (within TTL/8 plus the clock lag below)
+// empty or closed. A sweep runs every TTL/8 and drops objects whose stamp
+// is older than TTL + TTL/8; stamps lag the real Put time by at most
+// TTL/8, so an object goes at an idle age between TTL and 1.25×TTL,
 // whether or not a GC runs or anyone calls the pool.
 
 // ReleaseOSInterval is the least time between two [WithReleaseOS] hints
