@@ -17,7 +17,9 @@ import (
 //	gotune_tune_cpus                    gauge   CPUs the process may run on (affinity ∩ cpuset)
 //	gotune_tune_memory_max_bytes        gauge   tightest memory.max (0: none)
 //	gotune_tune_memory_high_bytes       gauge   tightest memory.high (0: none)
-//	gotune_tune_decided{setting,source} gauge   the value decided for gomaxprocs, gomemlimit_bytes, gogc_percent
+//	gotune_tune_gomaxprocs_decided{source}         gauge   GOMAXPROCS gotune decided, and where it came from
+//	gotune_tune_gomemlimit_decided_bytes{source}   gauge   GOMEMLIMIT decided (absent while there is no limit)
+//	gotune_tune_gogc_decided_percent{source}       gauge   GOGC decided (-1: off)
 //	gotune_tune_refreshes_total         counter reads of the limits
 //	gotune_tune_changes_total           counter applies that changed a setting
 //	gotune_tune_refresh_errors_total    counter reads that failed (settings kept)
@@ -30,11 +32,13 @@ var (
 	descCPUs     = prometheus.NewDesc("gotune_tune_cpus", "CPUs the process may run on: affinity mask intersected with the cpuset.", nil, nil)
 	descMemMax   = prometheus.NewDesc("gotune_tune_memory_max_bytes", "Tightest memory.max over the cgroup and its ancestors; 0 means none.", nil, nil)
 	descMemHigh  = prometheus.NewDesc("gotune_tune_memory_high_bytes", "Tightest memory.high over the cgroup and its ancestors; 0 means none.", nil, nil)
-	descDecided  = prometheus.NewDesc("gotune_tune_decided", "Value gotune decided for a runtime setting, labelled with its source (env, code, runtime, cgroup, policy, default). GOMEMLIMIT without a limit is +Inf, GOGC off is -1.", []string{"setting", "source"}, nil)
+	descProcs    = prometheus.NewDesc("gotune_tune_gomaxprocs_decided", "GOMAXPROCS gotune decided, labelled with its source (env, code, runtime, cgroup, policy, default).", []string{"source"}, nil)
+	descLimit    = prometheus.NewDesc("gotune_tune_gomemlimit_decided_bytes", "GOMEMLIMIT gotune decided, labelled with its source; absent while there is no limit.", []string{"source"}, nil)
+	descGOGC     = prometheus.NewDesc("gotune_tune_gogc_decided_percent", "GOGC gotune decided, labelled with its source; -1 means off.", []string{"source"}, nil)
 	descRefresh  = prometheus.NewDesc("gotune_tune_refreshes_total", "Reads of the limits, the first apply included.", nil, nil)
 	descChanges  = prometheus.NewDesc("gotune_tune_changes_total", "Applies that changed a runtime setting.", nil, nil)
 	descRefErrs  = prometheus.NewDesc("gotune_tune_refresh_errors_total", "Reads of the limits that failed; the settings were kept.", nil, nil)
-	collectDescs = []*prometheus.Desc{descQuota, descCPUs, descMemMax, descMemHigh, descDecided, descRefresh, descChanges, descRefErrs}
+	collectDescs = []*prometheus.Desc{descQuota, descCPUs, descMemMax, descMemHigh, descProcs, descLimit, descGOGC, descRefresh, descChanges, descRefErrs}
 )
 
 type collector struct{ t *Tuner }
@@ -58,13 +62,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(descMemMax, float64(r.Limits.MemoryMax))
 	gauge(descMemHigh, float64(r.Limits.MemoryHigh))
 	if r.GOMAXPROCS.Source != "" {
-		mem := float64(r.GOMEMLIMIT.After)
-		if r.GOMEMLIMIT.After == math.MaxInt64 {
-			mem = math.Inf(1)
+		gauge(descProcs, float64(r.GOMAXPROCS.After), string(r.GOMAXPROCS.Source))
+		if r.GOMEMLIMIT.After != math.MaxInt64 {
+			gauge(descLimit, float64(r.GOMEMLIMIT.After), string(r.GOMEMLIMIT.Source))
 		}
-		gauge(descDecided, float64(r.GOMAXPROCS.After), "gomaxprocs", string(r.GOMAXPROCS.Source))
-		gauge(descDecided, mem, "gomemlimit_bytes", string(r.GOMEMLIMIT.Source))
-		gauge(descDecided, float64(r.GOGC.After), "gogc_percent", string(r.GOGC.Source))
+		gauge(descGOGC, float64(r.GOGC.After), string(r.GOGC.Source))
 	}
 	counter(descRefresh, s.Refreshes)
 	counter(descChanges, s.Changes)

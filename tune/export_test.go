@@ -17,6 +17,7 @@ func ResetState() {
 	lastProcs.Store(0)
 	lastLimit.Store(0)
 	origLimit.Store(0)
+	lastGOGC.Store(0)
 }
 
 var (

@@ -76,6 +76,9 @@ type Report struct {
 	// procsDefault records that GOMAXPROCS was the runtime's own default
 	// before Apply, so Undo hands it back to the runtime.
 	procsDefault bool
+	// handBack asks Apply to give GOMAXPROCS back to the runtime
+	// (runtime.SetDefaultGOMAXPROCS) rather than set a number.
+	handBack bool
 }
 
 // String gives the one line that tune/auto logs.
@@ -118,6 +121,7 @@ func (r Report) Undo() {
 	}
 	if r.GOGC.Set {
 		debug.SetGCPercent(int(r.GOGC.Before))
+		lastGOGC.Store(0)
 	}
 }
 

@@ -25,6 +25,9 @@ var (
 	// origLimit is the memory limit before gotune first set one, restored
 	// when the cgroup limit goes away.
 	origLimit atomic.Int64
+	// lastGOGC is the GOGC percent gotune last set (never 0: no policy
+	// sets 0), so a later change by gcguard or by code is left alone.
+	lastGOGC atomic.Int64
 )
 
 // Detect reads the limits and computes what [Apply] would set, changing
@@ -52,8 +55,13 @@ func apply(c *config, refresh bool) (Report, error) {
 		return r, err
 	}
 	if r.GOMAXPROCS.Set {
-		runtime.GOMAXPROCS(int(r.GOMAXPROCS.After))
-		lastProcs.Store(r.GOMAXPROCS.After)
+		if r.handBack {
+			runtime.SetDefaultGOMAXPROCS()
+			lastProcs.Store(0)
+		} else {
+			runtime.GOMAXPROCS(int(r.GOMAXPROCS.After))
+			lastProcs.Store(r.GOMAXPROCS.After)
+		}
 	}
 	if r.GOMEMLIMIT.Set {
 		if lastLimit.Load() == 0 {
@@ -67,6 +75,7 @@ func apply(c *config, refresh bool) (Report, error) {
 	}
 	if r.GOGC.Set {
 		debug.SetGCPercent(int(r.GOGC.After))
+		lastGOGC.Store(r.GOGC.After)
 	}
 	r.Applied = true
 	if c.logger != nil && (!refresh || r.changed()) {
@@ -96,7 +105,7 @@ func detect(c *config, refresh bool) (Report, error) {
 		keep()
 		return r, err
 	}
-	cpus, err := allowedCPUs(c, lim)
+	cpus, err := allowedCPUs(c, lim, &r.Warnings)
 	if err != nil {
 		keep()
 		return r, err
@@ -133,7 +142,7 @@ func detect(c *config, refresh bool) (Report, error) {
 // allowedCPUs is the affinity mask intersected with the cgroup's cpuset. On
 // the live host the mask comes from sched_getaffinity; under a root from
 // proc/self/status, falling back to the online CPUs.
-func allowedCPUs(c *config, lim cgroup.Limits) ([]int, error) {
+func allowedCPUs(c *config, lim cgroup.Limits, warnings *[]string) ([]int, error) {
 	var cpus []int
 	if c.live() {
 		var err error
@@ -151,7 +160,9 @@ func allowedCPUs(c *config, lim cgroup.Limits) ([]int, error) {
 			}
 		}
 		if !ok {
+			// Nothing under the root says how many CPUs there are.
 			set = seq(c.numCPU())
+			*warnings = append(*warnings, fmt.Sprintf("no proc/self/status or sys/devices/system/cpu/online under %s: assuming this host's %d CPUs", c.root, len(set)))
 		}
 		cpus = set
 	}
@@ -236,18 +247,23 @@ func (c *config) decideProcs(r *Report, cur int64, refresh bool) Setting {
 		want, src = floorProcs(lim.CPUQuota, lim.CPUs), SourcePolicy
 	}
 	quota := formatQuota(lim.CPUQuota)
-	switch {
-	case c.live() && runtimeActs && c.procs == MaxProcsRuntime && want == runtimeDefault:
+	ours := lastProcs.Load()
+	if c.live() && runtimeActs && want == runtimeDefault {
+		// The runtime gives this answer by itself: leave it the job, and
+		// hand it back (which also restarts its updates) if gotune had
+		// taken it over.
 		s.After, s.Source = want, SourceRuntime
-		if lim.CPUQuota > 0 {
-			s.Reason = fmt.Sprintf("the runtime follows the cpu quota %s", quota)
-		} else {
+		s.Reason = fmt.Sprintf("the runtime follows the cpu quota %s", quota)
+		if lim.CPUQuota == 0 {
 			s.Source, s.Reason = SourceDefault, fmt.Sprintf("no cpu quota; %d CPUs allowed", lim.CPUs)
 		}
-		// Hand it back to the runtime if gotune had taken it over.
-		s.Set = cur != want || cur == lastProcs.Load()
+		if ours != 0 {
+			s.Set, r.handBack = true, true
+		}
 		return s
-	case c.procs == MaxProcsFloor:
+	}
+	switch {
+	case c.procs == MaxProcsFloor && lim.CPUQuota > 0:
 		s.Reason = fmt.Sprintf("floor of cpu quota %s, %d CPUs allowed", quota, lim.CPUs)
 	case lim.CPUQuota > 0 && lim.CPUQuota < lim.LeafCPUQuota || lim.CPUQuota > 0 && lim.LeafCPUQuota == 0:
 		s.Reason = fmt.Sprintf("an ancestor's cpu quota %s is tighter than the leaf's %s, which the runtime reads", quota, formatQuota(lim.LeafCPUQuota))
@@ -260,7 +276,9 @@ func (c *config) decideProcs(r *Report, cur int64, refresh bool) Setting {
 		src = SourceDefault
 	}
 	s.After, s.Source = want, src
-	s.Set = want != cur || (c.live() && runtimeActs)
+	// Setting it once also switches the runtime's own updates off, which
+	// would otherwise undo it; after that only a new value needs a call.
+	s.Set = want != cur || (c.live() && runtimeActs && ours != want)
 	return s
 }
 
@@ -334,6 +352,11 @@ func (c *config) decideGOGC(r *Report, cur int64) Setting {
 		if cur != 100 {
 			s.Source, s.Reason = SourceCode, "set in code; kept"
 		}
+		return s
+	}
+	if ours := lastGOGC.Load(); ours != 0 && cur != ours && !c.overrideCode {
+		// Changed since gotune set it (gcguard, or code): theirs now.
+		s.Source, s.Reason = SourceCode, fmt.Sprintf("changed to %s since gotune set %s; kept", formatGOGC(cur), formatGOGC(ours))
 		return s
 	}
 	if c.gogc == GOGCOff && r.GOMEMLIMIT.After == math.MaxInt64 {

@@ -15,9 +15,14 @@ type Tuner struct {
 	cfg      config
 	interval time.Duration
 
-	mu      sync.Mutex // serialises apply and guards report and lastErr
-	report  Report
+	mu      sync.Mutex // serialises apply and guards the fields below
+	report  Report     // the latest read
 	lastErr string
+	// orig holds the settings from before the first apply, and set which
+	// of them any apply changed, so Undo restores the program's values and
+	// not an earlier value of gotune's.
+	orig Report
+	set  struct{ procs, limit, gogc bool }
 
 	refreshes atomic.Uint64
 	errors    atomic.Uint64
@@ -59,13 +64,13 @@ func (t *Tuner) apply(refresh bool) (Report, error) {
 	if r.changed() {
 		t.changes.Add(1)
 	}
-	// A refresh that changed nothing keeps the report of the last change,
-	// whose Before values are the ones to restore.
-	if !refresh || r.changed() || t.report.Root == "" {
-		t.report = r
-	} else {
-		t.report.Limits = r.Limits
+	if !t.orig.Applied {
+		t.orig = r
 	}
+	t.set.procs = t.set.procs || r.GOMAXPROCS.Set
+	t.set.limit = t.set.limit || r.GOMEMLIMIT.Set
+	t.set.gogc = t.set.gogc || r.GOGC.Set
+	t.report = r
 	return r, nil
 }
 
@@ -91,8 +96,8 @@ func (t *Tuner) Run(ctx context.Context) error {
 	}
 }
 
-// Report returns the report of the last apply that changed something (or
-// the first one), with the limits of the latest read.
+// Report returns the report of the latest read: the limits, and for each
+// setting its value before that apply, after it, and why.
 func (t *Tuner) Report() Report {
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -112,11 +117,15 @@ func (t *Tuner) Stats() TunerStats {
 	}
 }
 
-// Undo restores what the Tuner's applies changed. Stop Run first.
+// Undo restores the settings that any of the Tuner's applies changed to
+// their values from before the first one. Stop Run first.
 func (t *Tuner) Undo() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.report.Undo()
+	o := t.orig
+	o.GOMAXPROCS.Set, o.GOMEMLIMIT.Set, o.GOGC.Set = t.set.procs, t.set.limit, t.set.gogc
+	o.Undo()
+	t.set.procs, t.set.limit, t.set.gogc = false, false, false
 }
 
 // String describes the Tuner for logs.

@@ -2,10 +2,14 @@ package tune_test
 
 import (
 	"context"
+	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,6 +83,17 @@ func TestTunerFollowsResize(t *testing.T) {
 	}
 	writeTree(t, dir, "536870912")
 	waitFor(frac(0.9, 512*mib))
+	want := fmt.Sprintf(`
+# HELP gotune_tune_memory_max_bytes Tightest memory.max over the cgroup and its ancestors; 0 means none.
+# TYPE gotune_tune_memory_max_bytes gauge
+gotune_tune_memory_max_bytes %d
+# HELP gotune_tune_gomemlimit_decided_bytes GOMEMLIMIT gotune decided, labelled with its source; absent while there is no limit.
+# TYPE gotune_tune_gomemlimit_decided_bytes gauge
+gotune_tune_gomemlimit_decided_bytes{source="cgroup"} %d
+`, 512*mib, frac(0.9, 512*mib))
+	if err := testutil.CollectAndCompare(tune.NewCollector(tu), strings.NewReader(want), "gotune_tune_memory_max_bytes", "gotune_tune_gomemlimit_decided_bytes"); err != nil {
+		t.Errorf("collector after resize: %v", err)
+	}
 	if r := tu.Report(); r.Limits.MemoryMax != 512*mib || r.GOMEMLIMIT.After != frac(0.9, 512*mib) {
 		t.Errorf("Report after resize = %+v", r.GOMEMLIMIT)
 	}
@@ -106,10 +121,102 @@ func TestTunerFollowsResize(t *testing.T) {
 	if problems, err := testutil.CollectAndLint(c); err != nil || len(problems) > 0 {
 		t.Errorf("CollectAndLint: %v, %v", problems, err)
 	}
-	if n := testutil.CollectAndCount(c, "gotune_tune_decided"); n != 3 {
-		t.Errorf("gotune_tune_decided series = %d, want 3", n)
+	// The limit went away: no GOMEMLIMIT series, the other two present.
+	if n := testutil.CollectAndCount(c, "gotune_tune_gomaxprocs_decided", "gotune_tune_gogc_decided_percent", "gotune_tune_gomemlimit_decided_bytes"); n != 2 {
+		t.Errorf("decided series = %d, want 2 without a memory limit", n)
 	}
 	if n := testutil.CollectAndCount(c, "gotune_tune_refresh_errors_total"); n != 1 {
 		t.Errorf("gotune_tune_refresh_errors_total series = %d, want 1", n)
 	}
+}
+
+// TestTunerQuietWhenNothingChanges runs a Tuner for several ticks on a root
+// whose limits do not change: one log line and one change, not one a tick.
+func TestTunerQuietWhenNothingChanges(t *testing.T) {
+	for _, policy := range []tune.MaxProcsPolicy{tune.MaxProcsRuntime, tune.MaxProcsFloor} {
+		t.Run(policy.String(), func(t *testing.T) {
+			tune.ResetState()
+			procs, limit := runtime.GOMAXPROCS(0), debug.SetMemoryLimit(-1)
+			defer func() { runtime.GOMAXPROCS(procs); debug.SetMemoryLimit(limit) }()
+			dir := t.TempDir()
+			writeTree(t, dir, "1073741824")
+			var logs strings.Builder
+			logger := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+			tu := tune.NewTuner(time.Millisecond, noEnv, tune.WithRoot(dir), tune.WithMaxProcs(policy), tune.WithLogger(logger))
+			ctx, cancel := context.WithCancel(context.Background())
+			done := make(chan error)
+			go func() { done <- tu.Run(ctx) }()
+			deadline := time.Now().Add(10 * time.Second)
+			for tu.Stats().Refreshes < 6 && time.Now().Before(deadline) {
+				time.Sleep(2 * time.Millisecond)
+			}
+			cancel()
+			<-done
+			s := tu.Stats()
+			if s.Refreshes < 6 || s.Changes != 1 {
+				t.Errorf("Stats = %+v after unchanged refreshes, want 1 change", s)
+			}
+			if n := strings.Count(logs.String(), "gotune:"); n != 1 {
+				t.Errorf("%d log lines, want 1:\n%s", n, logs.String())
+			}
+		})
+	}
+}
+
+// TestTunerUndoAfterResize checks that Undo gives back the program's limit,
+// not the value gotune set before a resize.
+func TestTunerUndoAfterResize(t *testing.T) {
+	tune.ResetState()
+	procs := runtime.GOMAXPROCS(0)
+	defer runtime.GOMAXPROCS(procs)
+	before := debug.SetMemoryLimit(-1)
+	dir := t.TempDir()
+	writeTree(t, dir, "1073741824")
+	tu := tune.NewTuner(0, noEnv, tune.WithRoot(dir))
+	if _, err := tu.Apply(); err != nil {
+		t.Fatal(err)
+	}
+	writeTree(t, dir, "536870912")
+	if _, err := tu.Apply(); err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetMemoryLimit(-1); got != frac(0.9, 512*mib) {
+		t.Fatalf("limit after resize = %d", got)
+	}
+	tu.Undo()
+	if got := debug.SetMemoryLimit(-1); got != before {
+		t.Errorf("limit after Undo = %d, want the original %d", got, before)
+	}
+}
+
+// TestGOGCChangedByOthersIsKept: once gotune set GOGC, a later change by
+// gcguard or by code is theirs, and a refresh leaves it alone.
+func TestGOGCChangedByOthersIsKept(t *testing.T) {
+	tune.ResetState()
+	gogc := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(gogc)
+	tu := tune.NewTuner(0, noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(200))
+	if _, err := tu.Apply(); err != nil {
+		t.Fatal(err)
+	}
+	debug.SetGCPercent(350) // what gcguard would do
+	r, err := tu.Apply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := debug.SetGCPercent(-1); got != 350 || r.GOGC.Source != tune.SourceCode {
+		t.Errorf("GOGC after refresh = %d (%+v), want 350 kept", got, r.GOGC)
+	}
+	tu.Undo()
+}
+
+type syncWriter struct {
+	mu sync.Mutex
+	w  *strings.Builder
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }

@@ -201,6 +201,11 @@ func under(p, root string) bool {
 // that sees only its own subtree under a different name), the mount point
 // itself is the process's cgroup, as far as this mount namespace can tell.
 func walk(m Mount, cgPath string) []string {
+	if cgPath == "/.." || strings.HasPrefix(cgPath, "/../") {
+		// The process sits outside its cgroup namespace's root; all that
+		// this view can see is the mount itself.
+		return []string{m.MountPoint}
+	}
 	rel := ""
 	if under(cgPath, m.Root) && m.Root != "/" {
 		rel = strings.TrimPrefix(cgPath, m.Root)

@@ -45,7 +45,9 @@ func main() {
 			s.Err = err.Error()
 		}
 		if *amp {
-			before := runtime.GOMAXPROCS(0)
+			// Start automaxprocs from the CPU count, as in a process of
+			// its own: where it finds no quota it leaves the value alone.
+			before := runtime.GOMAXPROCS(runtime.NumCPU())
 			undo, err := maxprocs.Set()
 			if err == nil {
 				s.Automaxprocs = runtime.GOMAXPROCS(0)
