@@ -32,14 +32,14 @@
 // set_mempolicy only acts on the calling thread (first-touch allocation
 // then follows the pinned CPUs anyway). EPERM and ENOSYS, as under seccomp
 // or on kernels without NUMA, wrap [ErrUnavailable]. [WithReport] returns a
-// [PinReport] of what was done and why.
+// [PinReport] of what was done and why; [Pinned] returns the pin in effect.
 //
 // # When pinning helps, and when numactl is better
 //
 // Pinning helps a service that runs on a multi-socket host and fits on one
 // node: its threads stop migrating across sockets and its new memory comes
-// from the local node (remote memory costs about 1.5 to 2 times the
-// latency of local memory on common two-socket servers, and bandwidth). It also helps when the
+// from the local node (on common two-socket servers remote memory has about
+// 1.5 to 2 times the latency of local memory, and less bandwidth). It also helps when the
 // process is already confined to one node's CPUs by a cpuset, but not its
 // memory.
 //
@@ -70,5 +70,14 @@
 // [Collector] is a prometheus.Collector that reads per-node memory,
 // numastat counters (both host-wide, named gotune_numa_host_*) and this
 // process's resident bytes per node from /proc/self/numa_maps when
-// scraped, at most once per [WithMinInterval].
+// scraped, at most once per [WithMinInterval], and the node [Pin] pinned the
+// process to.
+//
+//	gotune_numa_host_numastat_pages_total{node,stat}  counter  numa_hit, numa_miss, numa_foreign, interleave_hit, local_node, other_node (host-wide)
+//	gotune_numa_host_memory_total_bytes{node}         gauge    node MemTotal (host-wide)
+//	gotune_numa_host_memory_free_bytes{node}          gauge    node MemFree (host-wide)
+//	gotune_numa_process_resident_bytes{node}          gauge    this process's pages on the node, from numa_maps
+//	gotune_numa_pinned_node                           gauge    node of the Pin in effect, -1 if none
+//	gotune_numa_collector_reads_total                 counter  rereads of the files
+//	gotune_numa_collector_read_errors_total           counter  rereads with an unreadable file
 package numa

@@ -16,7 +16,7 @@ const (
 	// without cgo only.
 	MethodAllThreads = "all-threads-syscall"
 	// MethodTaskWalk is sched_setaffinity on each thread listed in
-	// /proc/self/task, repeated until a pass finds no new thread. Used
+	// /proc/self/task, repeated until a pass changes nothing. Used
 	// where the binary uses cgo.
 	MethodTaskWalk = "task-walk"
 )
