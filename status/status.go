@@ -213,7 +213,8 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 		}
 		return fmt.Sprint(v)
 	},
-	"ts": func(t time.Time) string { return t.Format(time.RFC3339) },
+	"ts":   func(t time.Time) string { return t.Format(time.RFC3339) },
+	"slug": slug,
 	"dict": func(kv ...any) map[string]any {
 		m := make(map[string]any, len(kv)/2)
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -245,11 +246,29 @@ nav a{margin-right:1em}
 <body>
 <h1>{{.Title}}</h1>
 <p class="meta">at {{ts .Snap.Time}} · <a href="?format=json">JSON</a> · <a href="?refresh=5">refresh every 5 s</a></p>
-<nav>{{range .Snap.Sections}}<a href="#{{.Name}}">{{.Name}}</a>{{end}}</nav>
+<nav>{{range .Snap.Sections}}<a href="#{{slug .Name}}">{{.Name}}</a>{{end}}</nav>
 {{range .Snap.Sections}}
-<section id="{{.Name}}"><h2>{{.Name}}</h2>
+<section id="{{slug .Name}}"><h2>{{.Name}}</h2>
 {{if .Error}}<p class="err">{{.Error}}</p>{{else}}{{template "value" (dict "K" .Name "V" .Value)}}{{end}}
 </section>
 {{end}}
 </body></html>
 {{define "value"}}{{$k := .K}}{{$v := .V}}{{if eq (kind $v) "map"}}<table>{{range $key := keys $v}}{{$x := index $v $key}}<tr><td class="k">{{$key}}</td><td class="{{class $key $x}}">{{template "value" (dict "K" $key "V" $x)}}</td></tr>{{end}}</table>{{else if eq (kind $v) "list"}}{{if scalars $v}}{{join $v}}{{else}}{{range $i, $x := $v}}{{template "value" (dict "K" $k "V" $x)}}{{end}}{{end}}{{else}}{{str $v}}{{end}}{{end}}`
+
+// slug makes a section name into an HTML id: lower-case letters, digits and
+// dashes ("pool http" → "pool-http").
+func slug(name string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(name) {
+		switch {
+		case r >= 'a' && r <= 'z', r >= '0' && r <= '9':
+			b.WriteRune(r)
+			dash = false
+		case !dash && b.Len() > 0:
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return "s-" + strings.TrimSuffix(b.String(), "-")
+}

@@ -55,6 +55,7 @@ func TestHTML(t *testing.T) {
 		"<h2>pool buffers</h2>", "idle_bytes", "65536", "42",
 		`class="bad">critical`, "snapshot panicked: boom",
 		"&lt;script&gt;", "&lt;b&gt;x&lt;/b&gt;",
+		`<section id="s-pool-buffers">`, `href="#s-pool-buffers"`, `<section id="s-script">`,
 	} {
 		if !strings.Contains(body, want) {
 			t.Errorf("HTML lacks %q", want)

@@ -130,11 +130,19 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	var guard *gcguard.Guard
 	pressure := func() bool { return false }
 	if c.gcguard {
-		g, err := startGuard(c, logger)
+		var err error
+		guard, err = startGuard(c, logger)
 		if err != nil {
-			return err
+			// A bad -memory-target is the user's to fix; anything else
+			// (GOMEMLIMIT above the cgroup's limit, say) leaves the
+			// server running without the controller.
+			if c.memoryTarget != "" {
+				return err
+			}
+			logger.Warn("gcguard: not started; serving without it", slog.Any("error", err))
 		}
-		guard = g
+	}
+	if guard != nil {
 		defer guard.Stop()
 		pressure = guard.Pressure
 		level = func() string { return guard.Level().String() }
