@@ -191,7 +191,8 @@ func (w *Worker) run(c *call) {
 // Do runs fn on the worker's thread and waits for it to return. ctx bounds
 // only the wait for the worker to take fn; once taken, fn runs to the end.
 // A panic in fn is re-raised in the caller. Do returns [ErrClosed] after
-// Close and an error before Start.
+// Close and an error before Start. fn must not call Do on the same worker:
+// the worker runs one call at a time, so that would wait forever.
 func (w *Worker) Do(ctx context.Context, fn func()) error {
 	w.mu.Lock()
 	started, closed := w.started, w.closed
