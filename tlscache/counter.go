@@ -4,16 +4,18 @@ import (
 	"math/bits"
 	"runtime"
 	"sync/atomic"
-	"unsafe"
+	_ "unsafe" // for go:linkname
 )
 
-// counter is a striped counter for the hit path. One shared atomic would
-// put every handshake on every core onto one cache line; striping by
-// goroutine stack address keeps a goroutine on one stripe (stacks are
-// distinct and at least 2 KiB apart) without locks, allocation or runtime
-// internals. Stripes are padded to 128 bytes (adjacent-line prefetch).
+// counter is a per-P striped counter for the hit path. One shared atomic
+// would put every handshake on every core onto one cache line. The P's id
+// comes from runtime.procPin, the same primitive sync.Pool uses; the
+// runtime keeps it reachable by linkname for packages that do this (see
+// go.dev/issue/67401). The goroutine is unpinned before the add: if it
+// migrates in between, two Ps share a stripe for one add, which the atomic
+// keeps correct. Stripes are padded to 128 bytes (adjacent-line prefetch).
 type counter struct {
-	shift   uint
+	mask    int
 	stripes []stripe
 }
 
@@ -22,22 +24,24 @@ type stripe struct {
 	_ [128 - 8]byte
 }
 
+//go:linkname procPin runtime.procPin
+func procPin() int
+
+//go:linkname procUnpin runtime.procUnpin
+func procUnpin()
+
 func newCounter() *counter {
-	// Eight stripes per P keeps the chance that two busy goroutines share
-	// a stripe low (the birthday bound) for 16 KiB per 16 Ps.
-	n := 8 * runtime.GOMAXPROCS(0)
-	n = min(max(n, 16), 1024)
-	n = 1 << bits.Len(uint(n-1))
-	return &counter{
-		shift:   uint(64 - bits.TrailingZeros(uint(n))),
-		stripes: make([]stripe, n),
-	}
+	// Enough stripes for every P, also if GOMAXPROCS is raised later up
+	// to the CPU count; beyond that, Ps share stripes, still correctly.
+	n := max(runtime.GOMAXPROCS(0), runtime.NumCPU())
+	n = 1 << bits.Len(uint(min(n, 1024)-1))
+	return &counter{mask: n - 1, stripes: make([]stripe, n)}
 }
 
 func (c *counter) inc() {
-	var marker byte
-	h := uint64(uintptr(unsafe.Pointer(&marker))>>11) * 0x9E3779B97F4A7C15
-	c.stripes[h>>c.shift].n.Add(1)
+	p := procPin()
+	procUnpin()
+	c.stripes[p&c.mask].n.Add(1)
 }
 
 func (c *counter) load() uint64 {
