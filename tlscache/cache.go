@@ -137,27 +137,21 @@ func (c *Cache) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 	// Keys are stored normalised, so a raw name that hits was already
 	// normal; normalising first would cost as much as the lookup.
 	raw := hello.ServerName
-	if e := c.tab.get(raw); e != nil {
-		return c.hit(e), nil
+	if it := c.tab.get(raw); it != nil {
+		c.hits.inc()
+		return it.cert, nil
 	}
 	name := normalize(raw)
 	if name == "" {
 		name = c.cfg.defaultName
 	}
 	if name != raw {
-		if e := c.tab.get(name); e != nil {
-			return c.hit(e), nil
+		if it := c.tab.get(name); it != nil {
+			c.hits.inc()
+			return it.cert, nil
 		}
 	}
 	return c.miss(hello, name)
-}
-
-func (c *Cache) hit(e *entry) *tls.Certificate {
-	if !e.visited.Load() {
-		e.visited.Store(true)
-	}
-	c.hits.inc()
-	return e.cert.Load()
 }
 
 func (c *Cache) miss(hello *tls.ClientHelloInfo, name string) (*tls.Certificate, error) {
@@ -171,9 +165,10 @@ func (c *Cache) miss(hello *tls.ClientHelloInfo, name string) (*tls.Certificate,
 		return nil, ErrClosed
 	}
 	// Another handshake may have installed it since the lock-free lookup.
-	if e := c.tab.get(name); e != nil {
+	if it := c.tab.get(name); it != nil {
 		c.mu.Unlock()
-		return c.hit(e), nil
+		c.hits.inc()
+		return it.cert, nil
 	}
 	c.st.Misses++
 	now := c.cfg.clock.Now()
@@ -347,17 +342,20 @@ func (c *Cache) installLocked(name string, cert *tls.Certificate, now time.Time)
 		// rather than fail every handshake, and keep trying to replace it.
 		expireAt = cert.Leaf.NotAfter
 	}
-	e := c.tab.get(name)
+	e := c.tab.find(name)
 	if e == nil {
 		if c.count >= c.cfg.maxEntries {
 			c.evictLocked()
 		}
-		e = &entry{key: name, heapIdx: -1}
+		e = &entry{key: name, cert: cert, heapIdx: -1}
 		c.tab.put(e)
 		c.count++
 		c.pushHeadLocked(e)
 	}
-	e.cert.Store(cert)
+	if e.cert != cert {
+		e.cert = cert
+		c.tab.update(e)
+	}
 	e.loadName = name
 	e.expireAt = expireAt
 	e.refreshing = false
@@ -447,8 +445,8 @@ func (c *Cache) evictLocked() {
 	if h == nil {
 		h = c.tail
 	}
-	for h != nil && h.visited.Load() {
-		h.visited.Store(false)
+	for h != nil && c.tab.isVisited(h) {
+		c.tab.clearVisited(h)
 		h = h.prev
 		if h == nil {
 			h = c.tail
@@ -576,7 +574,7 @@ func (c *Cache) Invalidate(name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	drop := func(k string) {
-		if e := c.tab.get(k); e != nil {
+		if e := c.tab.find(k); e != nil {
 			c.removeLocked(e)
 			c.st.Evictions.Invalidated++
 		}
