@@ -31,7 +31,7 @@ func NewCollector(g *Guard) prometheus.Collector {
 		limit:       d("memory_limit_chosen_bytes", "Memory limit the guard chose: the target, or the lifted limit during a death-spiral escape."),
 		gcCPU:       d("gc_cpu_ratio", "GC share of non-idle CPU time over the sliding window, idle mark work excluded."),
 		level:       d("pressure_level", "Pressure level: 0 ok, 1 elevated, 2 critical."),
-		effGOGC:     d("effective_gogc_percent", "Where the heap goal in force sits above the live heap, in GOGC units."),
+		effGOGC:     d("effective_gogc_percent", "Where the heap goal in force sits above the live heap, in GOGC units; 0 until the first GC cycle (unknown)."),
 		headroom:    d("headroom_active", "1 while a death-spiral escape has lifted the memory limit."),
 		adjustments: d("adjustments_total", "Changes the guard made (or would make), by reason.", "reason"),
 		limiter:     d("limiter_activations_total", "GC CPU limiter activations seen by the guard."),

@@ -1,9 +1,11 @@
 package gcguard
 
 import (
+	"math"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -49,5 +51,29 @@ gotune_gcguard_adjustments_total{reason="raise"} 1
 	}
 	if n := testutil.CollectAndCount(NewCollector(g)); n != 16 {
 		t.Errorf("CollectAndCount = %d, want 16 series", n)
+	}
+}
+
+// Before the first GC cycle the effective GOGC is unknown, exported as 0.
+func TestEffectiveGOGCUnknownBeforeFirstGC(t *testing.T) {
+	fakeLimits(t, 0, 0, nil)
+	p := fakeSamples(t)
+	s := steady(0, 0, 100, math.MaxInt64) // no cycle has ended: no live heap
+	p.Store(&s)
+	g, err := Start(WithDryRun(), WithMemoryTarget(1<<30), WithInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	if st := g.Stats(); st.EffectiveGOGC != 0 {
+		t.Errorf("before the first GC: Stats().EffectiveGOGC = %d, want 0 (unknown)", st.EffectiveGOGC)
+	}
+	want := `
+# HELP gotune_gcguard_effective_gogc_percent Where the heap goal in force sits above the live heap, in GOGC units; 0 until the first GC cycle (unknown).
+# TYPE gotune_gcguard_effective_gogc_percent gauge
+gotune_gcguard_effective_gogc_percent 0
+`
+	if err := testutil.CollectAndCompare(NewCollector(g), strings.NewReader(want), "gotune_gcguard_effective_gogc_percent"); err != nil {
+		t.Error(err)
 	}
 }

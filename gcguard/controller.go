@@ -46,6 +46,7 @@ type config struct {
 	headroom    int64         // limit the escape may lift GOMEMLIMIT to; 0 = keep the limit and shed
 	headroomFor time.Duration // how long one escape lasts
 	cooldown    time.Duration // least time between the end of one escape and the next
+	ownsLimit   bool          // the guard sets GOMEMLIMIT; without it no escape is granted or inherited
 }
 
 func defaultConfig() config {
@@ -75,6 +76,10 @@ const (
 	reasonHeadroom    = "headroom"     // GOMEMLIMIT lifted to escape a death spiral
 	reasonHeadroomEnd = "headroom_end" // the escape expired; GOMEMLIMIT back at the target
 )
+
+// refusedNotOwned is why a guard that does not set the memory limit takes
+// no escape.
+const refusedNotOwned = "limit not owned by the guard"
 
 // ledger remembers escapes across Guards in one process, so that stopping
 // and starting a Guard (a configuration reload) neither forgets an escape in
@@ -175,7 +180,8 @@ func (c *controller) step(s sample) decision {
 
 	// Effective GOGC: where the heap goal in force sits above the live heap,
 	// in the units the runtime uses (live heap plus stacks plus globals).
-	d.effGOGC = math.MaxInt32
+	// Before the first cycle ends there is no live heap: 0, unknown.
+	d.effGOGC = 0
 	if s.live > 0 {
 		if s.goal <= s.live {
 			d.effGOGC = 0
@@ -245,10 +251,10 @@ func (c *controller) step(s sample) decision {
 
 // activeEscape returns an escape in progress, granted by this controller or
 // by one before it in the process, if this controller's policy allows one:
-// a Guard without the headroom policy, or with a lower hard limit, does not
-// inherit a lifted limit.
+// a Guard without the headroom policy, with a lower hard limit, or that does
+// not own the limit does not inherit a lifted limit.
 func (c *controller) activeEscape(now time.Time) (int64, time.Time, bool) {
-	if c.cfg.headroom <= c.cfg.target || c.cfg.hard <= 0 {
+	if c.cfg.headroom <= c.cfg.target || c.cfg.hard <= 0 || !c.cfg.ownsLimit {
 		return 0, time.Time{}, false
 	}
 	lim, until, ok := c.ledger.active(now)
@@ -259,11 +265,16 @@ func (c *controller) activeEscape(now time.Time) (int64, time.Time, bool) {
 	return lim, until, true
 }
 
-// escape decides on lifting the memory limit during a death spiral.
+// escape decides on lifting the memory limit during a death spiral. Only a
+// guard that sets the limit may take an escape: one that cannot apply it
+// (the environment's or earlier code's limit, dry run) must not report one
+// in progress, nor spend the process's escape and cooldown.
 func (c *controller) escape(now time.Time) (int64, time.Time, string) {
 	switch {
 	case c.cfg.headroom <= c.cfg.target:
 		return c.cfg.target, time.Time{}, "" // policy: keep the limit, shed load
+	case !c.cfg.ownsLimit:
+		return c.cfg.target, time.Time{}, refusedNotOwned
 	case c.cfg.hard <= 0:
 		return c.cfg.target, time.Time{}, "hard limit unknown"
 	}

@@ -12,11 +12,12 @@ const mib = 1 << 20
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
 // testConfig is the default policy with a 460 MiB target (90% of 512 MiB)
-// under a 512 MiB hard limit.
+// under a 512 MiB hard limit, for a guard that owns the memory limit.
 func testConfig() config {
 	c := defaultConfig()
 	c.target = 460 * mib
 	c.hard = 512 * mib
+	c.ownsLimit = true
 	return c
 }
 
@@ -403,6 +404,50 @@ func TestControllerEscapeNotInheritedWithoutPolicy(t *testing.T) {
 			d := newController(cfg2, l).step(steady(2*time.Second, 64*mib, 100, 500*mib))
 			if d.limit != tc.wantLimit {
 				t.Errorf("reloaded guard: limit %d MiB, want %d MiB", d.limit/mib, tc.wantLimit/mib)
+			}
+		})
+	}
+}
+
+func TestControllerEscapeNeedsTheLimit(t *testing.T) {
+	cfg := testConfig()
+	cfg.headroom, cfg.headroomFor, cfg.cooldown = 500*mib, 30*time.Second, time.Minute
+	l := &ledger{}
+	shadow := cfg
+	shadow.ownsLimit = false
+	c := newController(shadow, l)
+	c.step(steady(0, 64*mib, 100, cfg.target))
+	d := c.step(spiralling(time.Second, cfg, cfg.target))
+	if d.limit != cfg.target || !d.headroomEnd.IsZero() || d.refused != refusedNotOwned || slices.Contains(d.adjust, reasonHeadroom) {
+		t.Errorf("spiral without the limit: limit %d MiB until %v refused %q adjust %v; want the target, no escape, %q",
+			d.limit/mib, d.headroomEnd, d.refused, d.adjust, refusedNotOwned)
+	}
+	// The ledger and its cooldown are untouched: a guard that owns the
+	// limit still gets its escape.
+	if d := newController(cfg, l).step(spiralling(2*time.Second, cfg, cfg.target)); d.limit != 500*mib {
+		t.Errorf("owning guard after a refused one: limit %d MiB, want 500 MiB", d.limit/mib)
+	}
+	// Nor does a guard without the limit inherit the escape in progress.
+	if d := newController(shadow, l).step(spiralling(3*time.Second, cfg, 500*mib)); d.limit != cfg.target || !d.headroomEnd.IsZero() {
+		t.Errorf("guard without the limit during an escape: limit %d MiB until %v, want the target and none", d.limit/mib, d.headroomEnd)
+	}
+}
+
+func TestControllerEffectiveGOGC(t *testing.T) {
+	cfg := testConfig()
+	tests := []struct {
+		name string
+		s    sample
+		want int
+	}{
+		{"before the first cycle", steady(0, 0, 100, math.MaxInt64), 0},
+		{"GOGC 100", steady(0, 64*mib, 100, math.MaxInt64), 100},
+		{"goal at the live heap", func() sample { s := steady(0, 64*mib, 100, math.MaxInt64); s.goal = s.live; return s }(), 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if d := newController(cfg, &ledger{}).step(tc.s); d.effGOGC != tc.want {
+				t.Errorf("effective GOGC at live %d MiB, goal %d MiB = %d, want %d", tc.s.live/mib, tc.s.goal/mib, d.effGOGC, tc.want)
 			}
 		})
 	}

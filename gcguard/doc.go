@@ -10,7 +10,16 @@
 // [Start] resolves the memory target ([WithMemoryTarget], else a GOMEMLIMIT
 // already in force, else min(memory.max, memory.high) of the cgroup times
 // [WithRatio]), sets GOMEMLIMIT to it and returns a running [Guard].
-// [Guard.Stop] stops it and restores the GOGC and memory limit it found.
+// [Guard.Stop] stops it and restores the GOGC and memory limit it found,
+// each only while it still holds the value the guard gave it: a setting
+// someone else changed since is theirs, and stays.
+//
+// A target that was not given is not fixed at Start. One taken from a
+// GOMEMLIMIT someone else owns follows that limit as it moves (read each
+// run); one taken from the cgroup, and a hard limit taken from memory.max,
+// are re-read on the idle timer, at most every 5s, so an in-place resize
+// (Kubernetes in-place pod resize) moves the target, the thresholds and
+// the limit the guard sets. A limit that disappears leaves the last target.
 //
 //	g, err := gcguard.Start(gcguard.WithMemoryTarget(460 << 20))
 //	if err != nil { ... }
@@ -59,6 +68,15 @@
 // [Stats.LimitSource]); the guard still computes and reports what it would
 // set. [WithOverride] hands control to the guard anyway. [WithDryRun] sets
 // nothing at all.
+//
+// The limit tune/auto sets at init (0.9 × the cgroup limit, re-set when the
+// cgroup is resized) is such a limit: with tune/auto imported, the guard
+// reports it as set in code ([SourceCode], for the target and the limit),
+// takes it as its target and follows it through resizes. GOGC stays the
+// guard's unless tune was given a GOGC policy too. A guard that does not
+// set the limit takes no death-spiral escape either: it could not lift the
+// limit, so it records [Stats.EscapeRefused] "limit not owned by the guard"
+// and leaves the process's escape and cooldown to a guard that can.
 //
 // # Metrics
 //

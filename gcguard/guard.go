@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -22,7 +23,7 @@ const (
 	SourceOption       = "option"        // the target came from WithMemoryTarget
 	SourceCgroup       = "cgroup"        // the target came from the cgroup memory limit
 	SourceEnv          = "env"           // the environment set it; the guard leaves it alone
-	SourceCode         = "code"          // code ran before Start set it; the guard leaves it alone
+	SourceCode         = "code"          // code ran before Start set it (tune/auto does); the guard leaves it alone
 	SourceGuard        = "guard"         // the guard sets it
 	SourceOverrideEnv  = "override-env"  // the guard sets it over the environment (WithOverride)
 	SourceOverrideCode = "override-code" // the guard sets it over earlier code (WithOverride)
@@ -31,8 +32,17 @@ const (
 
 // readLimits returns the cgroup's hard memory limit (memory.max) and its
 // throttling limit (memory.high), tightest over the ancestors, 0 for none.
-// Tests replace it.
+// Tests replace it; a Guard keeps the one in force at Start.
 var readLimits = cgroupLimits
+
+// cgroupEvery is the least time between two reads of the cgroup limits
+// after Start. The idle timer re-reads them to follow an in-place resize;
+// GC cycles never do.
+const cgroupEvery = 5 * time.Second
+
+// setGCPercent sets GOGC; tests replace it to see every change the guard
+// makes.
+var setGCPercent = debug.SetGCPercent
 
 // newSampler returns the function a Guard reads its samples with. Tests
 // replace it to drive a real Guard with made-up samples.
@@ -55,12 +65,17 @@ type Stats struct {
 
 	LiveHeap      int64     `json:"live_heap_bytes"`
 	HeapGoal      int64     `json:"heap_goal_bytes"`
-	EffectiveGOGC int       `json:"effective_gogc"` // where the heap goal sits, in GOGC units
+	EffectiveGOGC int       `json:"effective_gogc"` // where the heap goal sits, in GOGC units; 0 until the first GC cycle (unknown)
 	GCCPU         float64   `json:"gc_cpu_share"`   // GC share of non-idle CPU over the window
 	Window        string    `json:"gc_cpu_window"`  // the window, as a duration string
 	Cycles        uint64    `json:"gc_runs"`        // controller runs triggered by a GC cycle
 	TimerRuns     uint64    `json:"timer_runs"`     // controller runs triggered by the idle timer
 	LastRun       time.Time `json:"last_run"`
+
+	// TargetChanges counts changes of Target or HardLimit after Start: an
+	// in-place resize of the cgroup, or whoever owns the memory limit
+	// moving it.
+	TargetChanges uint64 `json:"target_changes"`
 
 	// Adjustments counts changes by reason: "raise" and "lower" (GOGC),
 	// "limit" (GOMEMLIMIT set to the target), "headroom" and "headroom_end"
@@ -80,6 +95,13 @@ type Guard struct {
 	opts     options
 	applyGC  bool // the guard sets GOGC
 	applyLim bool // the guard sets GOMEMLIMIT
+
+	// How the target and the hard limit are re-derived after Start.
+	readLims   func(root string) (hard, high int64, err error)
+	follow     bool      // the target is the memory limit someone else set: follow it
+	cgTarget   bool      // the target is ratio × the cgroup limit: re-read it
+	cgHard     bool      // the hard limit is the cgroup's memory.max: re-read it
+	lastCgroup time.Time // last read of the cgroup limits
 
 	level    atomic.Int32
 	pressure atomic.Bool
@@ -121,11 +143,10 @@ func Start(opts ...Option) (*Guard, error) {
 		}
 	}
 
-	origGOGC := debug.SetGCPercent(100)
-	debug.SetGCPercent(origGOGC)
-	origLimit := debug.SetMemoryLimit(-1)
+	origGOGC := readGOGC()
+	origLimit := debug.SetMemoryLimit(-1) // a negative input only reads it
 
-	g := &Guard{opts: o, origGOGC: origGOGC, origLimit: origLimit, cbs: map[uint64]func(Level){}}
+	g := &Guard{opts: o, origGOGC: origGOGC, origLimit: origLimit, cbs: map[uint64]func(Level){}, readLims: readLimits}
 	cfg := o.cfg
 	st := &g.stats
 
@@ -150,24 +171,26 @@ func Start(opts ...Option) (*Guard, error) {
 	st.LimitSource, g.applyLim = owner("GOMEMLIMIT", origLimit != math.MaxInt64)
 
 	// The target: the option, else a limit already set, else the cgroup.
-	hard, high, lerr := readLimits(o.root)
+	hard, high, lerr := g.readLims(o.root)
+	g.lastCgroup = o.now()
 	if cfg.hard == 0 {
-		cfg.hard = hard
+		cfg.hard, g.cgHard = hard, true
 	}
 	switch {
 	case o.target > 0:
 		cfg.target, st.TargetSource = o.target, SourceOption
 	case origLimit != math.MaxInt64:
-		cfg.target = origLimit
+		// A limit already in force (the environment's, or tune/auto's set
+		// at init) is the target. Where it is not the guard's to set, the
+		// guard follows it as its owner moves it.
+		cfg.target, g.follow = origLimit, !g.applyLim
 		st.TargetSource = SourceCode
 		if os.Getenv("GOMEMLIMIT") != "" {
 			st.TargetSource = SourceEnv
 		}
 	default:
-		lim := hard
-		if high > 0 && (lim == 0 || high < lim) {
-			lim = high
-		}
+		lim := tightest(hard, high)
+		g.cgTarget = true
 		if lim <= 0 {
 			if lerr != nil {
 				return nil, fmt.Errorf("%w: %w", ErrNoTarget, lerr)
@@ -183,6 +206,7 @@ func Start(opts ...Option) (*Guard, error) {
 	st.Window = cfg.window.String()
 	st.Adjustments = map[string]uint64{}
 
+	cfg.ownsLimit = g.applyLim
 	g.ctl = newController(cfg, &processLedger)
 	g.read = newSampler()
 	g.gogc, g.limit = origGOGC, origLimit
@@ -218,6 +242,7 @@ func (g *Guard) loop() {
 func (g *Guard) run(gc bool) {
 	g.mu.Lock()
 	s := g.read(g.opts.now())
+	g.retarget(s, gc)
 	d := g.ctl.step(s)
 	st := &g.stats
 	if gc {
@@ -226,7 +251,7 @@ func (g *Guard) run(gc bool) {
 		st.TimerRuns++
 	}
 	if d.gogc != g.gogc && g.applyGC {
-		debug.SetGCPercent(d.gogc)
+		setGCPercent(d.gogc)
 		g.gogc, g.setGOGC = d.gogc, true
 	}
 	if d.limit != g.limit && g.applyLim {
@@ -269,6 +294,62 @@ func (g *Guard) run(gc bool) {
 	}
 }
 
+// tightest returns the lower of two limits, 0 meaning none.
+func tightest(hard, high int64) int64 {
+	if high > 0 && (hard <= 0 || high < hard) {
+		return high
+	}
+	return max(hard, 0)
+}
+
+// retarget re-derives the target and the hard limit where they were not
+// given as options: from the memory limit in force where someone else owns
+// it (each run), and from the cgroup on timer runs at most every
+// cgroupEvery, so an in-place resize moves the thresholds with it. A limit
+// that disappears leaves the last target in place. g.mu is held.
+func (g *Guard) retarget(s sample, gc bool) {
+	cfg := &g.ctl.cfg
+	target, hard := cfg.target, cfg.hard
+	if g.follow && s.limit > 0 && s.limit != math.MaxInt64 {
+		target = s.limit
+	}
+	if !gc && (g.cgTarget || g.cgHard) && s.at.Sub(g.lastCgroup) >= cgroupEvery {
+		g.lastCgroup = s.at
+		h, hi, err := g.readLims(g.opts.root)
+		switch {
+		case err != nil:
+			if l := g.opts.logger; l != nil {
+				l.Warn("gcguard: re-reading the cgroup memory limits", "err", err)
+			}
+		default:
+			if g.cgHard {
+				hard = h
+			}
+			if lim := tightest(h, hi); g.cgTarget && lim > 0 {
+				target = int64(float64(lim) * g.opts.ratio)
+			}
+		}
+	}
+	if target == cfg.target && hard == cfg.hard {
+		return
+	}
+	if l := g.opts.logger; l != nil {
+		l.Info("gcguard: memory target changed", "target", target, "was", cfg.target,
+			"hard_limit", hard, "hard_limit_was", cfg.hard, "source", g.stats.TargetSource)
+		if hard > 0 && target > hard {
+			l.Warn("gcguard: memory target above the hard limit", "target", target, "hard_limit", hard)
+		}
+	}
+	cfg.target, cfg.hard = target, hard
+	if g.follow {
+		// The limit in force is already the target: nothing to set, nothing
+		// to count.
+		g.ctl.limit = target
+	}
+	g.stats.Target, g.stats.HardLimit = target, hard
+	g.stats.TargetChanges++
+}
+
 func (g *Guard) notify(l Level) {
 	g.cbMu.Lock()
 	fns := make([]func(Level), 0, len(g.cbs))
@@ -284,8 +365,10 @@ func (g *Guard) notify(l Level) {
 }
 
 // Stop stops the controller, waits for it, and restores the GOGC and memory
-// limit that were in force at Start where the guard changed them. It is safe
-// to call more than once and from several goroutines.
+// limit that were in force at Start where the guard changed them. A setting
+// that no longer has the value the guard last gave it was changed since by
+// someone else, who owns it now: Stop leaves it alone. It is safe to call
+// more than once and from several goroutines.
 func (g *Guard) Stop() {
 	g.stopOnce.Do(func() {
 		g.trig.stopped.Store(true)
@@ -294,12 +377,22 @@ func (g *Guard) Stop() {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if g.setGOGC {
-			debug.SetGCPercent(g.origGOGC)
-			g.gogc, g.setGOGC = g.origGOGC, false
+			if cur := readGOGC(); cur == g.gogc {
+				setGCPercent(g.origGOGC)
+				g.gogc = g.origGOGC
+			} else if l := g.opts.logger; l != nil {
+				l.Info("gcguard: GOGC changed by someone else; not restored", "gogc", cur, "guard_set", g.gogc)
+			}
+			g.setGOGC = false
 		}
 		if g.setLimit {
-			debug.SetMemoryLimit(g.origLimit)
-			g.limit, g.setLimit = g.origLimit, false
+			if cur := debug.SetMemoryLimit(-1); cur == g.limit {
+				debug.SetMemoryLimit(g.origLimit)
+				g.limit = g.origLimit
+			} else if l := g.opts.logger; l != nil {
+				l.Info("gcguard: memory limit changed by someone else; not restored", "memory_limit", cur, "guard_set", g.limit)
+			}
+			g.setLimit = false
 		}
 	})
 }
@@ -370,4 +463,19 @@ func fired(t *trigger) {
 	default: // a run is already pending; it will see this cycle
 	}
 	t.arm()
+}
+
+// readGOGC returns the GOGC in force, -1 for off. It reads runtime/metrics,
+// so unlike a debug.SetGCPercent round trip it changes nothing, even for an
+// instant, under other goroutines.
+func readGOGC() int {
+	s := [1]metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s[:])
+	if s[0].Value.Kind() != metrics.KindUint64 {
+		return 100 // not on this runtime: assume the default
+	}
+	if v := s[0].Value.Uint64(); v <= math.MaxInt32 {
+		return int(v)
+	}
+	return -1 // the runtime reports off as the largest uint64
 }

@@ -35,11 +35,9 @@ func fakeSamples(t *testing.T) *atomic.Pointer[sample] {
 	return p
 }
 
-// settings returns the GOGC and memory limit in force.
+// settings returns the GOGC and memory limit in force, changing neither.
 func settings() (int, int64) {
-	g := debug.SetGCPercent(100)
-	debug.SetGCPercent(g)
-	return g, debug.SetMemoryLimit(-1)
+	return readGOGC(), debug.SetMemoryLimit(-1)
 }
 
 func TestStartRejectsBadOptions(t *testing.T) {

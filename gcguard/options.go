@@ -40,10 +40,12 @@ func defaultOptions() options {
 }
 
 // WithMemoryTarget sets the memory target in bytes: the most memory the
-// process should use as the runtime counts it (GOMEMLIMIT's measure). By
-// default the target is GOMEMLIMIT when it is already set (in the
-// environment or in code), and otherwise min(memory.max, memory.high) of the
-// process's cgroup times the ratio from [WithRatio].
+// process should use as the runtime counts it (GOMEMLIMIT's measure). A
+// given target is fixed. By default the target is GOMEMLIMIT when it is
+// already set (in the environment or in code, tune/auto's included), followed
+// as its owner moves it, and otherwise min(memory.max, memory.high) of the
+// process's cgroup times the ratio from [WithRatio], re-read on the idle
+// timer so that an in-place resize moves it.
 func WithMemoryTarget(bytes int64) Option {
 	return optionFunc(func(o *options) error {
 		if bytes <= 0 {
@@ -131,8 +133,9 @@ func WithMinInterval(d time.Duration) Option {
 }
 
 // WithHardLimit sets the hard memory ceiling in bytes, above which the
-// process is killed; by default it is the cgroup's memory.max. The death
-// spiral escape of [WithHeadroom] never lifts the memory limit above it.
+// process is killed; by default it is the cgroup's memory.max, re-read on
+// the idle timer. The death spiral escape of [WithHeadroom] never lifts the
+// memory limit above it.
 func WithHardLimit(bytes int64) Option {
 	return optionFunc(func(o *options) error {
 		if bytes <= 0 {
@@ -147,9 +150,11 @@ func WithHardLimit(bytes int64) Option {
 // CPU limiter engages or the effective GOGC collapses near the target, the
 // guard lifts GOMEMLIMIT to limit (capped at the hard limit) for at most d,
 // then puts it back, and grants no new escape for cooldown after that. The
-// record of escapes is kept per process, across Stop and Start. Without
-// this option the guard keeps the limit and relies on the critical level to
-// shed load.
+// record of escapes is kept per process, across Stop and Start. Only a
+// guard that sets GOMEMLIMIT escapes: where the environment or earlier code
+// owns the limit, or in dry run, the escape is refused and recorded in
+// [Stats.EscapeRefused]. Without this option the guard keeps the limit and
+// relies on the critical level to shed load.
 func WithHeadroom(limit int64, d, cooldown time.Duration) Option {
 	return optionFunc(func(o *options) error {
 		if limit <= 0 || d <= 0 || cooldown < 0 {
@@ -161,7 +166,8 @@ func WithHeadroom(limit int64, d, cooldown time.Duration) Option {
 }
 
 // WithDryRun makes the guard compute and report what it would set without
-// setting anything.
+// setting anything. It takes no death-spiral escape, which it could not
+// apply.
 func WithDryRun() Option {
 	return optionFunc(func(o *options) error { o.dryRun = true; return nil })
 }
@@ -187,7 +193,8 @@ func WithPressureAt(l Level) Option {
 
 // WithInterval sets the coarse timer that runs the controller when no GC
 // cycle has (5s by default), so levels fall and escapes end while the
-// program is idle.
+// program is idle. Timer runs also re-read the cgroup limits, at most every
+// 5s.
 func WithInterval(d time.Duration) Option {
 	return optionFunc(func(o *options) error {
 		if d <= 0 {
