@@ -8,11 +8,12 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 var (
 	flagOps    = flag.Int("gcguard.ops", 3_000_000, "object replacements per child run (the fixed work)")
-	flagRuns   = flag.Int("gcguard.runs", 3, "runs per phase and mode; medians are reported")
+	flagRuns   = flag.Int("gcguard.runs", 3, "runs per phase and mode; medians are reported (1 by default under a -benchtime shorter than 1s)")
 	flagPhases = flag.String("gcguard.phases", "", "comma-separated phases to run (default all)")
 	flagModes  = flag.String("gcguard.modes", "", "comma-separated modes to run besides gogc100 (default all)")
 )
@@ -31,16 +32,21 @@ func pick[T any](all []T, name func(T) string, csv string, keep string) []T {
 	return out
 }
 
-// BenchmarkModes runs the whole harness once (use -benchtime 1x) and
-// reports each phase × mode against GOGC=100 from the same run:
+// BenchmarkModes runs the whole harness once and reports each phase × mode
+// against GOGC=100 from the same run. The recorded run is
 //
 //	go test -run '^$' -bench Modes -benchtime 1x ./bench/gcguard/
+//
+// (3 runs per cell, several minutes). Under a -benchtime shorter than 1s,
+// as in the one command for all of bench/ (-benchtime 200ms), the harness
+// makes 1 run per cell unless -gcguard.runs is given: a quick look in about
+// a third of the time, medians of one.
 //
 // Metrics: gc-cpu-x (GC share of CPU), gc-sec-x (GC CPU seconds), cpu-x, ops/s-x, ops/cpu-x, cycles-x (ratios against
 // gogc100), gc-share (GC share of non-idle CPU), peak-rss-MiB (worst run),
 // oom (runs OOM-killed); ns/op is the median wall time per op.
 func BenchmarkModes(b *testing.B) {
-	h := harness{ops: *flagOps, runs: *flagRuns, live: 64, log: b.Logf,
+	h := harness{ops: *flagOps, runs: runsFor(flag.Lookup("test.benchtime").Value.String(), flagSet("gcguard.runs"), *flagRuns), live: 64, log: b.Logf,
 		phases: pick(phases, func(p phase) string { return p.name }, *flagPhases, ""),
 		modes:  pick(modes, func(m mode) string { return m.name }, *flagModes, "gogc100"),
 	}
@@ -70,6 +76,46 @@ func BenchmarkModes(b *testing.B) {
 				b.ReportMetric(s.peakRSS/(1<<20), "peak-rss-MiB")
 				b.ReportMetric(float64(s.oom), "oom")
 			})
+		}
+	}
+}
+
+// flagSet reports whether the named flag was given on the command line.
+func flagSet(name string) bool {
+	set := false
+	flag.Visit(func(f *flag.Flag) { set = set || f.Name == name })
+	return set
+}
+
+// runsFor is the runs per cell: the -gcguard.runs given, else 1 under a
+// -benchtime duration shorter than 1s (a quick pass over all of bench/),
+// else the flag's default.
+func runsFor(benchtime string, given bool, runs int) int {
+	if given {
+		return runs
+	}
+	if d, err := time.ParseDuration(benchtime); err == nil && d < time.Second {
+		return 1
+	}
+	return runs
+}
+
+func TestRunsFor(t *testing.T) {
+	tests := []struct {
+		benchtime string
+		given     bool
+		runs      int
+		want      int
+	}{
+		{"1x", false, 3, 3},
+		{"1s", false, 3, 3},
+		{"200ms", false, 3, 1},
+		{"200ms", true, 3, 3},
+		{"5x", false, 3, 3},
+	}
+	for _, tc := range tests {
+		if got := runsFor(tc.benchtime, tc.given, tc.runs); got != tc.want {
+			t.Errorf("runsFor(%q, %v, %d) = %d, want %d", tc.benchtime, tc.given, tc.runs, got, tc.want)
 		}
 	}
 }

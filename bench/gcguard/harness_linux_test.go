@@ -108,6 +108,11 @@ func runChild(ctx context.Context, m mode, cfg Config, cgParent string) run {
 	}
 	cmd.Env = append(cmd.Env, m.env...)
 	cmd.Env = append(cmd.Env, ChildEnv+"="+string(js))
+	if os.Getenv("GORACE") == "" {
+		// Under -race a child would sleep 1s at exit waiting for reports
+		// from other threads; races still fail it with exit status 66.
+		cmd.Env = append(cmd.Env, "GORACE=atexit_sleep_ms=0")
+	}
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	var stdin io.WriteCloser
