@@ -15,7 +15,8 @@ type collector struct {
 }
 
 // NewCollector returns a Prometheus collector that exports g's [Stats] on
-// each scrape as gotune_gcguard_* metrics. It repeats nothing that
+// each scrape as gotune_gcguard_* metrics; the effective GOGC only once the
+// first GC cycle has ended. It repeats nothing that
 // client_golang's Go collector exports: the GOGC and memory limit it reports
 // are the ones the guard chose, which differ from the ones in force in dry
 // run or where the environment wins. It is safe for concurrent use.
@@ -31,7 +32,7 @@ func NewCollector(g *Guard) prometheus.Collector {
 		limit:       d("memory_limit_chosen_bytes", "Memory limit the guard chose: the target, or the lifted limit during a death-spiral escape."),
 		gcCPU:       d("gc_cpu_ratio", "GC share of non-idle CPU time over the sliding window, idle mark work excluded."),
 		level:       d("pressure_level", "Pressure level: 0 ok, 1 elevated, 2 critical."),
-		effGOGC:     d("effective_gogc_percent", "Where the heap goal in force sits above the live heap, in GOGC units; 0 until the first GC cycle (unknown)."),
+		effGOGC:     d("effective_gogc_percent", "Where the heap goal in force sits above the live heap, in GOGC units; absent until the first GC cycle."),
 		headroom:    d("headroom_active", "1 while a death-spiral escape has lifted the memory limit."),
 		adjustments: d("adjustments_total", "Changes the guard made (or would make), by reason.", "reason"),
 		limiter:     d("limiter_activations_total", "GC CPU limiter activations seen by the guard."),
@@ -59,7 +60,11 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.limit, float64(s.MemoryLimit))
 	gauge(c.gcCPU, s.GCCPU)
 	gauge(c.level, float64(s.Level))
-	gauge(c.effGOGC, float64(s.EffectiveGOGC))
+	if s.LiveHeap > 0 {
+		// Before the first cycle it is unknown; a 0 would read as a
+		// collapsed heap goal, the death spiral's sign.
+		gauge(c.effGOGC, float64(s.EffectiveGOGC))
+	}
 	h := 0.0
 	if s.Headroom {
 		h = 1

@@ -54,7 +54,8 @@ gotune_gcguard_adjustments_total{reason="raise"} 1
 	}
 }
 
-// Before the first GC cycle the effective GOGC is unknown, exported as 0.
+// Before the first GC cycle the effective GOGC is unknown: 0 in Stats, and
+// no sample in the collector (a 0 there would read as a collapsed goal).
 func TestEffectiveGOGCUnknownBeforeFirstGC(t *testing.T) {
 	fakeLimits(t, 0, 0, nil)
 	p := fakeSamples(t)
@@ -68,12 +69,23 @@ func TestEffectiveGOGCUnknownBeforeFirstGC(t *testing.T) {
 	if st := g.Stats(); st.EffectiveGOGC != 0 {
 		t.Errorf("before the first GC: Stats().EffectiveGOGC = %d, want 0 (unknown)", st.EffectiveGOGC)
 	}
+	if err := testutil.CollectAndCompare(NewCollector(g), strings.NewReader(""), "gotune_gcguard_effective_gogc_percent"); err != nil {
+		t.Errorf("before the first GC: %v", err)
+	}
+	if n := testutil.CollectAndCount(NewCollector(g)); n != 15 {
+		t.Errorf("CollectAndCount before the first GC = %d, want 15 series (no effective GOGC)", n)
+	}
+
+	// After it, the sample is there.
+	s = steady(0, 64*mib, 100, math.MaxInt64)
+	p.Store(&s)
+	g.run(false)
 	want := `
-# HELP gotune_gcguard_effective_gogc_percent Where the heap goal in force sits above the live heap, in GOGC units; 0 until the first GC cycle (unknown).
+# HELP gotune_gcguard_effective_gogc_percent Where the heap goal in force sits above the live heap, in GOGC units; absent until the first GC cycle.
 # TYPE gotune_gcguard_effective_gogc_percent gauge
-gotune_gcguard_effective_gogc_percent 0
+gotune_gcguard_effective_gogc_percent 100
 `
 	if err := testutil.CollectAndCompare(NewCollector(g), strings.NewReader(want), "gotune_gcguard_effective_gogc_percent"); err != nil {
-		t.Error(err)
+		t.Errorf("after a GC cycle: %v", err)
 	}
 }

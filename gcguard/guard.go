@@ -65,7 +65,7 @@ type Stats struct {
 
 	LiveHeap      int64     `json:"live_heap_bytes"`
 	HeapGoal      int64     `json:"heap_goal_bytes"`
-	EffectiveGOGC int       `json:"effective_gogc"` // where the heap goal sits, in GOGC units; 0 until the first GC cycle (unknown)
+	EffectiveGOGC int       `json:"effective_gogc"` // where the heap goal sits, in GOGC units; 0 while LiveHeap is 0 (no GC cycle yet: unknown)
 	GCCPU         float64   `json:"gc_cpu_share"`   // GC share of non-idle CPU over the window
 	Window        string    `json:"gc_cpu_window"`  // the window, as a duration string
 	Cycles        uint64    `json:"gc_runs"`        // controller runs triggered by a GC cycle
