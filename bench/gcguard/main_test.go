@@ -11,5 +11,8 @@ func TestMain(m *testing.M) {
 	if os.Getenv(ChildEnv) != "" {
 		os.Exit(RunChild())
 	}
+	if os.Getenv(resizeEnv) != "" {
+		os.Exit(resizeChild())
+	}
 	goleak.VerifyTestMain(m)
 }
