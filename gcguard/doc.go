@@ -14,16 +14,16 @@
 // each only while it still holds the value the guard gave it: a setting
 // someone else changed since is theirs, and stays.
 //
+//	g, err := gcguard.Start(gcguard.WithMemoryTarget(460 << 20))
+//	if err != nil { ... }
+//	defer g.Stop()
+//
 // A target that was not given is not fixed at Start. One taken from a
 // GOMEMLIMIT someone else owns follows that limit as it moves (read each
 // run); one taken from the cgroup, and a hard limit taken from memory.max,
 // are re-read on the idle timer, at most every 5s, so an in-place resize
 // (Kubernetes in-place pod resize) moves the target, the thresholds and
 // the limit the guard sets. A limit that disappears leaves the last target.
-//
-//	g, err := gcguard.Start(gcguard.WithMemoryTarget(460 << 20))
-//	if err != nil { ... }
-//	defer g.Stop()
 //
 // # How it decides
 //
