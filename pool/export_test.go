@@ -36,3 +36,24 @@ func SetFreeOSMemory(f func()) (restore func()) {
 	lastRelease.Store(0)
 	return func() { freeOSMemory = old; lastRelease.Store(0) }
 }
+
+// SetInTransit makes f run while objects are in transit (see inTransit)
+// and returns a restore function. Not safe to call concurrently with
+// pool use.
+func SetInTransit(f func()) (restore func()) {
+	old := inTransit
+	inTransit = f
+	return func() { inTransit = old }
+}
+
+// FillOverflow pushes vs onto shard j's overflow stack, bypassing the
+// cells.
+func (p *Pool[T]) FillOverflow(j int, vs ...T) {
+	for _, v := range vs {
+		one := [1]item[T]{{v: v, stamp: p.clock.Load()}}
+		p.toOverflow(&p.shards[j], one[:], true, nil)
+	}
+}
+
+// RefillFrom runs a Get's refill from shard j's overflow stack.
+func (p *Pool[T]) RefillFrom(j int) (T, bool) { return p.refill(&p.shards[j]) }

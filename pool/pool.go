@@ -114,7 +114,10 @@ type cell[T any] struct {
 
 // overflow is a shard's second level, a LIFO stack under a mutex.
 type overflow[T any] struct {
-	mu               sync.Mutex
+	mu sync.Mutex
+	// moves announces objects this shard's owner or a claimer has taken
+	// out of sight without handing them to a caller (see beginMove).
+	moves            atomic.Uint64
 	items            []item[T]
 	cap              int
 	hits, puts, full uint64
@@ -228,34 +231,71 @@ func (s *shard[T]) takeCarry(w uint64, i int) (v T, ok bool) {
 	return v, ok
 }
 
+// Moves. Some paths take idle objects out of every place a Get looks
+// without handing them to a caller: a refill carries a batch from an
+// overflow stack to a P's cells, a spill carries cells to the overflow
+// stacks, and Stats and the sweep claim full cells for a moment. A Get
+// that scans while an object is in transit can miss it, and then it
+// would call the constructor although the object is idle (a burst of
+// Gets that drains a pool did so). So every such path brackets its
+// transit with beginMove and endMove on a shard's moves word, and a Get
+// that finds nothing trusts its scan only if no move was in flight when
+// it began and none began or ended before it finished (getSlow).
+//
+// A moves word holds the number of moves in flight in its low 32 bits
+// and counts every begin and end above them; each begin or end adds a
+// positive amount below 2^33, so the sum of all shards' words cannot
+// come back to the same value within one scan (that would take 2^31
+// moves). No user code (hooks, constructor) runs inside a move, and no
+// move waits for a Get, so the rescans cannot deadlock.
+
+// inTransit, when set (by tests, through export_test.go), runs while a
+// move is in flight: unpinned, between a refill's take and its stash,
+// and in Stats while the cells are claimed.
+var inTransit func()
+
+// beginMove announces that objects are about to leave sight. It must
+// happen before the CAS or the critical section that takes them.
+func (s *shard[T]) beginMove() { s.ov.moves.Add(1<<32 + 1) }
+
+// endMove ends a move after its objects are published again (or handed
+// to a destroy path).
+func (s *shard[T]) endMove() { s.ov.moves.Add(1<<32 - 1) }
+
+// moveState returns the sum of the shards' moves words and whether a
+// move is in flight.
+func (p *Pool[T]) moveState() (sum uint64, busy bool) {
+	for j := range p.shards {
+		w := p.shards[j].ov.moves.Load()
+		sum += w
+		busy = busy || uint32(w) != 0
+	}
+	return sum, busy
+}
+
 // getSlow refills from the home shard's overflow, else steals from
 // another shard, else calls the constructor. It runs unpinned; home is
-// the shard the caller was pinned to, or nil.
+// the shard the caller was pinned to, or nil. The scan covers every
+// overflow stack and every shard's cells, whatever P the goroutine runs
+// on by now; it is repeated while objects may have been in transit
+// during it (see beginMove), so a Get calls the constructor only when no
+// object stayed idle, and untaken by other Gets, all through its scan.
 func (p *Pool[T]) getSlow(home *shard[T]) T {
 	if home == nil {
 		home = p.homeShard()
 	}
-	var batch [cells]item[T]
-	o := &home.ov
-	o.mu.Lock()
-	if n := len(o.items); n > 0 {
-		k := min(n, p.batch)
-		copy(batch[:k], o.items[n-k:])
-		for _, it := range batch[:k] {
-			o.idleBytes -= int64(it.size)
+	for {
+		before, busy := p.moveState()
+		if v, ok := p.refill(home); ok {
+			return v
 		}
-		clear(o.items[n-k:])
-		o.items = o.items[:n-k]
-		o.hits++
-		o.mu.Unlock()
-		if k > 1 {
-			p.stash(batch[:k-1])
+		if v, ok := p.steal(home); ok {
+			return v
 		}
-		return batch[k-1].v
-	}
-	o.mu.Unlock()
-	if v, ok := p.steal(home); ok {
-		return v
+		if after, _ := p.moveState(); !busy && after == before {
+			break
+		}
+		runtime.Gosched() // let the mover finish
 	}
 	p.misses.Add(1)
 	if p.newFn == nil {
@@ -265,9 +305,44 @@ func (p *Pool[T]) getSlow(home *shard[T]) T {
 	return p.newFn()
 }
 
+// refill takes a batch from home's overflow stack, returns one object
+// and stashes the rest in the current P's cells.
+func (p *Pool[T]) refill(home *shard[T]) (v T, ok bool) {
+	var batch [cells]item[T]
+	o := &home.ov
+	o.mu.Lock()
+	n := len(o.items)
+	if n == 0 {
+		o.mu.Unlock()
+		return v, false
+	}
+	k := min(n, p.batch)
+	if k > 1 {
+		home.beginMove() // the rest of the batch is in transit until stash ends
+	}
+	copy(batch[:k], o.items[n-k:])
+	for _, it := range batch[:k] {
+		o.idleBytes -= int64(it.size)
+	}
+	clear(o.items[n-k:])
+	o.items = o.items[:n-k]
+	o.hits++
+	o.mu.Unlock()
+	if k > 1 {
+		p.stash(batch[:k-1], home)
+	}
+	return batch[k-1].v, true
+}
+
 // stash puts refilled objects into the current P's free cells, and what
-// does not fit back into an overflow stack (or drops it).
-func (p *Pool[T]) stash(items []item[T]) {
+// does not fit back into an overflow stack (or drops it). It ends
+// mover's move once every object is in place, before any destroy hook.
+func (p *Pool[T]) stash(items []item[T], mover *shard[T]) {
+	if inTransit != nil {
+		inTransit()
+	}
+	var late [cells]T
+	n := 0
 	s := p.pin()
 	if s != nil {
 		var set uint16
@@ -285,18 +360,17 @@ func (p *Pool[T]) stash(items []item[T]) {
 			}
 		}
 		if set != 0 && p.closed.Load() {
-			var late [cells]T
-			n := s.takeBack(set, &late)
-			p.unpin(s)
-			p.destroyLate(late[:n])
-		} else {
-			p.unpin(s)
+			n = s.takeBack(set, &late)
 		}
-	} else {
-		p.unpin(nil)
 	}
+	p.unpin(s)
 	if len(items) > 0 {
-		p.toOverflow(s, items, false)
+		p.toOverflow(s, items, false, mover)
+	} else {
+		mover.endMove()
+	}
+	if n > 0 {
+		p.destroyLate(late[:n])
 	}
 	// The batch was invisible to a sweep while in flight; if that sweep
 	// found the pool empty and disarmed, re-arm it.
@@ -307,13 +381,15 @@ func (p *Pool[T]) stash(items []item[T]) {
 
 // toOverflow pushes items onto home's overflow stack, then onto other
 // shards' stacks, and drops what fits nowhere. isPut says the items are
-// one Put's object rather than objects moved between levels. It runs
-// unpinned.
-func (p *Pool[T]) toOverflow(home *shard[T], items []item[T], isPut bool) {
+// one Put's object rather than objects moved between levels. A non-nil
+// mover's move ends once the items are placed, before any destroy hook
+// runs. It runs unpinned.
+func (p *Pool[T]) toOverflow(home *shard[T], items []item[T], isPut bool, mover *shard[T]) {
 	if home == nil {
 		home = p.homeShard()
 	}
 	dropped := 0
+	var late []item[T]
 	p.visit(home, func(s *shard[T]) bool {
 		o := &s.ov
 		o.mu.Lock()
@@ -322,8 +398,7 @@ func (p *Pool[T]) toOverflow(home *shard[T], items []item[T], isPut bool) {
 		}
 		if p.closed.Load() {
 			o.mu.Unlock()
-			p.destroyLate(itemValues(items))
-			items = nil
+			late, items = items, nil
 			return true
 		}
 		k := min(len(items), o.cap-len(o.items))
@@ -335,6 +410,12 @@ func (p *Pool[T]) toOverflow(home *shard[T], items []item[T], isPut bool) {
 		o.mu.Unlock()
 		return len(items) == 0
 	})
+	if mover != nil {
+		mover.endMove()
+	}
+	if len(late) > 0 {
+		p.destroyLate(itemValues(late))
+	}
 	if len(items) > 0 {
 		dropped = len(items)
 		o := &home.ov
@@ -415,6 +496,29 @@ func (p *Pool[T]) steal(home *shard[T]) (v T, ok bool) {
 		}
 	})
 	return v, ok
+}
+
+// claimMoving claims every full cell of s as claimAll does, inside a move
+// so that a Get that misses the claimed objects scans again. It returns 0
+// without a move when s has no full cell; a nonzero claim must be given
+// back with releaseMoving.
+func (s *shard[T]) claimMoving() uint16 {
+	if uint16(s.word.Load()) == 0 {
+		return 0
+	}
+	s.beginMove()
+	claimed := s.claimAll()
+	if claimed == 0 {
+		s.endMove()
+	}
+	return claimed
+}
+
+// releaseMoving ends a claim made by claimMoving, keeping the cells in
+// keep, and ends its move.
+func (s *shard[T]) releaseMoving(claimed, keep uint16) {
+	s.release(claimed, keep)
+	s.endMove()
 }
 
 // claimAll claims every full cell of s and returns their mask.
@@ -566,6 +670,7 @@ func (p *Pool[T]) putClosed(s *shard[T], mask uint16) {
 func (p *Pool[T]) putSpill(s *shard[T], v T, size int) {
 	var spilled [cells]item[T]
 	n := 0
+	s.beginMove() // the spilled half is in transit until toOverflow places it
 	for {
 		w := s.word.Load()
 		full := uint16(w) & p.cellMask
@@ -600,17 +705,22 @@ func (p *Pool[T]) putSpill(s *shard[T], v T, size int) {
 				break
 			}
 		}
+		var late [cells]T
+		k := 0
 		if p.closed.Load() {
-			p.putClosed(s, 1<<i)
-		} else {
-			p.unpin(s)
+			k = s.takeBack(1<<i, &late)
 		}
-		p.toOverflow(s, spilled[:n], false)
+		p.unpin(s)
+		p.toOverflow(s, spilled[:n], false, s) // ends the move
+		if k > 0 {
+			p.destroyLate(late[:k])
+		}
 		if !p.armed.Load() {
 			p.arm()
 		}
 		return
 	}
+	s.endMove()
 	p.unpin(s)
 	p.putSlow(s, v, size)
 }
@@ -619,7 +729,7 @@ func (p *Pool[T]) putSpill(s *shard[T], v T, size int) {
 // usable cell. It runs unpinned.
 func (p *Pool[T]) putSlow(home *shard[T], v T, size int) {
 	one := [1]item[T]{{v: v, stamp: p.clock.Load(), size: size}}
-	p.toOverflow(home, one[:], true)
+	p.toOverflow(home, one[:], true, nil)
 	if !p.armed.Load() {
 		p.arm()
 	}
@@ -720,11 +830,14 @@ func (p *Pool[T]) Stats() Stats {
 	claims := make([]uint16, len(p.shards))
 	for j := range p.shards {
 		s := &p.shards[j]
-		claims[j] = s.claimAll()
+		claims[j] = s.claimMoving()
 		for m := claims[j]; m != 0; m &= m - 1 {
 			st.IdleBytes += int64(s.c[bits.TrailingZeros16(m)].size)
 		}
 		st.Idle += bits.OnesCount16(claims[j])
+	}
+	if inTransit != nil {
+		inTransit()
 	}
 	for j := range p.shards {
 		o := &p.shards[j].ov
@@ -739,7 +852,7 @@ func (p *Pool[T]) Stats() Stats {
 	for j := range p.shards {
 		s := &p.shards[j]
 		if claims[j] != 0 {
-			s.release(claims[j], claims[j])
+			s.releaseMoving(claims[j], claims[j])
 		}
 		h, u := s.counts()
 		st.Hits += h

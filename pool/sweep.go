@@ -122,7 +122,7 @@ func (p *Pool[T]) sweep(now int64) int {
 	var droppedBytes int64
 	for j := range p.shards {
 		s := &p.shards[j]
-		if claimed := s.claimAll(); claimed != 0 {
+		if claimed := s.claimMoving(); claimed != 0 {
 			var keep uint16
 			for m := claimed; m != 0; m &= m - 1 {
 				i := bits.TrailingZeros16(m)
@@ -136,7 +136,7 @@ func (p *Pool[T]) sweep(now int64) int {
 				var zero T
 				s.c[i].v = zero
 			}
-			s.release(claimed, keep)
+			s.releaseMoving(claimed, keep)
 		}
 		o := &s.ov
 		o.mu.Lock()
