@@ -51,6 +51,12 @@
 //     Close still works (it calls the constructor).
 //   - The bound is per pool, not per P: a Get finds an object Put on
 //     another P (it steals, as sync.Pool does).
+//   - A Get calls the constructor only when no object stayed idle in the
+//     pool, untaken by other Gets, all through that Get. So N concurrent
+//     Gets on a pool holding N idle objects, with no Put or DropIdle
+//     between, never allocate. sync.Pool promises less: its Get "may
+//     choose to ignore the pool and treat it as empty". An object Put
+//     while a Get runs may or may not be seen by it.
 //
 // What it costs: sync.Pool's fast path does no atomic read-modify-write
 // at all (the runtime clears it during a stop-the-world GC phase, which
@@ -81,6 +87,17 @@
 // [WithMaxIdle], which makes the bound structural: it holds at every
 // instant with no global counter. (One P alone reaches its own cells and
 // all the stacks, not other Ps' cells.)
+//
+// Refills, spills, and the claims of Stats and the sweep take objects out
+// of every place a Get looks for a moment. Each announces itself on a
+// per-shard word first and ends the announcement once the objects are
+// back in place, and a Get that scanned everything and found nothing
+// trusts that scan only if no such move overlapped it; otherwise it
+// yields and scans again. That is how a Get never misses an idle object
+// in transit. The fast paths do not touch these words; a refill or spill
+// adds two atomic adds on a word next to the overflow mutex it takes
+// anyway, and a Get that finds the pool empty reads each shard's word
+// twice.
 //
 // Race builds, and builds with -tags gotune_nolinkname, replace pinning
 // with a per-shard mutex chosen by a goroutine-stack hash: the race

@@ -186,6 +186,12 @@ func (p *Pool[T]) layout(n int) {
 // Get returns an idle object if the pool has one, and otherwise the result
 // of the constructor given to [New] (or the zero T if that was nil). The
 // caller owns the object until it Puts it back, if ever.
+//
+// Get calls the constructor only if no object stayed idle in the pool,
+// and untaken by other Gets, for the whole of the call: when objects are
+// in transit inside the pool (see the package doc's Design section) it
+// yields and looks again rather than allocate. Objects Put during the
+// call may or may not be found.
 func (p *Pool[T]) Get() T {
 	s := p.pin()
 	if s != nil {
