@@ -53,8 +53,8 @@
 //     another P (it steals, as sync.Pool does).
 //   - A Get calls the constructor only when no object stayed idle in the
 //     pool, untaken by other Gets, all through that Get. So N concurrent
-//     Gets on a pool holding N idle objects, with no Put or DropIdle
-//     between, never allocate. sync.Pool promises less: its Get "may
+//     Gets on a pool holding N idle objects never allocate, unless
+//     objects are dropped meanwhile (TTL, DropIdle, Close). sync.Pool promises less: its Get "may
 //     choose to ignore the pool and treat it as empty". An object Put
 //     while a Get runs may or may not be seen by it.
 //
