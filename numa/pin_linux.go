@@ -96,9 +96,20 @@ func rootOr(root string) string {
 
 // pinThreads restricts every thread to cpus and returns how to restore
 // each thread's previous mask.
+//
+// Every thread means every entry of /proc/self/task, not only the Go
+// runtime's threads: syscall.AllThreadsSyscall reaches the threads the
+// runtime has in its list of Ms, which misses a thread that has left that
+// list but not yet exited, and any thread the runtime does not manage. So
+// the all-threads call is followed by the same /proc/self/task walk that
+// cgo binaries use, which fixes the stragglers and repeats until a pass
+// changes nothing.
 func pinThreads(cpus []int, rep *PinReport) (func() error, error) {
 	// Save every thread's mask first: threads may differ (a LockOSThread
-	// worker with its own mask), and undo gives each its own back.
+	// worker with its own mask), and undo gives each its own back. Threads
+	// born after this save are not recorded: they cloned from a thread
+	// that may already be pinned, so what they hold is no record of the
+	// mask before; undo gives them the process's (the main thread's).
 	saved := map[int][]int{}
 	if _, err := walkTasks(func(tid int) (bool, syscall.Errno) {
 		if _, ok := saved[tid]; ok {
@@ -122,36 +133,31 @@ func pinThreads(cpus []int, rep *PinReport) (func() error, error) {
 	switch {
 	case e == 0:
 		rep.Method = MethodAllThreads
-		if tids, err := sys.tasks(); err == nil {
-			rep.Threads = len(tids)
-		}
 	case e == unix.ENOTSUP:
 		rep.Method = MethodTaskWalk
-		n, err := walkTasks(func(tid int) (bool, syscall.Errno) {
-			cur, e := affinityErrno(tid)
-			if e != 0 {
-				return false, e
-			}
-			if _, ok := saved[tid]; !ok {
-				saved[tid] = cur // born since the save: what it inherited
-			}
-			if slices.Equal(cur, cpus) {
-				return false, 0
-			}
-			return true, sys.setaffinity(tid, target)
-		})
-		rep.Threads = n
-		if err != nil {
-			// Put back the threads already moved.
-			return nil, errors.Join(err, restoreThreads(saved, fallback))
-		}
 	default:
 		return nil, wrapErrno("sched_setaffinity(all threads, "+cpulist.Format(cpus)+")", e)
 	}
+	n, err := walkTasks(func(tid int) (bool, syscall.Errno) {
+		cur, e := affinityErrno(tid)
+		if e != 0 {
+			return false, e
+		}
+		if slices.Equal(cur, cpus) {
+			return false, 0
+		}
+		return true, sys.setaffinity(tid, target)
+	})
+	rep.Threads = n
+	if err != nil {
+		// Put back the threads already moved.
+		return nil, errors.Join(err, restoreThreads(saved, fallback))
+	}
 	return func() error {
-		// One mask for all: restore at once where the runtime can.
-		if same(saved, fallback) && sys.setaffinityAll(maskOf(fallback)) == 0 {
-			return nil
+		// One mask for all: restore at once where the runtime can, then
+		// check every thread (and fix the ones the runtime cannot reach).
+		if same(saved, fallback) {
+			_ = sys.setaffinityAll(maskOf(fallback))
 		}
 		return restoreThreads(saved, fallback)
 	}, nil

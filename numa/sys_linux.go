@@ -8,6 +8,7 @@ import (
 	"math/bits"
 	"runtime"
 	"syscall"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -183,10 +184,12 @@ func nodeMask(nodes []int) mask {
 // idempotent and report whether it changed the thread. The final clean pass
 // is the check: a thread cloned from one not yet changed (its mask copied
 // before the change, itself not yet listed) shows up in a later listing
-// with the old setting and is changed then. Threads that exit meanwhile
+// with the old setting and is changed then; a second clean pass after a
+// short pause leaves such a clone time to show up. Threads that exit meanwhile
 // (ESRCH) are skipped. It returns the number of threads seen.
 func walkTasks(fn func(tid int) (changed bool, e syscall.Errno)) (int, error) {
 	seen := map[int]bool{}
+	clean := 0
 	for pass := 0; pass < 100; pass++ {
 		tids, err := sys.tasks()
 		if err != nil {
@@ -206,9 +209,17 @@ func walkTasks(fn func(tid int) (changed bool, e syscall.Errno)) (int, error) {
 				changed++
 			}
 		}
-		if changed == 0 {
+		if changed > 0 {
+			clean = 0
+			continue
+		}
+		// Two clean passes with a pause between: a clone in flight during
+		// the first (its mask copied from a thread not yet changed, itself
+		// not yet listed) has time to appear in /proc/self/task.
+		if clean++; clean == 2 {
 			return len(seen), nil
 		}
+		time.Sleep(100 * time.Microsecond)
 	}
 	return len(seen), errors.New("numa: threads kept changing for 100 passes over /proc/self/task")
 }
