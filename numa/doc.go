@@ -26,22 +26,25 @@
 // node's allowed CPUs, sets the memory policy (preferred by default,
 // [MemBind] on request; for a memoryless node, the nearest nodes with
 // memory), lets GOMAXPROCS follow the new CPU count, and returns an undo
-// function. In a binary without cgo it uses syscall.AllThreadsSyscall, which
-// changes every runtime thread at once; with cgo it walks /proc/self/task
-// until no new thread appears, and leaves the memory policy alone, because
-// set_mempolicy only acts on the calling thread (first-touch allocation
-// then follows the pinned CPUs anyway). EPERM and ENOSYS, as under seccomp
-// or on kernels without NUMA, wrap [ErrUnavailable]. [WithReport] returns a
-// [PinReport] of what was done and why; [Pinned] returns the pin in effect.
+// function. In a binary without cgo it first uses syscall.AllThreadsSyscall,
+// which changes every runtime thread at once; in every binary it then walks
+// /proc/self/task until two passes in a row change nothing, which reaches
+// the threads the runtime does not manage (cgo's, the race detector's, an
+// exiting M) and threads born meanwhile. With cgo it leaves the memory
+// policy alone, because set_mempolicy only acts on the calling thread
+// (first-touch allocation then follows the pinned CPUs anyway). EPERM and
+// ENOSYS, as under seccomp or on kernels without NUMA, wrap
+// [ErrUnavailable]. [WithReport] returns a [PinReport] of what was done and
+// why; [Pinned] returns the pin in effect.
 //
 // # When pinning helps, and when numactl is better
 //
 // Pinning helps a service that runs on a multi-socket host and fits on one
 // node: its threads stop migrating across sockets and its new memory comes
 // from the local node (on common two-socket servers remote memory has about
-// 1.5 to 2 times the latency of local memory, and less bandwidth). It also helps when the
-// process is already confined to one node's CPUs by a cpuset, but not its
-// memory.
+// 1.5 to 2 times the latency of local memory, and less bandwidth). It also
+// helps when the process is already confined to one node's CPUs by a
+// cpuset, but not its memory.
 //
 // It does not help on a single-node host (most VMs and containers), for a
 // service that needs more CPUs or memory than one node has, or when an

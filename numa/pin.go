@@ -12,12 +12,13 @@ import (
 // Methods [Pin] uses to reach every thread, reported in [PinReport].Method.
 const (
 	// MethodAllThreads is syscall.AllThreadsSyscall: every thread of the
-	// Go runtime changes at once, while the world is stopped. Binaries
-	// without cgo only.
+	// Go runtime changes at once, while the world is stopped, followed by
+	// the /proc/self/task walk for threads the runtime does not reach.
+	// Binaries without cgo only.
 	MethodAllThreads = "all-threads-syscall"
 	// MethodTaskWalk is sched_setaffinity on each thread listed in
-	// /proc/self/task, repeated until a pass changes nothing. Used
-	// where the binary uses cgo.
+	// /proc/self/task, repeated until two passes in a row change nothing.
+	// Used alone where the binary uses cgo.
 	MethodTaskWalk = "task-walk"
 )
 
