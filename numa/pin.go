@@ -31,8 +31,8 @@ type PinReport struct {
 	CPUs []int `json:"cpus"`
 	// Method is [MethodAllThreads] or [MethodTaskWalk].
 	Method string `json:"method"`
-	// Threads is the number of threads restricted (task walk) or found
-	// afterwards (all-threads syscall).
+	// Threads is the number of threads the /proc/self/task walk saw, with
+	// either method (the walk follows the all-threads syscall too).
 	Threads int `json:"threads"`
 	// MemPolicy is the policy set: "preferred", "bind", or "none" when it
 	// was left as it was or could not be set (see Notes).
