@@ -48,10 +48,11 @@ type inflightLimit struct {
 func newInflightLimit(static int, a *AdaptiveLimit) *inflightLimit {
 	l := &inflightLimit{}
 	if a == nil {
+		limit := int64(static)
 		if static <= 0 {
-			static = 1 << 62
+			limit = 1 << 62 // no limit; int64 so it fits on 32-bit platforms too
 		}
-		l.limit.Store(int64(static))
+		l.limit.Store(limit)
 		return l
 	}
 	l.min, l.max = int64(a.Min), int64(a.Max)
