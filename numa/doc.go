@@ -35,7 +35,8 @@
 // (first-touch allocation then follows the pinned CPUs anyway). EPERM and
 // ENOSYS, as under seccomp or on kernels without NUMA, wrap
 // [ErrUnavailable]. [WithReport] returns a [PinReport] of what was done and
-// why; [Pinned] returns the pin in effect.
+// why; [Pinned] returns the pin in effect. Pins do not nest: while one is
+// in effect, Pin fails with [ErrPinned]; undo it first.
 //
 // # When pinning helps, and when numactl is better
 //

@@ -26,6 +26,11 @@ var (
 	// process may run on; pinning would have to widen the allowed set.
 	ErrNoCPUs = errors.New("numa: no allowed CPUs")
 
+	// ErrPinned is returned by [Pin] while an earlier pin is in effect
+	// (made and not yet undone): pins do not nest. Undo the pin in effect
+	// first.
+	ErrPinned = errors.New("numa: already pinned")
+
 	// ErrClosed is returned by a [Worker] after Close.
 	ErrClosed = errors.New("numa: worker closed")
 )

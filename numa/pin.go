@@ -95,19 +95,18 @@ var pinned struct {
 	cur *PinReport
 }
 
-func setPinned(r *PinReport) (prev *PinReport) {
+func setPinned(r *PinReport) {
 	pinned.Lock()
 	defer pinned.Unlock()
-	prev, pinned.cur = pinned.cur, r
-	return prev
+	pinned.cur = r
 }
 
-// unsetPinned restores prev if r is still the pin in effect.
-func unsetPinned(r, prev *PinReport) {
+// unsetPinned clears the pin in effect if it is still r.
+func unsetPinned(r *PinReport) {
 	pinned.Lock()
 	defer pinned.Unlock()
 	if pinned.cur == r {
-		pinned.cur = prev
+		pinned.cur = nil
 	}
 }
 

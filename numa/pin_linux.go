@@ -31,10 +31,24 @@ var pinMu sync.Mutex
 // policy calls are reported in the [PinReport] (see [WithReport]) and the
 // pin stands. Pin never widens the CPUs the process may use.
 //
-// Pin is safe for concurrent use; concurrent calls are serialized and the
-// last one wins.
+// Pins do not nest: while a pin is in effect (made and not yet undone),
+// Pin fails with an error wrapping [ErrPinned] that names the node pinned,
+// and changes nothing. Undo the pin in effect before pinning again.
+//
+// Pin is safe for concurrent use; concurrent calls are serialized, and of
+// calls that overlap only the first succeeds.
 func Pin(node int, opts ...Option) (undo func() error, err error) {
 	c := newConfig(opts)
+	if c.report != nil {
+		*c.report = PinReport{}
+	}
+	pinMu.Lock()
+	defer pinMu.Unlock()
+	// Checked first: while pinned, discovery sees the pinned CPUs only.
+	if cur, ok := Pinned(); ok {
+		return nil, fmt.Errorf("%w to node %d (cpus %s); undo that pin before pinning to node %d",
+			ErrPinned, cur.Node, cpulist.Format(cur.CPUs), node)
+	}
 	t, err := discover(rootOr(c.root))
 	if err != nil {
 		return nil, err
@@ -45,12 +59,8 @@ func Pin(node int, opts ...Option) (undo func() error, err error) {
 	}
 	rep := &PinReport{Node: node, CPUs: cpus, MemPolicy: "none"}
 	if c.report != nil {
-		*c.report = PinReport{}
 		defer func() { *c.report = *rep }()
 	}
-
-	pinMu.Lock()
-	defer pinMu.Unlock()
 
 	restoreCPUs, err := pinThreads(cpus, rep)
 	if err != nil {
@@ -69,14 +79,14 @@ func Pin(node int, opts ...Option) (undo func() error, err error) {
 			slog.Any("notes", rep.Notes))
 	}
 	state := *rep
-	prev := setPinned(&state)
+	setPinned(&state)
 	var once sync.Once
 	var undoErr error
 	return func() error {
 		once.Do(func() {
 			pinMu.Lock()
 			defer pinMu.Unlock()
-			unsetPinned(&state, prev)
+			unsetPinned(&state)
 			undoErr = errors.Join(restoreMem(), restoreCPUs())
 			restoreProcs()
 			if c.logger != nil {
