@@ -16,11 +16,22 @@ const (
 )
 
 // Calibration of the *bytes.Buffer side, after valyala/bytebufferpool:
-// every PutBuffer has a 1 in calibrateSample chance to record the length
-// the buffer reached; after calibrateEvery samples the most common class
+// every PutBuffer has a 1 in calibrateSample chance to record how large
+// the buffer got; after calibrateEvery samples the most common class
 // becomes the capacity of new buffers and the 95th percentile the largest
 // capacity kept. Sampling keeps the histogram's shared counters off the
 // hot path; bytebufferpool increments one on every Put.
+//
+// The sample is the buffer's length when it holds data, and its capacity
+// when it is empty. The length is what the caller needed, so a buffer that
+// one large request grew is dropped once most requests are small again
+// (sampling capacities alone would let such a buffer, reused by small
+// requests, calibrate the pool up to its size and keep it forever). But a
+// caller that drains the buffer before PutBuffer (WriteTo, io.Copy)
+// leaves length 0, and sampling that calibrated the kept maximum down to
+// the smallest class, so nearly every buffer was dropped as oversized;
+// for an empty buffer the capacity it grew to is the only trace of what
+// it held.
 const (
 	calibrateSample = 16
 	calibrateEvery  = 1024
@@ -41,7 +52,8 @@ const (
 // For *bytes.Buffer, GetBuffer and PutBuffer work like a sync.Pool of
 // buffers that calibrates itself: new buffers start at the size most
 // buffers reach, and buffers that grew past the 95th percentile are not
-// kept.
+// kept. The size of a buffer Put with data in it is its length; of one
+// Put empty (drained by WriteTo or io.Copy), its capacity.
 //
 // All methods are safe for concurrent use. A Buffers must be made with
 // [NewBuffers].
@@ -183,7 +195,11 @@ func (b *Buffers) PutBuffer(buf *bytes.Buffer) {
 		return
 	}
 	if rand.Uint32N(calibrateSample) == 0 {
-		b.sample(buf.Len())
+		n := buf.Len()
+		if n == 0 { // drained (or unused): the capacity is what it held
+			n = buf.Cap()
+		}
+		b.sample(n)
 	}
 	b.bufs.Put(buf)
 }

@@ -1,6 +1,7 @@
 package pool_test
 
 import (
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -165,5 +166,30 @@ func TestBuffersGroup(t *testing.T) {
 	b.PutBuffer(b.GetBuffer())
 	if n := g.DropIdle(); n != 2 {
 		t.Errorf("Group.DropIdle() = %d, want 2", n)
+	}
+}
+
+// TestBuffersCalibrationDrained checks calibration when callers drain the
+// buffer before PutBuffer (WriteTo, io.Copy): Len is then 0, and sampling
+// it set the kept maximum to the smallest class, so almost every buffer
+// that had grown was dropped as oversized.
+func TestBuffersCalibrationDrained(t *testing.T) {
+	b := pool.NewBuffers()
+	defer b.Close()
+	payload := make([]byte, 1000)
+	const rounds = 50_000
+	for range rounds {
+		buf := b.GetBuffer()
+		buf.Write(payload)
+		if _, err := buf.WriteTo(io.Discard); err != nil {
+			t.Fatalf("WriteTo: %v", err)
+		}
+		b.PutBuffer(buf)
+	}
+	st := b.ClassStats()
+	bs := st[len(st)-1].Stats // the *bytes.Buffer side
+	if bs.Hits < rounds*9/10 || bs.DropsOversized > rounds/10 {
+		t.Errorf("%d rounds of write 1000 B, WriteTo, PutBuffer: hits %d, news %d, oversized %d; want hits >= 90%% and oversized <= 10%%",
+			rounds, bs.Hits, bs.News, bs.DropsOversized)
 	}
 }
