@@ -66,7 +66,10 @@
 // [RunOn] runs one function on a thread restricted to given CPUs;
 // [Worker] keeps such a thread and runs functions on it one at a time. Both
 // restore the thread's mask before unlocking it, and discard the thread
-// when that fails. [Getcpu] reports the CPU and node the calling thread is
+// when that fails. They work alongside [Pin]: a pin keeps running workers
+// on their CPUs within it, and a worker that ends while the pin is in
+// effect leaves its thread on the pinned CPUs, so the process stays
+// pinned; undo keeps them on their CPUs too. [Getcpu] reports the CPU and node the calling thread is
 // on.
 //
 // # Metrics

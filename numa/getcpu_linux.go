@@ -5,6 +5,8 @@ package numa
 import (
 	"fmt"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gotune/gotune/internal/cpulist"
 )
 
@@ -20,7 +22,15 @@ func Getcpu() (cpu, node int, err error) {
 // lockAffinity restricts the calling thread, which the caller has locked
 // with runtime.LockOSThread, to the CPUs of cpus it may already use, and
 // returns them and how to restore the thread's mask.
+//
+// The thread is registered as a worker thread under pinMu, so that [Pin]
+// and its undo keep it within the worker's CPUs (see pinThreads). restore
+// unregisters it and gives it the mask every other thread has: the CPUs of
+// the pin in effect, if any, else its mask from before (as updated by an
+// undo since), never the wider mask from before a pin still in effect.
 func lockAffinity(cpus []int) (eff []int, restore func() error, err error) {
+	pinMu.Lock()
+	defer pinMu.Unlock()
 	old, err := getAffinity(0)
 	if err != nil {
 		return nil, nil, err
@@ -32,8 +42,18 @@ func lockAffinity(cpus []int) (eff []int, restore func() error, err error) {
 	if e := sys.setaffinity(0, maskOf(eff)); e != 0 {
 		return nil, nil, wrapErrno("sched_setaffinity(this thread)", e)
 	}
+	tid := unix.Gettid()
+	wt := &workerThread{cpus: eff, base: old}
+	workerThreads[tid] = wt
 	return eff, func() error {
-		if e := sys.setaffinity(0, maskOf(old)); e != 0 {
+		pinMu.Lock()
+		defer pinMu.Unlock()
+		delete(workerThreads, tid)
+		want := wt.base
+		if pinTarget != nil {
+			want = pinTarget
+		}
+		if e := sys.setaffinity(0, maskOf(want)); e != 0 {
 			return wrapErrno("restore this thread's affinity", e)
 		}
 		return nil

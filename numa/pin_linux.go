@@ -17,8 +17,39 @@ import (
 	"github.com/gotune/gotune/internal/cpulist"
 )
 
-// pinMu serializes Pin and undo: each changes every thread of the process.
+// pinMu serializes Pin, undo and the start and end of pinned workers: each
+// changes the masks of threads the others track.
 var pinMu sync.Mutex
+
+// Guarded by pinMu.
+var (
+	// pinTarget is the CPUs of the pin in effect, nil when none.
+	pinTarget []int
+	// workerThreads are the threads of running workers ([RunOn], [Worker])
+	// by thread id.
+	workerThreads = map[int]*workerThread{}
+)
+
+// workerThread is a thread a worker has restricted.
+type workerThread struct {
+	// cpus are the worker's CPUs: those asked for, within the thread's
+	// mask at the worker's start.
+	cpus []int
+	// base is the mask the thread returns to when the worker ends and no
+	// pin is in effect: its mask before the worker, as an undo since has
+	// restored it.
+	base []int
+}
+
+// workerWant is the mask a worker thread gets under a mask that applies to
+// the whole process: the worker's CPUs within it, or all of it where they
+// share none (the process restriction wins).
+func workerWant(w *workerThread, all []int) []int {
+	if x := cpulist.Intersect(w.cpus, all); len(x) > 0 {
+		return x
+	}
+	return all
+}
 
 // Pin restricts every thread of the process, existing and future, to the
 // allowed CPUs of node, sets the memory policy to that node (or, for a
@@ -30,6 +61,14 @@ var pinMu sync.Mutex
 // [ErrUnavailable] and change nothing; the same errors from the memory
 // policy calls are reported in the [PinReport] (see [WithReport]) and the
 // pin stands. Pin never widens the CPUs the process may use.
+//
+// Running pinned workers ([RunOn], [Worker]) keep their own CPUs within
+// the pin: their threads get the worker's CPUs that the pin allows (where
+// they share none, the pin's CPUs, said in the report's Notes), and with
+// such workers running Pin moves threads one by one ([MethodTaskWalk]).
+// A worker that ends while the pin is in effect leaves its thread on the
+// pin's CPUs; undo gives a running worker's thread its CPUs within the
+// restored mask, and the thread returns to that mask when the worker ends.
 //
 // Pins do not nest: while a pin is in effect (made and not yet undone),
 // Pin fails with an error wrapping [ErrPinned] that names the node pinned,
@@ -78,6 +117,7 @@ func Pin(node int, opts ...Option) (undo func() error, err error) {
 			slog.String("mem_policy", rep.MemPolicy), slog.Int("gomaxprocs", rep.GOMAXPROCSAfter),
 			slog.Any("notes", rep.Notes))
 	}
+	pinTarget = cpus
 	state := *rep
 	setPinned(&state)
 	var once sync.Once
@@ -87,6 +127,7 @@ func Pin(node int, opts ...Option) (undo func() error, err error) {
 			pinMu.Lock()
 			defer pinMu.Unlock()
 			unsetPinned(&state)
+			pinTarget = nil
 			undoErr = errors.Join(restoreMem(), restoreCPUs())
 			restoreProcs()
 			if c.logger != nil {
@@ -137,9 +178,30 @@ func pinThreads(cpus []int, rep *PinReport) (func() error, error) {
 	if err != nil {
 		return nil, err
 	}
+	if w, ok := workerThreads[os.Getpid()]; ok {
+		fallback = w.base // the main thread runs a worker: not the process's mask
+	}
+	// A running worker's thread holds the worker's mask; what undo gives it
+	// back is the mask it returns to when the worker ends. Its mask while
+	// pinned is the worker's CPUs within the pin (workerWant).
+	for tid, w := range workerThreads {
+		if _, ok := saved[tid]; ok {
+			saved[tid] = w.base
+		}
+		if len(cpulist.Intersect(w.cpus, cpus)) == 0 {
+			rep.Notes = append(rep.Notes, fmt.Sprintf("worker thread %d: its cpus %s are outside the pin: it runs on the pinned cpus until the pin is undone",
+				tid, cpulist.Format(w.cpus)))
+		}
+	}
 
 	target := maskOf(cpus)
-	e := sys.setaffinityAll(target)
+	e := unix.ENOTSUP
+	if len(workerThreads) == 0 {
+		e = sys.setaffinityAll(target)
+	} else {
+		// The all-threads call would give worker threads the whole pin.
+		rep.Notes = append(rep.Notes, fmt.Sprintf("%d pinned worker thread(s) running: threads pinned one by one through /proc/self/task, so that workers keep their cpus", len(workerThreads)))
+	}
 	switch {
 	case e == 0:
 		rep.Method = MethodAllThreads
@@ -153,10 +215,15 @@ func pinThreads(cpus []int, rep *PinReport) (func() error, error) {
 		if e != 0 {
 			return false, e
 		}
-		if slices.Equal(cur, cpus) {
+		want, m := cpus, target
+		if w, ok := workerThreads[tid]; ok {
+			want = workerWant(w, cpus)
+			m = maskOf(want)
+		}
+		if slices.Equal(cur, want) {
 			return false, 0
 		}
-		return true, sys.setaffinity(tid, target)
+		return true, sys.setaffinity(tid, m)
 	})
 	rep.Threads = n
 	if err != nil {
@@ -166,7 +233,7 @@ func pinThreads(cpus []int, rep *PinReport) (func() error, error) {
 	return func() error {
 		// One mask for all: restore at once where the runtime can, then
 		// check every thread (and fix the ones the runtime cannot reach).
-		if same(saved, fallback) {
+		if len(workerThreads) == 0 && same(saved, fallback) {
 			_ = sys.setaffinityAll(maskOf(fallback))
 		}
 		return restoreThreads(saved, fallback)
@@ -183,12 +250,18 @@ func same(saved map[int][]int, m []int) bool {
 }
 
 // restoreThreads gives each thread its saved mask; threads born since the
-// pin get the process's (the main thread's) original mask.
+// pin get the process's (the main thread's) original mask. A running
+// worker's thread gets the worker's CPUs within that mask, and returns to
+// that mask when the worker ends. The caller holds pinMu.
 func restoreThreads(saved map[int][]int, fallback []int) error {
 	_, err := walkTasks(func(tid int) (bool, syscall.Errno) {
 		want, ok := saved[tid]
 		if !ok {
 			want = fallback
+		}
+		if w, ok := workerThreads[tid]; ok {
+			w.base = want
+			want = workerWant(w, want)
 		}
 		cur, e := affinityErrno(tid)
 		if e != 0 {

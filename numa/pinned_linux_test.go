@@ -3,11 +3,14 @@
 package numa
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gotune/gotune/internal/cpulist"
 )
 
 // TestPinNested checks that a second Pin while one is in effect fails with
@@ -64,4 +67,148 @@ func TestPinNested(t *testing.T) {
 	if err := undo3(); err != nil {
 		t.Errorf("undo() of the pin after undo: %v", err)
 	}
+}
+
+// checkMasks fails for each thread whose Cpus_allowed_list is not want
+// (exact) or, with subset, not within want.
+func checkMasks(t *testing.T, when string, want []int, subset bool) {
+	t.Helper()
+	for tid, m := range threadMasks(t) {
+		ok := slices.Equal(m, want)
+		if subset {
+			ok = len(m) > 0 && slices.Equal(cpulist.Intersect(m, want), m)
+		}
+		if !ok {
+			rel := "="
+			if subset {
+				rel = "within"
+			}
+			t.Errorf("%s: thread %d (%s) Cpus_allowed_list = %s, want %s %s",
+				when, tid, threadComm(tid), cpulist.Format(m), rel, cpulist.Format(want))
+		}
+	}
+}
+
+// workerMask returns the mask of w's thread, read on that thread.
+func workerMask(t *testing.T, w *Worker) []int {
+	t.Helper()
+	var m []int
+	var err error
+	if e := w.Do(context.Background(), func() { m, err = getAffinity(0) }); e != nil {
+		t.Fatalf("Do: %v", e)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// TestPinWithWorkers checks that Pin and running pinned workers do not
+// undo each other: every thread stays within the pin while it is in effect,
+// whether a worker started before or after it, and every thread is back on
+// the process's mask once the pin is undone and the workers are closed.
+func TestPinWithWorkers(t *testing.T) {
+	topo := realTopology(t)
+	local := topo.LocalNode()
+	if len(local.AllowedCPUs) < 2 {
+		t.Skipf("node %d has one allowed CPU (%v): workers and pins cannot differ", local.ID, local.AllowedCPUs)
+	}
+	a, b := local.AllowedCPUs[0], local.AllowedCPUs[len(local.AllowedCPUs)-1]
+	orig := mainMask(t)
+	pin := func(t *testing.T, opts ...Option) func() error {
+		t.Helper()
+		undo, err := Pin(local.ID, append(opts, WithGOMAXPROCS(false), WithMemPolicy(MemLeave))...)
+		if errors.Is(err, ErrUnavailable) {
+			t.Skipf("pinning is unavailable here: %v", err)
+		}
+		if err != nil {
+			t.Fatalf("Pin(%d): %v", local.ID, err)
+		}
+		return undo
+	}
+	start := func(t *testing.T, cpus ...int) *Worker {
+		t.Helper()
+		w, err := NewWorker(cpus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := w.Start(); errors.Is(err, ErrUnavailable) {
+			t.Skipf("thread affinity is unavailable here: %v", err)
+		} else if err != nil {
+			t.Fatalf("Start: %v", err)
+		}
+		return w
+	}
+
+	// A worker outside the pin, then Pin, then the worker closes while
+	// pinned: its thread must not go back to its wider pre-pin mask.
+	t.Run("worker-outside-pin-closes-while-pinned", func(t *testing.T) {
+		w := start(t, a)
+		defer w.Close()
+		undo := pin(t, WithCPUs(b))
+		defer undo()
+		checkMasks(t, "pinned with a worker running", []int{b}, true)
+		if err := w.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		checkMasks(t, "pinned, worker closed", []int{b}, true)
+		if err := undo(); err != nil {
+			t.Fatalf("undo: %v", err)
+		}
+		checkMasks(t, "after undo", orig, false)
+	})
+
+	// A worker inside the pin keeps its own CPUs through the pin; once it
+	// closes, undo must not give its (now generic) thread the worker's mask.
+	t.Run("worker-inside-pin-closes-before-undo", func(t *testing.T) {
+		w := start(t, a)
+		defer w.Close()
+		undo := pin(t)
+		defer undo()
+		if m := workerMask(t, w); !slices.Equal(m, []int{a}) {
+			t.Errorf("worker thread mask while pinned = %v, want [%d] (the worker's)", m, a)
+		}
+		checkMasks(t, "pinned with a worker running", local.AllowedCPUs, true)
+		if err := w.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		checkMasks(t, "pinned, worker closed", local.AllowedCPUs, true)
+		if err := undo(); err != nil {
+			t.Fatalf("undo: %v", err)
+		}
+		checkMasks(t, "after undo", orig, false)
+	})
+
+	// Pin, then a worker starts; undo while it runs keeps the worker on its
+	// CPUs, and its thread goes back to the process's mask when it closes,
+	// not to the pinned mask it started on.
+	t.Run("worker-starts-while-pinned-closes-after-undo", func(t *testing.T) {
+		undo := pin(t, WithCPUs(b))
+		defer undo()
+		w := start(t, a, b)
+		defer w.Close()
+		if m := workerMask(t, w); !slices.Equal(m, []int{b}) {
+			t.Errorf("worker started while pinned: thread mask %v, want [%d]", m, b)
+		}
+		if err := undo(); err != nil {
+			t.Fatalf("undo: %v", err)
+		}
+		if m := workerMask(t, w); !slices.Equal(m, []int{b}) {
+			t.Errorf("worker after undo: thread mask %v, want [%d] (never wider than at its start)", m, b)
+		}
+		if err := w.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		checkMasks(t, "after undo and Close", orig, false)
+	})
+
+	// RunOn while pinned, outside the pin: its thread returns within the pin.
+	t.Run("runon-while-pinned", func(t *testing.T) {
+		undo := pin(t, WithCPUs(b))
+		defer undo()
+		if err := RunOn([]int{a, b}, func() {}); err != nil {
+			t.Fatalf("RunOn: %v", err)
+		}
+		checkMasks(t, "pinned, after RunOn", []int{b}, true)
+	})
 }

@@ -21,6 +21,12 @@ import (
 // main thread, which cannot exit, the runtime parks it instead). A panic in fn is
 // re-raised in the caller. RunOn is safe for concurrent use.
 //
+// With [Pin]: while a pin is in effect the thread gets the CPUs of cpus
+// within the pin, and gives its thread back on the pin's CPUs (not its mask
+// from before the pin); a Pin or undo during fn keeps the thread on the
+// CPUs of cpus it allows. Thread setup and restore wait for a Pin or undo
+// in progress.
+//
 // For many short calls, a [Worker] avoids the thread setup per call.
 func RunOn(cpus []int, fn func()) error {
 	var (
@@ -64,6 +70,12 @@ func RunOn(cpus []int, fn func()) error {
 // [NewWorker], start it with [Worker.Start], stop it with [Worker.Close].
 // Its methods are safe for concurrent use; calls run one at a time, in the
 // order they are accepted.
+//
+// A Worker and [Pin] may run at the same time, as for [RunOn]: [Pin] keeps
+// the worker's thread on the worker's CPUs within the pin (on the pin's
+// CPUs where they share none: [WorkerStats].CPUs then still lists the
+// worker's), undo on its CPUs within the restored mask, and Close leaves
+// the thread on the mask every other thread has at that moment.
 type Worker struct {
 	cpus   []int
 	logger *slog.Logger
@@ -227,7 +239,7 @@ func (w *Worker) Do(ctx context.Context, fn func()) error {
 }
 
 // Close stops the worker after the call it is running, restores its
-// thread's mask and waits for its goroutine to exit. It returns the error
+// thread's mask (the pin's CPUs while a [Pin] is in effect) and waits for its goroutine to exit. It returns the error
 // from restoring the mask, if any. Close is idempotent.
 func (w *Worker) Close() error {
 	w.mu.Lock()
