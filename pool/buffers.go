@@ -41,8 +41,9 @@ const (
 // Buffers is a pool of byte slices and *bytes.Buffer values in power-of-two
 // size classes, built on [Pool]: each class is a Pool with the TTL, idle
 // bound and statistics described there. The []byte classes together keep
-// at most [WithMaxIdleBytes] bytes idle; the *bytes.Buffer side keeps at
-// most [WithMaxIdle] buffers, none larger than the largest class.
+// at most [WithMaxIdleBytes] bytes idle, counted by capacity, whatever
+// capacities are Put; the *bytes.Buffer side keeps at most [WithMaxIdle]
+// buffers, none larger than the largest class.
 //
 // For []byte, Get(n) returns a *[]byte of length n from the smallest class
 // that fits, and Put returns it to the class its capacity fits; a pointer
@@ -110,7 +111,15 @@ func NewBuffers(opts ...Option) *Buffers {
 	base = append(base, optionFunc(func(d *config) { *d = c }))
 	for i := range n {
 		size := 1 << (minShift + i)
-		maxIdle := int(min(int64(c.maxIdle), share/int64(size)))
+		// Put files a slice under the largest class its capacity covers,
+		// so a class holds capacities up to 2*size-1 (the largest class
+		// exactly size): bound the count by the largest capacity, so the
+		// class's bytes, not just its count times size, fit the share.
+		largest := int64(2*size - 1)
+		if i == n-1 {
+			largest = int64(size)
+		}
+		maxIdle := int(min(int64(c.maxIdle), share/largest))
 		b.classes = append(b.classes, New(func() *[]byte {
 			s := make([]byte, 0, size)
 			return &s

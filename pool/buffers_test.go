@@ -193,3 +193,31 @@ func TestBuffersCalibrationDrained(t *testing.T) {
 			rounds, bs.Hits, bs.News, bs.DropsOversized)
 	}
 }
+
+// TestBuffersByteBoundGrown checks WithMaxIdleBytes against slices that
+// grew by append: a class of size S holds capacities from S up to 2S-1,
+// so counting each class's bound in class sizes let the idle bytes reach
+// about twice the bound.
+func TestBuffersByteBoundGrown(t *testing.T) {
+	const budget = 4 << 20
+	b := pool.NewBuffers(pool.WithMaxIdleBytes(budget), pool.WithMaxIdle(1<<20))
+	defer b.Close()
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 3000 {
+				size := 64 << ((i + g) % 11)
+				s := make([]byte, size)
+				s = append(s, make([]byte, size-1)...) // cap well above size, not a power of two
+				b.Put(&s)
+				grown := make([]byte, 0, 2*size-1)
+				b.Put(&grown)
+			}
+		})
+	}
+	wg.Wait()
+	st := b.Stats()
+	if st.IdleBytes > budget || st.Idle == 0 {
+		t.Errorf("after a Put storm of append-grown slices, Stats().IdleBytes = %d (Idle %d), want in (0, %d]", st.IdleBytes, st.Idle, budget)
+	}
+}

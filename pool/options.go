@@ -156,11 +156,16 @@ func WithSizeClasses(min, max int) Option {
 }
 
 // WithMaxIdleBytes bounds the bytes [Buffers] keeps idle in []byte
-// slices, split evenly across its size classes (each class keeps at most
-// its share divided by its class size, and never more than
-// [WithMaxIdle]). The *bytes.Buffer side is bounded by WithMaxIdle
-// buffers of at most the largest class each. The default is 32 MiB. It
-// applies to Buffers only.
+// slices, counted by capacity; the bound holds at every instant. It is
+// split evenly across the size classes. A class of size S keeps slices
+// of capacity S up to 2S-1 (a slice grown by append goes to the largest
+// class its capacity covers), so it keeps at most its share divided by
+// 2S-1 slices (the largest class, which keeps capacity S only, its share
+// divided by S), and never more than [WithMaxIdle]. Slices of exactly a
+// class size, as [Buffers.Get] returns, therefore fill only about half
+// of the bound; a class whose share is below 2S-1 keeps nothing. The
+// *bytes.Buffer side is bounded by WithMaxIdle buffers of at most the
+// largest class each. The default is 32 MiB. It applies to Buffers only.
 func WithMaxIdleBytes(n int64) Option {
 	return optionFunc(func(c *config) { c.maxIdleBytes = n })
 }
