@@ -18,7 +18,8 @@ const (
 	MethodAllThreads = "all-threads-syscall"
 	// MethodTaskWalk is sched_setaffinity on each thread listed in
 	// /proc/self/task, repeated until two passes in a row change nothing.
-	// Used alone where the binary uses cgo.
+	// Used alone where the binary uses cgo, or while pinned workers run
+	// (see [Pin]).
 	MethodTaskWalk = "task-walk"
 )
 

@@ -145,8 +145,15 @@ func TestPinWithWorkers(t *testing.T) {
 	t.Run("worker-outside-pin-closes-while-pinned", func(t *testing.T) {
 		w := start(t, a)
 		defer w.Close()
-		undo := pin(t, WithCPUs(b))
+		var rep PinReport
+		undo := pin(t, WithCPUs(b), WithReport(&rep))
 		defer undo()
+		if rep.Method != MethodTaskWalk || !strings.Contains(strings.Join(rep.Notes, "; "), "outside the pin") {
+			t.Errorf("Pin with a worker outside it: report %v, want method %s and a note on the worker", rep, MethodTaskWalk)
+		}
+		if m := workerMask(t, w); !slices.Equal(m, []int{b}) {
+			t.Errorf("worker outside the pin: thread mask %v while pinned, want [%d] (the pin's)", m, b)
+		}
 		checkMasks(t, "pinned with a worker running", []int{b}, true)
 		if err := w.Close(); err != nil {
 			t.Fatalf("Close: %v", err)
