@@ -11,7 +11,22 @@ import (
 	"math/rand/v2"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
+)
+
+// The hit path compares a certificate's NotAfter with a coarse clock,
+// Cache.now, in whole seconds: reading the real clock costs about 60 ns
+// here, twice the hit path's budget. Cache.now is set from the cache's
+// Clock on every miss, on every timer callback and by a timer that
+// re-arms every clockTick while entries are cached, so it lags the clock
+// by at most clockTick (plus timer lateness) and by under a second of
+// truncation. A certificate stops being served clockMargin before its
+// NotAfter, which covers that lag with room to spare, so the coarse clock
+// never lets a hit serve a certificate past its NotAfter.
+const (
+	clockTick   = time.Second
+	clockMargin = 5 * time.Second
 )
 
 // Loader loads the certificate for a name. The cache calls it at most once
@@ -47,10 +62,17 @@ func (f LoaderFunc) Load(ctx context.Context, name string) (*tls.Certificate, er
 //
 // Entries expire at the earlier of load time + TTL and NotAfter − skew, and
 // are reloaded in the background ahead of that while the old certificate
-// keeps serving. Expiry is enforced by the cache's timer, which removes the
-// entry at its deadline, rather than by a clock read on every hit (a clock
-// read costs more than the rest of the hit path); the skew gives that timer
-// a margin of minutes before the certificate really expires.
+// keeps serving; the cache's timer removes an entry at its expiry. The
+// timer is not what keeps expired certificates out, though: timers can be
+// late (a loaded machine) and do not run while a VM is paused, so every hit
+// also compares the certificate's NotAfter, less a margin of a few seconds,
+// with a coarse clock kept by the cache (one atomic load; reading the real
+// clock would cost more than the rest of the hit). A certificate past that
+// point goes to the miss path, which removes it and loads the name again.
+//
+// Loads in progress are bounded ([WithMaxConcurrentLoads]): when that many
+// loader calls are running, a miss that would start another fails at once
+// with [ErrOverloaded] instead of adding goroutines.
 //
 // All methods are safe for concurrent use. New starts no goroutines; a
 // timer and load goroutines run only while there is work, and [Cache.Close]
@@ -60,6 +82,7 @@ type Cache struct {
 	cfg    config
 	tab    *table
 	hits   *counter
+	now    atomic.Int64 // coarse clock for the hit path, Unix seconds
 
 	ctx    context.Context // parent of every load; cancelled by Close
 	cancel context.CancelFunc
@@ -75,6 +98,8 @@ type Cache struct {
 	timer    Timer
 	timerAt  time.Time
 	timerGen uint64
+	tick     Timer // keeps now current while entries are cached
+	loading  int   // loader calls running, including abandoned ones
 	flights  map[string]*flight
 	neg      map[string]*negEntry
 	negOrder []string // insertion order of neg keys, a ring for FIFO eviction
@@ -121,6 +146,8 @@ func New(loader Loader, opts ...Option) *Cache {
 	}
 	c.st.MaxEntries = cfg.maxEntries
 	c.st.MaxNegativeEntries = cfg.maxNegative
+	c.st.MaxConcurrentLoads = cfg.maxLoads
+	c.now.Store(cfg.clock.Now().Unix())
 	return c
 }
 
@@ -137,7 +164,8 @@ func (c *Cache) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 	// Keys are stored normalised, so a raw name that hits was already
 	// normal; normalising first would cost as much as the lookup.
 	raw := hello.ServerName
-	if it := c.tab.get(raw); it != nil {
+	now := c.now.Load()
+	if it := c.tab.get(raw); it != nil && now < it.serveUntil {
 		c.hits.inc()
 		return it.cert, nil
 	}
@@ -146,7 +174,7 @@ func (c *Cache) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 		name = c.cfg.defaultName
 	}
 	if name != raw {
-		if it := c.tab.get(name); it != nil {
+		if it := c.tab.get(name); it != nil && now < it.serveUntil {
 			c.hits.inc()
 			return it.cert, nil
 		}
@@ -164,14 +192,26 @@ func (c *Cache) miss(hello *tls.ClientHelloInfo, name string) (*tls.Certificate,
 		c.mu.Unlock()
 		return nil, ErrClosed
 	}
+	now := c.cfg.clock.Now()
+	c.setNow(now)
 	// Another handshake may have installed it since the lock-free lookup.
 	if it := c.tab.get(name); it != nil {
-		c.mu.Unlock()
-		c.hits.inc()
-		return it.cert, nil
+		if now.Unix() < it.serveUntil {
+			c.mu.Unlock()
+			c.hits.inc()
+			return it.cert, nil
+		}
+		// Past its NotAfter (less the margin) but still cached: the timer
+		// that should have removed it is late, or the VM was paused.
+		if c.cfg.logger != nil {
+			c.cfg.logger.Warn("tlscache: dropping a certificate about to expire that the timer missed",
+				slog.String("name", name), slog.Time("not_after", it.cert.Leaf.NotAfter))
+		}
+		c.removeLocked(it.e)
+		c.st.Evictions.Expired++
+		c.armLocked(now)
 	}
 	c.st.Misses++
-	now := c.cfg.clock.Now()
 	if n := c.neg[name]; n != nil && now.Before(n.until) {
 		c.st.NegativeHits++
 		c.mu.Unlock()
@@ -179,6 +219,11 @@ func (c *Cache) miss(hello *tls.ClientHelloInfo, name string) (*tls.Certificate,
 	}
 	f := c.flights[name]
 	if f == nil {
+		if c.loading >= c.cfg.maxLoads {
+			c.st.Overloaded++
+			c.mu.Unlock()
+			return nil, fmt.Errorf("tlscache: load %q: %w: %d loads already running", name, ErrOverloaded, c.cfg.maxLoads)
+		}
 		f = c.startLocked(name, nil)
 	} else {
 		c.st.Waits++
@@ -199,6 +244,7 @@ func (c *Cache) startLocked(name string, refresh *entry) *flight {
 	f := &flight{name: name, refresh: refresh, done: make(chan struct{})}
 	c.flights[name] = f
 	c.st.InFlight++
+	c.loading++
 	c.wg.Add(1)
 	go c.run(f)
 	return f
@@ -221,6 +267,9 @@ func (c *Cache) run(f *flight) {
 	go func() {
 		defer c.wg.Done()
 		cert, err := c.safeLoad(ctx, f.name)
+		c.mu.Lock()
+		c.loading--
+		c.mu.Unlock()
 		res <- loadResult{cert, err}
 	}()
 	var r loadResult
@@ -254,7 +303,8 @@ func (c *Cache) safeLoad(ctx context.Context, name string) (cert *tls.Certificat
 }
 
 // prepare checks a loaded certificate and parses its leaf once, so every
-// handshake shares the parsed Leaf.
+// handshake shares the parsed Leaf. A zero now skips the validity period
+// checks (for loaders that parse ahead of time).
 func prepare(name string, cert *tls.Certificate, now time.Time) (*tls.Certificate, error) {
 	if cert == nil || len(cert.Certificate) == 0 {
 		return nil, fmt.Errorf("tlscache: load %q: %w: empty chain", name, ErrInvalidCertificate)
@@ -268,10 +318,33 @@ func prepare(name string, cert *tls.Certificate, now time.Time) (*tls.Certificat
 		cp.Leaf = leaf
 		cert = &cp
 	}
+	if now.IsZero() {
+		return cert, nil
+	}
 	if !now.Before(cert.Leaf.NotAfter) {
 		return nil, fmt.Errorf("tlscache: load %q: %w at %v", name, ErrExpired, cert.Leaf.NotAfter.UTC())
 	}
+	if now.Unix() >= serveUntil(cert) {
+		return nil, fmt.Errorf("tlscache: load %q: %w at %v, less than %v from now", name, ErrExpired, cert.Leaf.NotAfter.UTC(), clockMargin)
+	}
+	if now.Before(cert.Leaf.NotBefore) {
+		return nil, fmt.Errorf("tlscache: load %q: %w: not valid before %v", name, ErrInvalidCertificate, cert.Leaf.NotBefore.UTC())
+	}
 	return cert, nil
+}
+
+// serveUntil returns the first Unix second at which the cache no longer
+// serves cert: clockMargin before its NotAfter.
+func serveUntil(cert *tls.Certificate) int64 {
+	return cert.Leaf.NotAfter.Add(-clockMargin).Unix()
+}
+
+// setNow advances the hit path's coarse clock to t. It writes only when
+// the second changes, so hits share its cache line undisturbed.
+func (c *Cache) setNow(t time.Time) {
+	if s := t.Unix(); c.now.Load() != s {
+		c.now.Store(s)
+	}
 }
 
 func (c *Cache) finish(f *flight, r loadResult, now time.Time, dur time.Duration) {
@@ -337,23 +410,28 @@ func (c *Cache) installLocked(name string, cert *tls.Certificate, now time.Time)
 	if na := cert.Leaf.NotAfter.Add(-c.cfg.skew); na.Before(expireAt) {
 		expireAt = na
 	}
-	if !expireAt.After(now) {
-		// Inside the skew window but not expired: serve it until NotAfter
-		// rather than fail every handshake, and keep trying to replace it.
-		expireAt = cert.Leaf.NotAfter
+	// prepare made sure now is before this point, which is strictly
+	// before NotAfter.
+	until := serveUntil(cert)
+	if last := time.Unix(until, 0); !expireAt.Before(last) {
+		// Inside the skew window but not expired: serve it until the
+		// margin before NotAfter rather than fail every handshake, and
+		// keep trying to replace it.
+		expireAt = last
 	}
 	e := c.tab.find(name)
 	if e == nil {
 		if c.count >= c.cfg.maxEntries {
 			c.evictLocked()
 		}
-		e = &entry{key: name, cert: cert, heapIdx: -1}
+		e = &entry{key: name, cert: cert, serveUntil: until, heapIdx: -1}
 		c.tab.put(e)
 		c.count++
 		c.pushHeadLocked(e)
 	}
-	if e.cert != cert {
+	if e.cert != cert || e.serveUntil != until {
 		e.cert = cert
+		e.serveUntil = until
 		c.tab.update(e)
 	}
 	e.loadName = name
@@ -373,6 +451,28 @@ func (c *Cache) installLocked(name string, cert *tls.Certificate, now time.Time)
 	}
 	c.setDueLocked(e, e.refreshAt)
 	c.st.Entries = c.count
+	c.armTickLocked()
+}
+
+// armTickLocked starts the timer that keeps the coarse clock current, if
+// entries are cached and it is not running. It re-arms itself while
+// entries remain.
+func (c *Cache) armTickLocked() {
+	if c.closed || c.tick != nil || c.count == 0 {
+		return
+	}
+	c.wg.Add(1)
+	c.tick = c.cfg.clock.AfterFunc(clockTick, func() {
+		defer c.wg.Done()
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.tick = nil
+		if c.closed {
+			return
+		}
+		c.setNow(c.cfg.clock.Now())
+		c.armTickLocked()
+	})
 }
 
 func (c *Cache) retryRefreshLocked(e *entry, now time.Time) {
@@ -539,6 +639,7 @@ func (c *Cache) onTimer(gen uint64) {
 		c.timerAt = time.Time{}
 	}
 	now := c.cfg.clock.Now()
+	c.setNow(now)
 	for len(c.sched) > 0 && !c.sched[0].due.After(now) {
 		e := c.sched[0]
 		if !now.Before(e.expireAt) {
@@ -548,6 +649,11 @@ func (c *Cache) onTimer(gen uint64) {
 			}
 			c.removeLocked(e)
 			c.st.Evictions.Expired++
+			continue
+		}
+		if !e.refreshing && c.flights[e.loadName] == nil && c.loading >= c.cfg.maxLoads {
+			// Too many loads running: try again later, serving meanwhile.
+			c.setDueLocked(e, minTime(now.Add(c.backoff(1)), e.expireAt))
 			continue
 		}
 		if !e.refreshing {
@@ -616,6 +722,10 @@ func (c *Cache) Close() error {
 	if !c.closed {
 		c.closed = true
 		c.stopTimerLocked()
+		if c.tick != nil && c.tick.Stop() {
+			c.wg.Done()
+		}
+		c.tick = nil
 		c.cancel()
 		c.tab.clear()
 		c.count = 0
@@ -663,4 +773,11 @@ func (s *schedule) Pop() any {
 	old[len(old)-1] = nil
 	*s = old[:len(old)-1]
 	return e
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }

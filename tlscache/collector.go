@@ -9,6 +9,7 @@ import "github.com/prometheus/client_golang/prometheus"
 // Metrics (all prefixed gotune_tlscache_):
 //
 //	hits_total, misses_total, negative_hits_total, waits_total   counters
+//	overloaded_total                                              counter
 //	loads_total, load_errors_total, load_timeouts_total          counters
 //	refreshes_total, refresh_errors_total                         counters
 //	evictions_total{reason="capacity|expired|invalidated|negative_capacity"}
@@ -27,6 +28,7 @@ func NewCollector(c *Cache, name string) prometheus.Collector {
 	col.misses = d("misses_total", "Handshakes not served from the certificate cache.")
 	col.negHits = d("negative_hits_total", "Misses answered by a remembered failed load.")
 	col.waits = d("waits_total", "Misses that waited for a load already in progress.")
+	col.overloaded = d("overloaded_total", "Misses refused because the maximum number of loads was running.")
 	col.loads = d("loads_total", "Loader calls, including background refreshes.")
 	col.loadErrors = d("load_errors_total", "Loader calls that failed.")
 	col.loadTimeouts = d("load_timeouts_total", "Loader calls ended by the load timeout.")
@@ -43,14 +45,14 @@ func NewCollector(c *Cache, name string) prometheus.Collector {
 
 type collector struct {
 	c                                            *Cache
-	hits, misses, negHits, waits                 *prometheus.Desc
+	hits, misses, negHits, waits, overloaded     *prometheus.Desc
 	loads, loadErrors, loadTimeouts              *prometheus.Desc
 	refreshes, refreshErrors, evictions, loadDur *prometheus.Desc
 	entries, maxEntries, negEntries, inFlight    *prometheus.Desc
 }
 
 func (col *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{col.hits, col.misses, col.negHits, col.waits,
+	for _, d := range []*prometheus.Desc{col.hits, col.misses, col.negHits, col.waits, col.overloaded,
 		col.loads, col.loadErrors, col.loadTimeouts, col.refreshes, col.refreshErrors,
 		col.evictions, col.loadDur, col.entries, col.maxEntries, col.negEntries, col.inFlight} {
 		ch <- d
@@ -69,6 +71,7 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(col.misses, s.Misses)
 	counter(col.negHits, s.NegativeHits)
 	counter(col.waits, s.Waits)
+	counter(col.overloaded, s.Overloaded)
 	counter(col.loads, s.Loads)
 	counter(col.loadErrors, s.LoadErrors)
 	counter(col.loadTimeouts, s.LoadTimeouts)

@@ -34,7 +34,14 @@
 //   - expires an entry at the earlier of its load time + [WithTTL] and its
 //     certificate's NotAfter − [WithSkew], and reloads it in the background
 //     ahead of that ([WithRefreshAhead], jittered) while the old certificate
-//     keeps serving. A certificate past its expiry is never served.
+//     keeps serving;
+//   - never serves a certificate past its NotAfter, nor one whose NotBefore
+//     is still ahead: every hit compares NotAfter, less a margin of a few
+//     seconds, with a coarse clock, so a late timer or a paused VM cannot
+//     leave an expired certificate in service;
+//   - bounds the loads running at once ([WithMaxConcurrentLoads]); a miss
+//     beyond that fails fast with [ErrOverloaded], so a flood of new names
+//     or a loader that hangs cannot pile up goroutines.
 //
 // [Cache.Invalidate] drops a name, [Cache.Close] stops the background work
 // and waits for it, and [Cache.Stats] returns counters that
@@ -79,7 +86,9 @@
 // # Concurrency
 //
 // Every exported type is safe for concurrent use. [New] starts no
-// goroutines: loads run in goroutines that end with the load, and one timer
-// is armed only while entries are cached. [Cache.Close] stops both and
-// waits for them.
+// goroutines: loads run in goroutines that end with the load (at most two
+// per load, bounded by [WithMaxConcurrentLoads]), and two timers, one for
+// expiry and refresh and one that keeps the hit path's clock current once a
+// second, are armed only while entries are cached. [Cache.Close] stops them
+// and waits for them.
 package tlscache

@@ -21,13 +21,21 @@ var (
 	// part of the message.
 	ErrLoaderPanic = errors.New("tlscache: loader panicked")
 
+	// ErrOverloaded is returned by [Cache.GetCertificate] for a miss that
+	// would start a load while the maximum number of loads is running
+	// (see [WithMaxConcurrentLoads]). It is not remembered: the next
+	// handshake for the name tries again.
+	ErrOverloaded = errors.New("tlscache: too many loads in progress")
+
 	// ErrExpired is returned when a loader returned a certificate whose
-	// NotAfter has already passed. Such a certificate is never cached or
-	// served.
+	// NotAfter has already passed, or is less than a few seconds away (the
+	// margin the cache keeps before NotAfter). Such a certificate is never
+	// cached or served.
 	ErrExpired = errors.New("tlscache: certificate expired")
 
 	// ErrInvalidCertificate is returned when a loader returned nil, an empty
-	// chain, or a leaf that does not parse.
+	// chain, a leaf that does not parse, or a certificate whose NotBefore
+	// is still in the future.
 	ErrInvalidCertificate = errors.New("tlscache: invalid certificate")
 
 	// ErrInvalidName is returned by the ready loaders for names that cannot

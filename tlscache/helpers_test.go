@@ -203,6 +203,14 @@ func (c *fakeClock) Advance(d time.Duration) {
 	}
 }
 
+// Jump moves time forward by d without running any timer, as when a VM
+// is paused or a loaded machine runs timers late.
+func (c *fakeClock) Jump(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
 // eventually polls cond for up to 5 s.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()

@@ -15,6 +15,7 @@ const (
 	DefaultNegativeTTL        = 5 * time.Second
 	DefaultMaxNegativeTTL     = time.Minute
 	DefaultLoadTimeout        = 10 * time.Second
+	DefaultMaxConcurrentLoads = 128
 )
 
 // An Option configures a [Cache] in [New].
@@ -33,6 +34,7 @@ type config struct {
 	negTTL       time.Duration
 	maxNegTTL    time.Duration
 	loadTimeout  time.Duration
+	maxLoads     int
 	clock        Clock
 	logger       *slog.Logger
 	defaultName  string
@@ -48,6 +50,7 @@ func defaultConfig() config {
 		negTTL:       DefaultNegativeTTL,
 		maxNegTTL:    DefaultMaxNegativeTTL,
 		loadTimeout:  DefaultLoadTimeout,
+		maxLoads:     DefaultMaxConcurrentLoads,
 		clock:        realClock{},
 	}
 }
@@ -132,6 +135,22 @@ func WithLoadTimeout(d time.Duration) Option {
 	return optionFunc(func(c *config) {
 		if d > 0 {
 			c.loadTimeout = d
+		}
+	})
+}
+
+// WithMaxConcurrentLoads bounds the loader calls running at once, misses
+// and background refreshes together, and with them the goroutines the
+// cache runs (two per load). A call abandoned at the load timeout counts
+// until the loader returns, so a loader that ignores its context cannot
+// pile up goroutines. When n calls are running, a miss that would start
+// another fails at once with an error wrapping [ErrOverloaded] (a miss on
+// a name already loading still waits for that load), and due refreshes
+// are postponed while the old certificates keep serving.
+func WithMaxConcurrentLoads(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxLoads = n
 		}
 	})
 }

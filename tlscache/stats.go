@@ -16,6 +16,8 @@ type Stats struct {
 	MaxNegativeEntries int `json:"max_negative_entries"`
 	// InFlight is the number of loads running now.
 	InFlight int `json:"in_flight"`
+	// MaxConcurrentLoads is the bound on loader calls running at once.
+	MaxConcurrentLoads int `json:"max_concurrent_loads"`
 
 	// Hits counts handshakes served from the cache.
 	Hits uint64 `json:"hits"`
@@ -26,6 +28,9 @@ type Stats struct {
 	NegativeHits uint64 `json:"negative_hits"`
 	// Waits counts misses that joined a load already in progress.
 	Waits uint64 `json:"waits"`
+	// Overloaded counts misses refused with [ErrOverloaded] because
+	// MaxConcurrentLoads loads were running.
+	Overloaded uint64 `json:"overloaded"`
 	// Loads counts calls of the loader, including refreshes.
 	Loads uint64 `json:"loads"`
 	// LoadErrors counts loads that failed, timed out, panicked or returned
@@ -53,7 +58,8 @@ type Stats struct {
 type Evictions struct {
 	// Capacity: removed to make room (SIEVE).
 	Capacity uint64 `json:"capacity"`
-	// Expired: reached its expiry without a successful refresh.
+	// Expired: reached its expiry without a successful refresh, or found
+	// past its certificate's NotAfter (less a margin) by a handshake.
 	Expired uint64 `json:"expired"`
 	// Invalidated: removed by [Cache.Invalidate].
 	Invalidated uint64 `json:"invalidated"`

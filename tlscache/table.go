@@ -14,6 +14,7 @@ import (
 type entry struct {
 	key        string
 	cert       *tls.Certificate
+	serveUntil int64  // see item.serveUntil
 	idx        int32  // index in table.visited, unique among live entries
 	loadName   string // name given to the loader; refreshes reuse it
 	prev, next *entry // SIEVE queue, head is newest
@@ -31,8 +32,12 @@ type entry struct {
 type item struct {
 	key  string
 	cert *tls.Certificate
-	idx  int32
-	e    *entry // for writers
+	// serveUntil is the first second (Unix time on the cache's clock) at
+	// which the hit path no longer serves cert: its NotAfter less
+	// clockMargin. Hits compare it with Cache.now.
+	serveUntil int64
+	idx        int32
+	e          *entry // for writers
 }
 
 // bucket is an immutable list of the items whose keys hash to one slot.
@@ -134,12 +139,12 @@ func (t *table) put(e *entry) {
 	}
 	nb := newBucket(len(old) + 1)
 	copy(nb.items, old)
-	nb.items[len(old)] = item{key: e.key, cert: e.cert, idx: e.idx, e: e}
+	nb.items[len(old)] = item{key: e.key, cert: e.cert, serveUntil: e.serveUntil, idx: e.idx, e: e}
 	s.Store(nb)
 }
 
-// update republishes e's bucket after e.cert changed. Callers hold
-// Cache.mu.
+// update republishes e's bucket after e.cert or e.serveUntil changed.
+// Callers hold Cache.mu.
 func (t *table) update(e *entry) {
 	s := t.slot(e.key)
 	b := s.Load()
@@ -151,6 +156,7 @@ func (t *table) update(e *entry) {
 	for i := range nb.items {
 		if nb.items[i].e == e {
 			nb.items[i].cert = e.cert
+			nb.items[i].serveUntil = e.serveUntil
 		}
 	}
 	s.Store(nb)
