@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gotune/gotune/internal/cpulist"
@@ -218,4 +219,69 @@ func TestPinWithWorkers(t *testing.T) {
 		}
 		checkMasks(t, "pinned, after RunOn", []int{b}, true)
 	})
+}
+
+// TestPinWorkersConcurrent pins and unpins while workers start, run and
+// close on other goroutines; while a pin is in effect no thread may be
+// outside it, and at the end every thread is back on the process's mask.
+func TestPinWorkersConcurrent(t *testing.T) {
+	topo := realTopology(t)
+	local := topo.LocalNode()
+	if len(local.AllowedCPUs) < 2 {
+		t.Skipf("node %d has one allowed CPU (%v)", local.ID, local.AllowedCPUs)
+	}
+	a, b := local.AllowedCPUs[0], local.AllowedCPUs[len(local.AllowedCPUs)-1]
+	orig := mainMask(t)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for i := range 3 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if i == 0 {
+					_ = RunOn([]int{a}, func() {})
+					continue
+				}
+				w, err := NewWorker([]int{a, b}[:i])
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if err := w.Start(); errors.Is(err, ErrNoCPUs) {
+					continue // pinned away from the worker's CPUs
+				} else if err != nil {
+					t.Errorf("Start: %v", err)
+					return
+				}
+				_ = w.Do(context.Background(), func() {})
+				if err := w.Close(); err != nil {
+					t.Errorf("Close: %v", err)
+				}
+			}
+		}()
+	}
+	for range 20 {
+		undo, err := Pin(local.ID, WithCPUs(b), WithGOMAXPROCS(false), WithMemPolicy(MemLeave))
+		if errors.Is(err, ErrUnavailable) {
+			close(stop)
+			wg.Wait()
+			t.Skipf("pinning is unavailable here: %v", err)
+		}
+		if err != nil {
+			t.Fatalf("Pin: %v", err)
+		}
+		checkMasks(t, "pinned, workers coming and going", []int{b}, true)
+		if err := undo(); err != nil {
+			t.Fatalf("undo: %v", err)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	checkMasks(t, "after the last undo and every worker closed", orig, false)
 }
