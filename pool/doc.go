@@ -111,7 +111,10 @@
 // re-arms only while idle objects remain; Close stops it. An idle or
 // closed pool has no timer and no goroutine. Objects remember when they
 // were Put with a coarse clock the sweep advances, so Put never reads the
-// time itself. [WithClock] injects the clock for tests.
+// time itself; a sweep expires an object only once a sweep recorded after
+// its Put is a TTL old, so a sweep that runs late (a paused process, a
+// timer firing late) never expires objects Put just before it early, it
+// keeps them a TTL longer. [WithClock] injects the clock for tests.
 //
 // # Memory pressure
 //

@@ -53,8 +53,11 @@ func defaultConfig() config {
 
 // WithTTL sets how long an object may stay idle in the pool. An idle object
 // is dropped (made unreachable, and passed to the [WithDestroy] hook) no
-// sooner than d and no later than about 1.25×d after its Put, whether or
-// not a garbage collection runs or the pool is used again. d <= 0 disables
+// sooner than d and, while the sweep timer fires on time, no later than
+// about 1.25×d after its Put, whether or not a garbage collection runs or
+// the pool is used again. After a late sweep (the process was paused)
+// objects Put shortly before it stay up to d longer: Put does not read
+// the time, so the pool cannot tell them from older ones. d <= 0 disables
 // expiry: the pool then only bounds its size, like a free list.
 func WithTTL(d time.Duration) Option {
 	return optionFunc(func(c *config) { c.ttl = d })

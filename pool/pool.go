@@ -51,11 +51,14 @@ type Pool[T any] struct {
 	timerMu sync.Mutex
 	timer   *time.Timer
 
-	sweepMu sync.Mutex // serialises sweeps, DropIdle, Stats and Close
-	expired uint64     // guarded by sweepMu
-	pressed uint64     // guarded by sweepMu; idle objects dropped on demand
-	drained uint64     // guarded by sweepMu; idle objects dropped by Close
-	victims []T        // sweep scratch, guarded by sweepMu
+	sweepMu    sync.Mutex // serialises sweeps, DropIdle, Stats and Close
+	expired    uint64     // guarded by sweepMu
+	pressed    uint64     // guarded by sweepMu; idle objects dropped on demand
+	drained    uint64     // guarded by sweepMu; idle objects dropped by Close
+	victims    []T        // sweep scratch, guarded by sweepMu
+	sweeps     []int64    // guarded by sweepMu; clock values of recent sweeps, oldest first
+	settled    int64      // guarded by sweepMu; latest sweep at least a TTL old (see sweep)
+	hasSettled bool       // guarded by sweepMu
 }
 
 // item is one idle object in an overflow stack, with its Put time and

@@ -177,16 +177,22 @@ func TestTTLFakeClock(t *testing.T) {
 		p.Put(o)
 	}
 	at := func(d time.Duration) int64 { return base.Add(d).UnixNano() }
-	// Just before the TTL nothing expires.
-	if left := p.SweepAt(at(ttl - time.Nanosecond)); left != 3 {
-		t.Errorf("sweep at TTL-1ns left %d, want 3", left)
+	// The timer's sweeps, every TTL/8, advance the stamp clock; a fresh
+	// object is Put halfway.
+	for d := ttl / 8; d <= ttl/2; d += ttl / 8 {
+		now.Store(at(d))
+		if left := p.SweepAt(at(d)); left != 3 {
+			t.Errorf("sweep at %v left %d, want 3", d, left)
+		}
 	}
-	// One fresh object put later survives the sweep that expires the others.
-	now.Store(at(ttl / 2))
-	p.SweepAt(at(ttl / 2)) // advances the stamp clock like the timer does
 	fresh := c.new()
 	p.Put(fresh)
-	if left := p.SweepAt(at(ttl + ttl/8 + time.Nanosecond)); left != 1 {
+	// The first sweep after the Puts, at TTL/8, is all the pool knows of
+	// when they happened: until a TTL after it nothing expires.
+	if left := p.SweepAt(at(ttl + ttl/8 - time.Nanosecond)); left != 4 {
+		t.Errorf("sweep at TTL+TTL/8-1ns left %d, want 4", left)
+	}
+	if left := p.SweepAt(at(ttl + ttl/8)); left != 1 {
 		t.Errorf("sweep at TTL+TTL/8 left %d, want 1 (the fresh object)", left)
 	}
 	st := p.Stats()
@@ -195,6 +201,49 @@ func TestTTLFakeClock(t *testing.T) {
 	}
 	if got := p.Get(); got != fresh {
 		t.Errorf("Get() after expiry = obj %d, want the fresh obj %d", got.id, fresh.id)
+	}
+}
+
+// TestTTLLateSweep checks that a sweep that runs late (the process was
+// paused, or the timer fired more than a TTL late) does not expire
+// objects early: objects Put just before it carry the stale stamp of the
+// previous sweep, since Put does not read the time itself.
+func TestTTLLateSweep(t *testing.T) {
+	base := time.Unix(1_000_000, 0)
+	var now atomic.Int64
+	now.Store(base.UnixNano())
+	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	const ttl = time.Hour // the real timer never fires during the test
+	var c counter
+	p := pool.New(c.new, pool.WithTTL(ttl), pool.WithClock(clock), pool.WithDestroy(c.destroy))
+	defer p.Close()
+	at := func(d time.Duration) int64 { return base.Add(d).UnixNano() }
+
+	old := c.new()
+	p.Put(old)
+	p.SweepAt(at(ttl / 8)) // the timer on time
+	// The process stalls for 3 TTLs; just before the timer finally fires
+	// an object is Put, stamped with the clock of the last sweep.
+	now.Store(at(3 * ttl))
+	young := c.new()
+	p.Put(young)
+	if left := p.SweepAt(at(3 * ttl)); left != 1 {
+		t.Errorf("late sweep at 3xTTL left %d, want 1 (the object Put just before it)", left)
+	}
+	if st := p.Stats(); st.Expired != 1 || c.destroyed.Load() != 1 {
+		t.Errorf("after the late sweep, Stats() = %+v, destroyed %d; want Expired=1 destroyed=1 (the old object only)", st, c.destroyed.Load())
+	}
+	// Later sweeps keep it, stale stamp and all, until a TTL after the
+	// late sweep...
+	for d := 3*ttl + ttl/8; d < 4*ttl; d += ttl / 8 {
+		if left := p.SweepAt(at(d)); left != 1 {
+			t.Fatalf("sweep at %v after the late sweep at 3xTTL left %d, want 1", d-3*ttl, left)
+		}
+	}
+	// ...and expire it no later than 1.25 TTL after.
+	p.SweepAt(at(4*ttl + ttl/8))
+	if st := p.Stats(); st.Expired != 2 || st.Idle != 0 || c.destroyed.Load() != 2 {
+		t.Errorf("1.125 TTL after the late sweep, Stats() = %+v, destroyed %d; want Expired=2 Idle=0 destroyed=2", st, c.destroyed.Load())
 	}
 }
 
@@ -520,7 +569,12 @@ func TestReleaseOS(t *testing.T) {
 	for range 3 { // 3 KiB: under the threshold
 		p.Put(make([]byte, 0, 1024))
 	}
+	tick := func(at int64) { p.SweepAt(at + int64(time.Minute)) } // the timer's next sweep
+	tick(base.UnixNano())
 	p.SweepAt(late)
+	if st := p.Stats(); st.Expired != 3 {
+		t.Fatalf("sweep a TTL after the first: Expired = %d, want 3", st.Expired)
+	}
 	if calls.Load() != 0 {
 		t.Errorf("sweep that expired 3 KiB with WithReleaseOS(4096) released memory, want not")
 	}
@@ -528,6 +582,7 @@ func TestReleaseOS(t *testing.T) {
 		p.Put(make([]byte, 0, 1024))
 	}
 	now.Store(late)
+	tick(late)
 	p.SweepAt(base.Add(5 * time.Hour).UnixNano())
 	if calls.Load() != 1 {
 		t.Errorf("sweep that expired 8 KiB: FreeOSMemory called %d times, want 1", calls.Load())
@@ -535,7 +590,11 @@ func TestReleaseOS(t *testing.T) {
 	for range 8 {
 		p.Put(make([]byte, 0, 1024))
 	}
+	tick(base.Add(5 * time.Hour).UnixNano())
 	p.SweepAt(base.Add(9 * time.Hour).UnixNano())
+	if st := p.Stats(); st.Expired != 19 {
+		t.Errorf("after three expiring sweeps Expired = %d, want 19", st.Expired)
+	}
 	if calls.Load() != 1 {
 		t.Errorf("second big sweep within ReleaseOSInterval: FreeOSMemory called %d times, want still 1", calls.Load())
 	}

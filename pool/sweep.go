@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"math"
 	"math/bits"
 	"runtime/debug"
 	"sync/atomic"
@@ -10,10 +11,24 @@ import (
 // The TTL sweep is a time.AfterFunc timer, not a goroutine: Put arms it
 // when the pool goes from empty to holding something, each sweep re-arms
 // it while idle objects remain, and it stays disarmed while the pool is
-// empty or closed. A sweep runs every TTL/8 and drops objects whose stamp
-// is older than TTL + TTL/8; stamps lag the real Put time by at most
-// TTL/8, so an object goes at an idle age between TTL and 1.25×TTL,
-// whether or not a GC runs or anyone calls the pool.
+// empty or closed. A sweep runs every TTL/8.
+//
+// Put does not read the time: it stamps objects with p.clock, which only
+// arm and the sweeps advance. So a stamp s says the Put happened after s
+// and before the clock next moved past s, and the only bound the pool
+// can prove is that an object stamped s was Put before the first sweep
+// recorded after s. A sweep at now therefore expires an object iff some
+// earlier sweep, recorded after its stamp, ran at least a TTL before now:
+// iff its stamp is older than the latest sweep at least a TTL old
+// (p.settled). With the timer on time that sweep is at most TTL/8 after
+// the Put and the next one expires the object, so it goes at an idle age
+// between TTL and 1.25×TTL, whether or not a GC runs or anyone calls the
+// pool. When a sweep runs late (the process was paused, or the timer
+// fired more than a TTL late), objects Put just before it carry the stale
+// stamp of the previous sweep; the late sweep is the first one recorded
+// after that stamp, so they stay until a TTL after it, never less than a
+// TTL after their Put. (A fixed cutoff of now - TTL - TTL/8, as before,
+// expired them at once.)
 
 // ReleaseOSInterval is the least time between two [WithReleaseOS] hints
 // in one process, across all pools.
@@ -107,15 +122,19 @@ func (p *Pool[T]) idleApprox() int {
 // sweep drops objects idle longer than the TTL as of now (or all of them
 // under pressure) and returns how many remain. Callers hold sweepMu.
 func (p *Pool[T]) sweep(now int64) int {
+	cut, ok := p.record(now)
 	if p.pressure != nil && p.pressure() {
 		n := p.drainLocked()
 		p.pressed += uint64(n)
 		p.logf("pool: pressure drop", n)
 		return 0
 	}
-	// Stamps lag real time by up to one interval, so an object is expired
-	// when its stamp is older than TTL + interval: never before its TTL.
-	cut := now - int64(p.ttl) - int64(p.interval)
+	if !ok { // no sweep a TTL old yet: nothing can be proven expired
+		cut = math.MinInt64
+	}
+	// Objects Put while the timer was disarmed carry the stamp of the
+	// sweep before; treating them as stamped at armedAt only keeps them
+	// longer.
 	floor := p.armedAt.Load()
 	victims := p.victims[:0]
 	left := 0
@@ -126,7 +145,7 @@ func (p *Pool[T]) sweep(now int64) int {
 			var keep uint16
 			for m := claimed; m != 0; m &= m - 1 {
 				i := bits.TrailingZeros16(m)
-				if max(s.c[i].stamp, floor) > cut {
+				if max(s.c[i].stamp, floor) >= cut {
 					keep |= 1 << i
 					left++
 					continue
@@ -142,7 +161,7 @@ func (p *Pool[T]) sweep(now int64) int {
 		o.mu.Lock()
 		k := 0
 		for _, it := range o.items {
-			if max(it.stamp, floor) > cut {
+			if max(it.stamp, floor) >= cut {
 				o.items[k] = it
 				k++
 				continue
@@ -166,6 +185,33 @@ func (p *Pool[T]) sweep(now int64) int {
 		p.logf("pool: returned memory to the OS", dropped)
 	}
 	return left
+}
+
+// maxSweeps bounds the sweep history. The timer sweeps about nine times
+// per TTL; forgetting the oldest entry when more arrive only keeps objects
+// longer (their proven Put bound moves to a later sweep).
+const maxSweeps = 64
+
+// record notes a sweep at now and returns the cutoff: the latest earlier
+// sweep that ran at least a TTL before now; objects stamped before it are
+// expired. ok is false while there is none. Callers hold sweepMu.
+func (p *Pool[T]) record(now int64) (cut int64, ok bool) {
+	old := now - int64(p.ttl)
+	k := 0
+	for k < len(p.sweeps) && p.sweeps[k] <= old {
+		if !p.hasSettled || p.sweeps[k] > p.settled {
+			p.settled, p.hasSettled = p.sweeps[k], true
+		}
+		k++
+	}
+	if p.sweeps == nil {
+		p.sweeps = make([]int64, 0, 16)
+	}
+	p.sweeps = append(p.sweeps[:copy(p.sweeps, p.sweeps[k:])], now)
+	if len(p.sweeps) > maxSweeps {
+		p.sweeps = p.sweeps[:copy(p.sweeps, p.sweeps[1:])]
+	}
+	return p.settled, p.hasSettled
 }
 
 func (p *Pool[T]) logf(msg string, n int) {
