@@ -245,7 +245,9 @@ func (c *Cache) startLocked(name string, refresh *entry) *flight {
 	c.flights[name] = f
 	c.st.InFlight++
 	c.loading++
-	c.wg.Add(1)
+	// One share for the goroutine, one for ending the flight, which the
+	// goroutine does unless the timeout callback does it first.
+	c.wg.Add(2)
 	go c.run(f)
 	return f
 }
@@ -255,38 +257,38 @@ type loadResult struct {
 	err  error
 }
 
-// run performs f's load. The loader runs in its own goroutine so that a
-// loader ignoring its context still lets the flight end at the timeout.
+// run performs f's load in one goroutine. If the load outlasts its
+// timeout (a loader that ignores its context), a callback ends the flight
+// at the timeout instead, and this goroutine only waits for the loader to
+// return; until then the call still counts against the concurrent-load
+// bound.
 func (c *Cache) run(f *flight) {
 	defer c.wg.Done()
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.loadTimeout)
 	defer cancel()
 	start := c.cfg.clock.Now()
-	res := make(chan loadResult, 1)
-	c.wg.Add(1)
-	go func() {
+	stop := context.AfterFunc(ctx, func() {
 		defer c.wg.Done()
-		cert, err := c.safeLoad(ctx, f.name)
-		c.mu.Lock()
-		c.loading--
-		c.mu.Unlock()
-		res <- loadResult{cert, err}
-	}()
-	var r loadResult
-	select {
-	case r = <-res:
-	case <-ctx.Done():
-		if errors.Is(c.ctx.Err(), context.Canceled) {
-			r.err = ErrClosed
-		} else {
+		r := loadResult{err: ErrClosed}
+		if !errors.Is(c.ctx.Err(), context.Canceled) {
 			r.err = fmt.Errorf("tlscache: load %q: %w after %v", f.name, ErrLoadTimeout, c.cfg.loadTimeout)
 		}
+		now := c.cfg.clock.Now()
+		c.finish(f, r, now, now.Sub(start))
+	})
+	cert, err := c.safeLoad(ctx, f.name)
+	if stop() {
+		now := c.cfg.clock.Now()
+		r := loadResult{cert, err}
+		if r.err == nil {
+			r.cert, r.err = prepare(f.name, r.cert, now)
+		}
+		c.finish(f, r, now, now.Sub(start))
+		c.wg.Done()
 	}
-	now := c.cfg.clock.Now()
-	if r.err == nil {
-		r.cert, r.err = prepare(f.name, r.cert, now)
-	}
-	c.finish(f, r, now, now.Sub(start))
+	c.mu.Lock()
+	c.loading--
+	c.mu.Unlock()
 }
 
 func (c *Cache) safeLoad(ctx context.Context, name string) (cert *tls.Certificate, err error) {

@@ -86,8 +86,8 @@
 // # Concurrency
 //
 // Every exported type is safe for concurrent use. [New] starts no
-// goroutines: loads run in goroutines that end with the load (at most two
-// per load, bounded by [WithMaxConcurrentLoads]), and two timers, one for
+// goroutines: each load runs in one goroutine that ends with the loader
+// call (their number bounded by [WithMaxConcurrentLoads]), and two timers, one for
 // expiry and refresh and one that keeps the hit path's clock current once a
 // second, are armed only while entries are cached. [Cache.Close] stops them
 // and waits for them.

@@ -141,7 +141,7 @@ func WithLoadTimeout(d time.Duration) Option {
 
 // WithMaxConcurrentLoads bounds the loader calls running at once, misses
 // and background refreshes together, and with them the goroutines the
-// cache runs (two per load). A call abandoned at the load timeout counts
+// cache runs (one per load). A call abandoned at the load timeout counts
 // until the loader returns, so a loader that ignores its context cannot
 // pile up goroutines. When n calls are running, a miss that would start
 // another fails at once with an error wrapping [ErrOverloaded] (a miss on

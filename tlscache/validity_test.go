@@ -173,11 +173,9 @@ func TestMaxConcurrentLoads(t *testing.T) {
 	if got := started.Load(); got != maxLoads {
 		t.Errorf("loader calls = %d, want %d", got, maxLoads)
 	}
-	// Two goroutines per load (the flight and the loader call), and the
-	// flights have ended at their timeout: the loader calls remain.
-	if g := runtime.NumGoroutine(); g > base+2*maxLoads {
-		t.Errorf("goroutines = %d, want at most %d (base %d + 2 per load)", g, base+2*maxLoads, base)
-	}
+	// The flights have ended at their timeout; the loader calls remain,
+	// one goroutine each.
+	eventually(t, "goroutines to settle", func() bool { return runtime.NumGoroutine() <= base+maxLoads })
 	st := cache.Stats()
 	if st.Overloaded != names-maxLoads || st.MaxConcurrentLoads != maxLoads {
 		t.Errorf("Stats() overloaded=%d max=%d, want %d and %d", st.Overloaded, st.MaxConcurrentLoads, names-maxLoads, maxLoads)
@@ -187,6 +185,49 @@ func TestMaxConcurrentLoads(t *testing.T) {
 		_, err := cache.GetCertificate(hello("late.flood.test"))
 		return err == nil
 	})
+	if err := cache.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMaxConcurrentLoadsPeak: while loads run (no timeout yet), the cache
+// runs one goroutine per load, and a flood of new names adds none.
+func TestMaxConcurrentLoadsPeak(t *testing.T) {
+	const maxLoads, names = 16, 1000
+	c1 := yearCert(t, "*.flood.test")
+	release := make(chan struct{})
+	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+		<-release
+		return c1.cert, nil
+	}), tlscache.WithMaxConcurrentLoads(maxLoads), tlscache.WithLoadTimeout(time.Hour))
+	base := runtime.NumGoroutine()
+	done := make(chan error, maxLoads)
+	for i := range maxLoads {
+		go func() {
+			_, err := cache.GetCertificate(hello(fmt.Sprintf("w%d.flood.test", i)))
+			done <- err
+		}()
+	}
+	eventually(t, "loads to start", func() bool { return cache.Stats().InFlight == maxLoads })
+	limit := base + maxLoads + maxLoads // the waiters, and one per load
+	if g := runtime.NumGoroutine(); g > limit {
+		t.Errorf("goroutines with %d loads running = %d, want at most %d (base %d + %d waiters + 1 per load)", maxLoads, g, limit, base, maxLoads)
+	}
+	for i := range names {
+		name := fmt.Sprintf("n%d.flood.test", i)
+		if _, err := cache.GetCertificate(hello(name)); !errors.Is(err, tlscache.ErrOverloaded) {
+			t.Fatalf("GetCertificate(%q) = %v, want ErrOverloaded", name, err)
+		}
+	}
+	if g := runtime.NumGoroutine(); g > limit {
+		t.Errorf("goroutines after %d refused names = %d, want at most %d", names, g, limit)
+	}
+	close(release)
+	for range maxLoads {
+		if err := <-done; err != nil {
+			t.Errorf("waiter got %v, want nil", err)
+		}
+	}
 	if err := cache.Close(); err != nil {
 		t.Fatal(err)
 	}
