@@ -38,10 +38,11 @@ func newCounter() *counter {
 	return &counter{mask: n - 1, stripes: make([]stripe, n)}
 }
 
-func (c *counter) inc() {
+// inc adds one and returns the new count of the stripe it added to.
+func (c *counter) inc() uint64 {
 	p := procPin()
 	procUnpin()
-	c.stripes[p&c.mask].n.Add(1)
+	return c.stripes[p&c.mask].n.Add(1)
 }
 
 func (c *counter) load() uint64 {

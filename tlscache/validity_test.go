@@ -261,3 +261,36 @@ func TestMaxConcurrentLoadsJoin(t *testing.T) {
 		}
 	}
 }
+
+// TestExpiredNeverServedBusy: after a jump in which no timer ran and no
+// name missed, a busy cache's hits alone bring its clock up to date
+// within a bounded number of hits (a sampled clock read per P).
+func TestExpiredNeverServedBusy(t *testing.T) {
+	clk := newFakeClock()
+	short := newCert(t, ecdsaKey, clk.Now().Add(time.Hour), "b.test")
+	ld := newCountingLoader()
+	ld.set("b.test", short.cert)
+	cache := tlscache.New(ld, tlscache.WithClock(clk), tlscache.WithTTL(24*time.Hour),
+		tlscache.WithRefreshAhead(-1))
+	defer cache.Close()
+	first, err := cache.GetCertificate(hello("b.test"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Jump(2 * time.Hour)
+	// The hit counter has a stripe per P (a power of two, at most 1024);
+	// each samples the clock every 1024 hits.
+	stripes := 1
+	for stripes < min(max(runtime.GOMAXPROCS(0), runtime.NumCPU()), 1024) {
+		stripes *= 2
+	}
+	limit := 1024*stripes + 1
+	for i := range limit {
+		got, _ := cache.GetCertificate(hello("b.test"))
+		if got != first {
+			t.Logf("stopped serving the expired certificate after %d hits", i)
+			return
+		}
+	}
+	t.Fatalf("GetCertificate still served the expired certificate after %d hits", limit)
+}
