@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gotune/gotune/tlscache"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestExpiredNeverServedWhenTimerLate: the clock passes a cached
@@ -253,6 +254,14 @@ func TestMaxConcurrentLoadsJoin(t *testing.T) {
 	eventually(t, "both to miss", func() bool { return cache.Stats().Misses == 2 })
 	if _, err := cache.GetCertificate(hello("other.test")); !errors.Is(err, tlscache.ErrOverloaded) {
 		t.Errorf("GetCertificate(other) with the only slot taken = %v, want ErrOverloaded", err)
+	}
+	want := `
+# HELP gotune_tlscache_overloaded_total Misses refused because the maximum number of loads was running.
+# TYPE gotune_tlscache_overloaded_total counter
+gotune_tlscache_overloaded_total 1
+`
+	if err := testutil.CollectAndCompare(tlscache.NewCollector(cache, ""), strings.NewReader(want), "gotune_tlscache_overloaded_total"); err != nil {
+		t.Error(err)
 	}
 	close(release)
 	for range 2 {
