@@ -374,9 +374,11 @@ func (c *Cache) finish(f *flight, r loadResult, now time.Time, dur time.Duration
 	}
 	defer close(f.done)
 	if c.closed {
-		if f.err == nil {
+		// Close cancelled the load, so whatever the loader made of that
+		// (often context.Canceled) is Close's doing: waiters get ErrClosed.
+		f.cert = nil
+		if !errors.Is(f.err, ErrClosed) {
 			f.err = ErrClosed
-			f.cert = nil
 		}
 		return
 	}
