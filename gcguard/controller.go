@@ -211,8 +211,13 @@ func (c *controller) step(s sample) decision {
 	if s.live > 0 {
 		switch {
 		case want > c.gogc && c.gogc >= 0:
+			// With the memory limit as a net under the heap, a raise cannot
+			// overshoot the target, so it follows every cycle; without it
+			// (the limit is the environment's, or the guard only advises)
+			// raises are rate limited.
 			big := float64(want-c.gogc) >= c.cfg.deadband*float64(max(c.gogc, 1)) || want == c.cfg.maxGOGC
-			if big && (c.lastRaise.IsZero() || s.at.Sub(c.lastRaise) >= c.cfg.minInterval) {
+			free := c.cfg.ownsLimit || c.lastRaise.IsZero() || s.at.Sub(c.lastRaise) >= c.cfg.minInterval
+			if big && free {
 				d.gogc, c.lastRaise = want, s.at
 				d.adjust = append(d.adjust, reasonRaise)
 			}

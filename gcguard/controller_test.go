@@ -60,10 +60,9 @@ func TestControllerGOGC(t *testing.T) {
 		{"no live heap yet changes nothing", 100, []step{
 			{0, 0, 100, []string{reasonLimit}},
 		}},
-		{"raise is rate limited", 100, []step{
+		{"with the limit as a net, a raise follows the next cycle", 100, []step{
 			{0, 200 * mib, 114, []string{reasonRaise, reasonLimit}},
-			{100 * time.Millisecond, 100 * mib, 114, nil},
-			{time.Second, 100 * mib, 329, []string{reasonRaise}},
+			{100 * time.Millisecond, 100 * mib, 329, []string{reasonRaise}},
 		}},
 		{"lowering is never rate limited", 100, []step{
 			{0, 64 * mib, 500, []string{reasonRaise, reasonLimit}},
@@ -95,6 +94,36 @@ func TestControllerGOGC(t *testing.T) {
 				gogc = d.gogc
 			}
 		})
+	}
+}
+
+// A guard that does not set the memory limit (the environment's GOMEMLIMIT
+// wins, or WithDryRun) has no net under the heap: its raises wait
+// minInterval, its lowerings do not.
+func TestControllerRaiseRateLimitedWithoutLimit(t *testing.T) {
+	cfg := testConfig()
+	cfg.ownsLimit = false
+	c := newController(cfg, &ledger{})
+	steps := []struct {
+		at      time.Duration
+		live    int64
+		want    int
+		wantAdj []string
+	}{
+		{0, 200 * mib, 114, []string{reasonRaise, reasonLimit}},
+		{100 * time.Millisecond, 100 * mib, 114, nil},
+		{200 * time.Millisecond, 300 * mib, 43, []string{reasonLower}},
+		{300 * time.Millisecond, 100 * mib, 43, nil},
+		{time.Second, 100 * mib, 329, []string{reasonRaise}},
+	}
+	gogc := 100
+	for i, st := range steps {
+		d := c.step(steady(st.at, st.live, gogc, math.MaxInt64))
+		if d.gogc != st.want || !slices.Equal(d.adjust, st.wantAdj) {
+			t.Errorf("step %d (live %d MiB): gogc = %d adjust %v, want %d adjust %v",
+				i, st.live/mib, d.gogc, d.adjust, st.want, st.wantAdj)
+		}
+		gogc = d.gogc
 	}
 }
 

@@ -37,9 +37,12 @@
 //   - Heap target: GOGC is chosen so that the runtime's heap goal,
 //     live + (live + stacks + globals) × GOGC/100, lands at 95% of the room
 //     the target leaves once the runtime's non-heap memory is taken off,
-//     clamped by [WithGOGCRange]. Raises are rate limited
-//     ([WithMinInterval]); lowering, the safe direction, is not. Changes
-//     smaller than 10% are not applied.
+//     clamped by [WithGOGCRange], and re-chosen after every cycle. While
+//     the guard's own memory limit bounds the heap, GOGC follows the live
+//     heap both ways; without that net (the environment's GOMEMLIMIT wins,
+//     or [WithDryRun]) raises are rate limited ([WithMinInterval]) and
+//     lowering, the safe direction, is not. Changes smaller than 10% are
+//     not applied.
 //   - Safety net: GOMEMLIMIT stays at the target, so a sudden spike is
 //     still bounded.
 //   - GC CPU: the GC's share of the process's non-idle CPU time over a

@@ -119,9 +119,10 @@ func WithWindow(d time.Duration) Option {
 	})
 }
 
-// WithMinInterval sets the least time between two raises of GOGC and how
-// long a level is held before it may fall (1s by default). Lowering GOGC is
-// never delayed.
+// WithMinInterval sets how long a level is held before it may fall (1s by
+// default) and, for a guard that does not set the memory limit itself, the
+// least time between two raises of GOGC. Lowering GOGC is never delayed, nor
+// is raising it while the guard's memory limit bounds the heap.
 func WithMinInterval(d time.Duration) Option {
 	return optionFunc(func(o *options) error {
 		if d < 0 {
