@@ -63,6 +63,9 @@ func BenchmarkModes(b *testing.B) {
 		}
 		base := summarize(res[ph.name]["gogc100"])
 		for _, m := range h.modes {
+			if res[ph.name][m.name] == nil {
+				continue // a leak-only mode outside the leak phases
+			}
 			s := summarize(res[ph.name][m.name])
 			b.Run("phase="+ph.name+"/mode="+m.name, func(b *testing.B) {
 				b.ReportMetric(ratio(1e9, s.opsPerSec), "ns/op")
@@ -130,6 +133,12 @@ func TestHarnessSmoke(t *testing.T) {
 	for _, ph := range h.phases {
 		for _, m := range h.modes {
 			rs := res[ph.name][m.name]
+			if shedOnly(m) && ph.leak == 0 {
+				if len(rs) != 0 {
+					t.Errorf("%s/%s: %d runs, want none outside the leak phases", ph.name, m.name, len(rs))
+				}
+				continue
+			}
 			if len(rs) != 1 {
 				t.Fatalf("%s/%s: %d runs, want 1", ph.name, m.name, len(rs))
 			}
@@ -166,5 +175,27 @@ func TestCgroupTarget(t *testing.T) {
 	}
 	if r.CgPeak <= 0 {
 		t.Errorf("cgroup peak usage %d, want > 0 (was the child in the cgroup?)", r.CgPeak)
+	}
+}
+
+// TestShedOnCritical leaks past a small target: the gcguard-shed child must
+// reach critical and refuse ops from then on, the plain gcguard child must
+// not refuse any.
+func TestShedOnCritical(t *testing.T) {
+	cfg := Config{Phase: "leak", Ops: 400_000, LiveMiB: 8, LeakMiB: 64, Target: 32 << 20}
+	for _, m := range modes {
+		if !strings.HasPrefix(m.name, "gcguard") {
+			continue
+		}
+		r := runChild(context.Background(), m, cfg, "")
+		if r.Failed != "" {
+			t.Fatalf("%s: %s", m.name, r.Failed)
+		}
+		if r.CriticalAt < 0 {
+			t.Errorf("%s: leaking 8 → 64 MiB past a 32 MiB target never went critical", m.name)
+		}
+		if shed := r.Shed > 0; shed != shedOnly(m) {
+			t.Errorf("%s: shed %d of %d ops; want shedding only in the shed mode", m.name, r.Shed, r.Ops)
+		}
 	}
 }
