@@ -93,8 +93,11 @@
 // per-shard word first and ends the announcement once the objects are
 // back in place, and a Get that scanned everything and found nothing
 // trusts that scan only if no such move overlapped it; otherwise it
-// yields and scans again. That is how a Get never misses an idle object
-// in transit. The fast paths do not touch these words; a refill or spill
+// yields and scans again. Waiting for a move in flight is bounded by its
+// mover running again (a move runs no user code and waits for no Get);
+// if instead new moves keep beginning through 64 of its scans, it calls
+// the constructor. That is how a Get does not miss an idle object in
+// transit, nor spin while others keep the pool moving. The fast paths do not touch these words; a refill or spill
 // adds two atomic adds on a word next to the overflow mutex it takes
 // anyway, and a Get that finds the pool empty reads each shard's word
 // twice.

@@ -57,3 +57,8 @@ func (p *Pool[T]) FillOverflow(j int, vs ...T) {
 
 // RefillFrom runs a Get's refill from shard j's overflow stack.
 func (p *Pool[T]) RefillFrom(j int) (T, bool) { return p.refill(&p.shards[j]) }
+
+// BeginMove and EndMove announce and end a move on shard j (see
+// beginMove), with no objects in it.
+func (p *Pool[T]) BeginMove(j int) { p.shards[j].beginMove() }
+func (p *Pool[T]) EndMove(j int)   { p.shards[j].endMove() }

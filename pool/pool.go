@@ -193,8 +193,9 @@ func (p *Pool[T]) layout(n int) {
 // Get calls the constructor only if no object stayed idle in the pool,
 // and untaken by other Gets, for the whole of the call: when objects are
 // in transit inside the pool (see the package doc's Design section) it
-// yields and looks again rather than allocate. Objects Put during the
-// call may or may not be found.
+// yields and looks again rather than allocate; if other goroutines keep
+// moving objects through 64 of its scans it allocates rather than spin.
+// Objects Put during the call may or may not be found.
 func (p *Pool[T]) Get() T {
 	s := p.pin()
 	if s != nil {
@@ -282,18 +283,27 @@ func (p *Pool[T]) moveState() (sum uint64, busy bool) {
 	return sum, busy
 }
 
+// maxRescans bounds the scans of one getSlow during which moves began or
+// ended. Waiting for one move in flight is not bounded: a move runs no
+// user code and waits for no Get, so it ends once its goroutine runs
+// again. But other goroutines spilling and refilling could begin new
+// moves through every scan forever; after maxRescans such scans a Get
+// calls the constructor rather than spin on.
+const maxRescans = 64
+
 // getSlow refills from the home shard's overflow, else steals from
 // another shard, else calls the constructor. It runs unpinned; home is
 // the shard the caller was pinned to, or nil. The scan covers every
 // overflow stack and every shard's cells, whatever P the goroutine runs
 // on by now; it is repeated while objects may have been in transit
 // during it (see beginMove), so a Get calls the constructor only when no
-// object stayed idle, and untaken by other Gets, all through its scan.
+// object stayed idle, and untaken by other Gets, all through its scan, or
+// when new moves overlapped maxRescans of its scans.
 func (p *Pool[T]) getSlow(home *shard[T]) T {
 	if home == nil {
 		home = p.homeShard()
 	}
-	for {
+	for changed := 0; ; {
 		before, busy := p.moveState()
 		if v, ok := p.refill(home); ok {
 			return v
@@ -301,8 +311,14 @@ func (p *Pool[T]) getSlow(home *shard[T]) T {
 		if v, ok := p.steal(home); ok {
 			return v
 		}
-		if after, _ := p.moveState(); !busy && after == before {
+		after, _ := p.moveState()
+		if !busy && after == before {
 			break
+		}
+		if after != before {
+			if changed++; changed == maxRescans {
+				break
+			}
 		}
 		runtime.Gosched() // let the mover finish
 	}

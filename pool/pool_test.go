@@ -489,6 +489,43 @@ func TestCrossGoroutine(t *testing.T) {
 	}
 }
 
+// TestGetRescansAreBounded keeps moves beginning and ending through the
+// whole of a Get on an empty pool, always one in flight: the Get must give
+// up rescanning and call the constructor rather than spin.
+func TestGetRescansAreBounded(t *testing.T) {
+	var c counter
+	p := pool.New(c.new, pool.WithMaxIdle(64))
+	defer p.Close()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		p.BeginMove(0)
+		defer p.EndMove(0)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			p.BeginMove(0)
+			runtime.Gosched()
+			p.EndMove(0)
+		}
+	})
+	defer wg.Wait()
+	defer close(stop)
+	done := make(chan *obj)
+	go func() { done <- p.Get() }()
+	select {
+	case v := <-done:
+		if v == nil || c.made.Load() != 1 {
+			t.Errorf("Get on an empty pool with moves churning = %v, %d made; want a new object", v, c.made.Load())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Get still rescanning after a minute of churning moves")
+	}
+}
+
 // TestGetWaitsForTransit runs a Get while idle objects are out of sight
 // (a refill's batch between an overflow stack and the cells; cells that
 // Stats has claimed): the Get must wait for them rather than call the
