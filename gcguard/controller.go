@@ -201,6 +201,7 @@ func (c *controller) step(s sample) decision {
 	if s.live > 0 {
 		want = c.wantGOGC(s)
 		sig.binds, sig.floor = want < 100, want <= c.cfg.minGOGC
+		sig.capped = want < c.cfg.maxGOGC
 	}
 	sig.frac, sig.share, sig.limiter, sig.spiral = frac, max(d.gcCPU, recent), d.limiterHit, spiral
 	d.level = c.levelFor(s.at, sig)
@@ -348,6 +349,7 @@ type signals struct {
 	spiral  bool    // the effective GOGC collapsed near the target
 	binds   bool    // holding the target takes a GOGC below 100
 	floor   bool    // holding the target takes the GOGC floor
+	capped  bool    // holding the target keeps GOGC under its ceiling
 }
 
 // levelFor applies the thresholds, rising at once and falling only past the
@@ -355,15 +357,23 @@ type signals struct {
 //
 // Critical: the live heap is past the critical threshold, the limiter
 // engaged, the GC is spiralling, the GOGC floor is reached, or GC CPU is
-// over budget while memory is what drives it (the heap past the elevated
-// threshold, or the target binding). Elevated: the heap past the elevated
-// threshold, GC CPU over budget, or the target binding.
+// over budget while memory is what drives it: the heap past the elevated
+// threshold, or the target holding GOGC under its ceiling (unconstrained,
+// the guard would run the GC at the ceiling's cost). Elevated: the heap
+// past the elevated threshold, GC CPU over budget, or the target binding.
+//
+// The memory test for critical GC CPU is the ceiling rather than binding
+// (GOGC under 100) because of how a leak looks from here: the GC's share
+// grows as live/(room − live), so by the time the target binds it has
+// already passed a 25% share on an allocation-heavy service (bench/gcguard,
+// leak phase); the budget is what it is over first.
 func (c *controller) levelFor(now time.Time, sg signals) Level {
 	raw := func(h float64) Level {
 		cpu := c.cfg.cpuBudget * (1 - h)
 		memory := sg.frac >= c.cfg.elevatedAt-h || sg.binds
 		switch {
-		case sg.frac >= c.cfg.criticalAt-h, sg.limiter, sg.spiral, sg.floor, sg.share >= cpu && memory:
+		case sg.frac >= c.cfg.criticalAt-h, sg.limiter, sg.spiral, sg.floor,
+			sg.share >= cpu && (memory || sg.capped):
 			return LevelCritical
 		case memory, sg.share >= cpu:
 			return LevelElevated

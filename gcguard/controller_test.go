@@ -256,6 +256,16 @@ func TestControllerCriticalSignals(t *testing.T) {
 		{"GOGC floor reached", func() sample {
 			return base(345 * mib) // 0.75: wants GOGC 24
 		}, LevelCritical, false},
+		{"GC CPU over budget while the target holds GOGC under its ceiling", func() sample {
+			s := base(150 * mib) // 0.33 of the target: GOGC 186 would hold it
+			s.totalCPU, s.gcCPU = 10, 2
+			return s
+		}, LevelCritical, false},
+		{"target holds GOGC under its ceiling, GC CPU in budget", func() sample {
+			s := base(150 * mib)
+			s.totalCPU, s.gcCPU = 10, 1
+			return s
+		}, LevelOK, false},
 		{"GC CPU over budget alone", func() sample {
 			s := base(64 * mib)
 			s.totalCPU, s.gcCPU = 10, 3

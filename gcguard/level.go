@@ -19,7 +19,9 @@ const (
 	LevelElevated
 	// LevelCritical means the process is at or near its memory target and
 	// the GC is fighting for it (the GC CPU limiter engaged, the effective
-	// GOGC collapsed, or GC CPU is above budget): shed load.
+	// GOGC collapsed, the live heap past the critical threshold, or GC CPU
+	// above budget while the target holds GOGC under its ceiling): shed
+	// load.
 	LevelCritical
 )
 
