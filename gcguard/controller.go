@@ -151,6 +151,12 @@ type controller struct {
 	prevLim   uint64
 	points    []cpuPoint
 	escaping  bool
+	// startCycles is the GC cycle count at the first sample. The runtime
+	// updates the CPU classes only when a cycle ends, so the first sample's
+	// CPU reading is from the last cycle before the guard; the window
+	// starts at the first cycle that ends after it, so that it measures
+	// the GC under the guard's own GOGC and not the one it replaced.
+	startCycles uint64
 }
 
 func newController(cfg config, l *ledger) *controller {
@@ -165,6 +171,7 @@ func (c *controller) step(s sample) decision {
 		c.gogc = s.gogc
 		c.limit = s.limit
 		c.prevLim = s.limiterLast
+		c.startCycles = s.cycles
 		_, _, c.escaping = c.activeEscape(s.at) // a Guard before us lifted the limit
 	}
 
@@ -315,6 +322,9 @@ func (c *controller) wantGOGC(s sample) int {
 // before the average catches up). Idle mark work runs on otherwise idle Ps,
 // so it is left out of both sides.
 func (c *controller) window(s sample) (share, recent float64) {
+	if s.cycles == c.startCycles {
+		return 0, 0
+	}
 	p := cpuPoint{at: s.at, gc: s.gcCPU - s.markIdle, busy: s.totalCPU - s.idleCPU - s.markIdle}
 	if n := len(c.points); n > 0 && p.busy == c.points[n-1].busy {
 		// No new CPU accounting since the last point (the runtime updates

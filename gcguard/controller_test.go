@@ -149,9 +149,11 @@ func TestControllerGCCPUWindow(t *testing.T) {
 	// idle mark.
 	cpu := func(at time.Duration, total, idle, gc, markIdle float64) sample {
 		s := steady(at, 64*mib, 100, math.MaxInt64)
+		s.cycles++ // every one after the guard's first cycle
 		s.totalCPU, s.idleCPU, s.gcCPU, s.markIdle = total, idle, gc, markIdle
 		return s
 	}
+	c.step(steady(0, 64*mib, 100, math.MaxInt64)) // Start: before any cycle of the guard's
 	steps := []struct {
 		s    sample
 		want float64
@@ -171,6 +173,33 @@ func TestControllerGCCPUWindow(t *testing.T) {
 		d := c.step(st.s)
 		if math.Abs(d.gcCPU-st.want) > 1e-9 {
 			t.Errorf("step %d: gc CPU share = %v, want %v", i, d.gcCPU, st.want)
+		}
+	}
+}
+
+// The first sample's CPU reading dates from the last cycle before the
+// guard (the runtime updates the CPU classes when a cycle ends): the window
+// must start at the first cycle that ends after it, not measure the GC the
+// guard replaced.
+func TestControllerGCCPUWindowSkipsStart(t *testing.T) {
+	c := newController(testConfig(), &ledger{})
+	cpu := func(at time.Duration, cycles uint64, total, gc float64) sample {
+		s := steady(at, 150*mib, 100, math.MaxInt64)
+		s.cycles, s.totalCPU, s.gcCPU = cycles, total, gc
+		return s
+	}
+	steps := []struct {
+		s    sample
+		want float64
+	}{
+		{cpu(0, 10, 5, 4), 0},                        // Start: GC-heavy before the guard
+		{cpu(100*time.Millisecond, 10, 5, 4), 0},     // timer run, no cycle ended
+		{cpu(300*time.Millisecond, 11, 6, 4.5), 0},   // first cycle ended: the base
+		{cpu(600*time.Millisecond, 12, 8, 4.7), 0.1}, // 0.2 s of GC in 2 s
+	}
+	for i, st := range steps {
+		if d := c.step(st.s); math.Abs(d.gcCPU-st.want) > 1e-9 || d.level != LevelOK {
+			t.Errorf("step %d: gc CPU share = %v, level %v; want %v, ok", i, d.gcCPU, d.level, st.want)
 		}
 	}
 }
@@ -280,8 +309,8 @@ func TestControllerCriticalSignals(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newController(cfg, &ledger{})
-			first := steady(0, 64*mib, 100, cfg.target)
-			c.step(first)
+			c.step(steady(0, 64*mib, 100, cfg.target))                    // Start
+			c.step(steady(500*time.Millisecond, 64*mib, 100, cfg.target)) // the guard's first cycle ends
 			d := c.step(tc.s())
 			if d.level != tc.wantLevel || d.limiterHit != tc.wantLimiter {
 				t.Errorf("level, limiter = %v, %v; want %v, %v", d.level, d.limiterHit, tc.wantLevel, tc.wantLimiter)
@@ -401,9 +430,11 @@ func TestControllerRecentGCCPURaisesLevelFirst(t *testing.T) {
 	c := newController(cfg, &ledger{})
 	at := func(d time.Duration, busy, gc float64) sample {
 		s := steady(d, 250*mib, 100, cfg.target) // the target binds
+		s.cycles++                               // every one after the guard's first cycle
 		s.totalCPU, s.gcCPU = busy, gc
 		return s
 	}
+	c.step(steady(0, 250*mib, 100, cfg.target)) // Start
 	c.step(at(0, 0, 0))
 	c.step(at(8*time.Second, 8, 0.4))
 	if c.level != LevelElevated {

@@ -337,7 +337,7 @@ func table(w io.Writer, h harness, res map[string]map[string][]run) {
 			}
 			s := summarize(byMode[m.name])
 			crit := "-"
-			if strings.HasPrefix(m.name, "gcguard") && ph.leak > 0 {
+			if strings.HasPrefix(m.name, "gcguard") {
 				crit = "never"
 				if s.critAt >= 0 {
 					crit = fmt.Sprintf("%.0f%% (%.2f)", s.critAt*100, s.critGC)
