@@ -318,8 +318,8 @@ func (c *controller) wantGOGC(s sample) int {
 }
 
 // window adds s to the GC CPU window and returns the share of non-idle CPU
-// time spent on GC over it, and over its last fifth (so the level can rise
-// before the average catches up). Idle mark work runs on otherwise idle Ps,
+// time spent on GC over it, and over its last fifth or last few cycles (so
+// the level can rise before the average catches up). Idle mark work runs on otherwise idle Ps,
 // so it is left out of both sides.
 func (c *controller) window(s sample) (share, recent float64) {
 	if s.cycles == c.startCycles {
@@ -348,8 +348,15 @@ func (c *controller) window(s sample) (share, recent float64) {
 		}
 		return min(max((last.gc-first.gc)/(last.busy-first.busy), 0), 1)
 	}
-	return between(c.points[0]), between(c.points[base(c.cfg.window/5)])
+	// The recent share spans the window's last fifth or the last
+	// recentCycles cycles, whichever is shorter: a point is added only when
+	// a cycle has ended, and under a fast leak a fifth of the window holds
+	// dozens of cycles and lags the GC's cost by as much.
+	return between(c.points[0]), between(c.points[max(base(c.cfg.window/5), len(c.points)-1-recentCycles)])
 }
+
+// recentCycles is the most GC cycles the recent share spans.
+const recentCycles = 3
 
 // signals are the inputs of the level.
 type signals struct {

@@ -448,6 +448,33 @@ func TestControllerRecentGCCPURaisesLevelFirst(t *testing.T) {
 	}
 }
 
+// Under a fast leak cycles end every few tens of milliseconds, and a fifth
+// of the window averages the GC's rising cost over dozens of them: the
+// recent share spans the last few cycles instead.
+func TestControllerRecentGCCPUFollowsFastCycles(t *testing.T) {
+	cfg := testConfig()
+	c := newController(cfg, &ledger{})
+	c.step(steady(0, 150*mib, 100, cfg.target)) // Start; GOGC 186 holds the target: capped
+	var busy, gc float64
+	for i := 1; i <= 20; i++ {
+		busy += 0.1
+		gc += 0.002
+		if i > 17 {
+			gc += 0.038 // the last 3 cycles spend 40% on GC
+		}
+		s := steady(time.Duration(i)*100*time.Millisecond, 150*mib, 100, cfg.target)
+		s.totalCPU, s.gcCPU = busy, gc
+		d := c.step(s)
+		switch {
+		case i == 17 && d.level != LevelOK:
+			t.Fatalf("cycle %d, GC at 2%%: level %v, want ok", i, d.level)
+		case i == 20 && d.level != LevelCritical:
+			// Over the last second the share is 13.4%, under the budget.
+			t.Errorf("cycle %d, GC at 40%% for 3 cycles: level %v (window share %.3f), want critical", i, d.level, d.gcCPU)
+		}
+	}
+}
+
 func TestControllerEscapeNotInheritedWithoutPolicy(t *testing.T) {
 	cfg := testConfig()
 	cfg.headroom, cfg.headroomFor, cfg.cooldown = 500*mib, 30*time.Second, time.Minute
