@@ -323,7 +323,7 @@ func ratio(a, b float64) float64 {
 
 // table writes the results as a markdown table, ratios against gogc100.
 func table(w io.Writer, h harness, res map[string]map[string][]run) {
-	fmt.Fprintf(w, "\n%d runs per cell, %d ops (1 KiB objects), %d MiB live, budget %d MiB, target %.1f MiB; medians, peaks are the worst run\n",
+	fmt.Fprintf(w, "\n%d runs per cell, %d ops (1 KiB objects; phases scale it, the leaks ×4), %d MiB live, budget %d MiB, target %.1f MiB; medians, peaks are the worst run\n",
 		h.runs, h.ops, h.live, budget>>20, float64(target)/(1<<20))
 	for _, ph := range h.phases {
 		byMode := res[ph.name]
