@@ -208,7 +208,7 @@ func (c *controller) step(s sample) decision {
 	if s.live > 0 {
 		want = c.wantGOGC(s)
 		sig.binds, sig.floor = want < 100, want <= c.cfg.minGOGC
-		sig.capped = want < c.cfg.maxGOGC
+		sig.tight = want < 2*100
 	}
 	sig.frac, sig.share, sig.limiter, sig.spiral = frac, max(d.gcCPU, recent), d.limiterHit, spiral
 	d.level = c.levelFor(s.at, sig)
@@ -219,12 +219,12 @@ func (c *controller) step(s sample) decision {
 	if s.live > 0 {
 		switch {
 		case want > c.gogc && c.gogc >= 0:
-			// With the memory limit as a net under the heap, a raise cannot
-			// overshoot the target, so it follows every cycle; without it
-			// (the limit is the environment's, or the guard only advises)
-			// raises are rate limited.
+			// With the guard's memory limit at the target as a net under the
+			// heap, a raise cannot overshoot the target, so it follows every
+			// cycle; without it (the limit is the environment's, the guard
+			// only advises, or an escape lifted it) raises are rate limited.
 			big := float64(want-c.gogc) >= c.cfg.deadband*float64(max(c.gogc, 1)) || want == c.cfg.maxGOGC
-			free := c.cfg.ownsLimit || c.lastRaise.IsZero() || s.at.Sub(c.lastRaise) >= c.cfg.minInterval
+			free := (c.cfg.ownsLimit && !c.escaping) || c.lastRaise.IsZero() || s.at.Sub(c.lastRaise) >= c.cfg.minInterval
 			if big && free {
 				d.gogc, c.lastRaise = want, s.at
 				d.adjust = append(d.adjust, reasonRaise)
@@ -361,12 +361,12 @@ const recentCycles = 3
 // signals are the inputs of the level.
 type signals struct {
 	frac    float64 // live heap / target
-	share   float64 // GC CPU share over the window or its last fifth, whichever is higher
+	share   float64 // GC CPU share over the window or its recent part, whichever is higher
 	limiter bool    // the GC CPU limiter engaged
 	spiral  bool    // the effective GOGC collapsed near the target
 	binds   bool    // holding the target takes a GOGC below 100
 	floor   bool    // holding the target takes the GOGC floor
-	capped  bool    // holding the target keeps GOGC under its ceiling
+	tight   bool    // holding the target takes a GOGC below 200: less room than twice the live heap
 }
 
 // levelFor applies the thresholds, rising at once and falling only past the
@@ -375,22 +375,23 @@ type signals struct {
 // Critical: the live heap is past the critical threshold, the limiter
 // engaged, the GC is spiralling, the GOGC floor is reached, or GC CPU is
 // over budget while memory is what drives it: the heap past the elevated
-// threshold, or the target holding GOGC under its ceiling (unconstrained,
-// the guard would run the GC at the ceiling's cost). Elevated: the heap
-// past the elevated threshold, GC CPU over budget, or the target binding.
+// threshold, or the target leaving the heap less room to grow than twice
+// the live heap (GOGC under 200). Elevated: the heap past the elevated
+// threshold, GC CPU over budget, or the target binding (GOGC under 100).
 //
-// The memory test for critical GC CPU is the ceiling rather than binding
+// The memory test for critical GC CPU is GOGC 200 rather than binding
 // (GOGC under 100) because of how a leak looks from here: the GC's share
 // grows as live/(room − live), so by the time the target binds it has
 // already passed a 25% share on an allocation-heavy service (bench/gcguard,
-// leak phase); the budget is what it is over first.
+// leak phase). A service whose GC is over budget with more room than that
+// is allocation-bound, not memory-bound: elevated, not critical.
 func (c *controller) levelFor(now time.Time, sg signals) Level {
 	raw := func(h float64) Level {
 		cpu := c.cfg.cpuBudget * (1 - h)
 		memory := sg.frac >= c.cfg.elevatedAt-h || sg.binds
 		switch {
 		case sg.frac >= c.cfg.criticalAt-h, sg.limiter, sg.spiral, sg.floor,
-			sg.share >= cpu && (memory || sg.capped):
+			sg.share >= cpu && (memory || sg.tight):
 			return LevelCritical
 		case memory, sg.share >= cpu:
 			return LevelElevated

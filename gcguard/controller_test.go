@@ -285,16 +285,21 @@ func TestControllerCriticalSignals(t *testing.T) {
 		{"GOGC floor reached", func() sample {
 			return base(345 * mib) // 0.75: wants GOGC 24
 		}, LevelCritical, false},
-		{"GC CPU over budget while the target holds GOGC under its ceiling", func() sample {
-			s := base(150 * mib) // 0.33 of the target: GOGC 186 would hold it
+		{"GC CPU over budget with less room than twice the live heap", func() sample {
+			s := base(170 * mib) // 0.37 of the target: GOGC 152 would hold it
 			s.totalCPU, s.gcCPU = 10, 2
 			return s
 		}, LevelCritical, false},
-		{"target holds GOGC under its ceiling, GC CPU in budget", func() sample {
-			s := base(150 * mib)
+		{"less room than twice the live heap, GC CPU in budget", func() sample {
+			s := base(170 * mib)
 			s.totalCPU, s.gcCPU = 10, 1
 			return s
 		}, LevelOK, false},
+		{"GC CPU over budget with room to spare is allocation, not memory", func() sample {
+			s := base(138 * mib) // 0.30 of the target: GOGC 211 would hold it
+			s.totalCPU, s.gcCPU = 10, 2
+			return s
+		}, LevelElevated, false},
 		{"GC CPU over budget alone", func() sample {
 			s := base(64 * mib)
 			s.totalCPU, s.gcCPU = 10, 3
@@ -454,7 +459,7 @@ func TestControllerRecentGCCPURaisesLevelFirst(t *testing.T) {
 func TestControllerRecentGCCPUFollowsFastCycles(t *testing.T) {
 	cfg := testConfig()
 	c := newController(cfg, &ledger{})
-	c.step(steady(0, 150*mib, 100, cfg.target)) // Start; GOGC 186 holds the target: capped
+	c.step(steady(0, 170*mib, 100, cfg.target)) // Start; GOGC 152 holds the target: less room than twice live
 	var busy, gc float64
 	for i := 1; i <= 20; i++ {
 		busy += 0.1
@@ -462,7 +467,7 @@ func TestControllerRecentGCCPUFollowsFastCycles(t *testing.T) {
 		if i > 17 {
 			gc += 0.038 // the last 3 cycles spend 40% on GC
 		}
-		s := steady(time.Duration(i)*100*time.Millisecond, 150*mib, 100, cfg.target)
+		s := steady(time.Duration(i)*100*time.Millisecond, 170*mib, 100, cfg.target)
 		s.totalCPU, s.gcCPU = busy, gc
 		d := c.step(s)
 		switch {

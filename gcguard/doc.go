@@ -48,10 +48,11 @@
 //   - GC CPU: the GC's share of the process's non-idle CPU time over a
 //     sliding window ([WithWindow]), idle mark work excluded from both
 //     sides, is reported and compared with a budget ([WithGCCPUBudget]).
-//     Over budget alone is elevated; over budget while the target holds
-//     GOGC under its ceiling (memory, not allocation alone, makes the GC
-//     run often) is critical, which on a leak comes before the GC's share
-//     passes 25% (bench/gcguard, leak phase).
+//     Over budget alone is elevated; over budget while the target takes a
+//     GOGC under 200 (less room than twice the live heap: memory, not
+//     allocation alone, makes the GC run often) is critical, which on a
+//     leak comes before the GC's share passes 25% (bench/gcguard, leak
+//     phase).
 //   - Death spiral: when the GC CPU limiter engages, or the effective GOGC
 //     (where the heap goal in force sits) collapses while the heap is near
 //     the target, the level goes critical. By default the limit stays and

@@ -20,8 +20,7 @@ const (
 	// LevelCritical means the process is at or near its memory target and
 	// the GC is fighting for it (the GC CPU limiter engaged, the effective
 	// GOGC collapsed, the live heap past the critical threshold, or GC CPU
-	// above budget while the target holds GOGC under its ceiling): shed
-	// load.
+	// above budget while the target takes a GOGC under 200): shed load.
 	LevelCritical
 )
 

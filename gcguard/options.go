@@ -94,9 +94,11 @@ func WithThresholds(elevated, critical float64) Option {
 
 // WithGCCPUBudget sets the share of the process's non-idle CPU time that the
 // GC may take before the level rises (0.15 by default), measured over the
-// window or its last fifth, whichever is higher: above it the level is at
-// least elevated, and critical when memory is what drives the GC (the live
-// heap past the elevated threshold, or the target taking a GOGC below 100).
+// window and over its recent part (its last fifth or last 3 cycles,
+// whichever is shorter), whichever share is higher: above it the level is
+// at least elevated, and critical when memory is what drives the GC (the
+// live heap past the elevated threshold, or the target taking a GOGC below
+// 200).
 func WithGCCPUBudget(share float64) Option {
 	return optionFunc(func(o *options) error {
 		if !(share > 0 && share < 1) {
