@@ -51,38 +51,49 @@ func TestControllerGOGC(t *testing.T) {
 	}
 	tests := []struct {
 		name  string
-		start int // GOGC in force at the first sample
+		start int  // GOGC in force at the first sample
+		noNet bool // the guard does not set the memory limit (environment's GOMEMLIMIT, or dry run)
 		steps []step
 	}{
-		{"small heap raises to max", 100, []step{
+		{"small heap raises to max", 100, false, []step{
 			{0, 64 * mib, 500, []string{reasonRaise, reasonLimit}},
 		}},
-		{"no live heap yet changes nothing", 100, []step{
+		{"no live heap yet changes nothing", 100, false, []step{
 			{0, 0, 100, []string{reasonLimit}},
 		}},
-		{"with the limit as a net, a raise follows the next cycle", 100, []step{
+		{"with the limit as a net, a raise follows the next cycle", 100, false, []step{
 			{0, 200 * mib, 114, []string{reasonRaise, reasonLimit}},
 			{100 * time.Millisecond, 100 * mib, 329, []string{reasonRaise}},
 		}},
-		{"lowering is never rate limited", 100, []step{
+		// Without the net raises wait minInterval; lowerings do not.
+		{"without the limit as a net, a raise is rate limited", 100, true, []step{
+			{0, 200 * mib, 114, []string{reasonRaise, reasonLimit}},
+			{100 * time.Millisecond, 100 * mib, 114, nil},
+			{200 * time.Millisecond, 300 * mib, 43, []string{reasonLower}},
+			{300 * time.Millisecond, 100 * mib, 43, nil},
+			{time.Second, 100 * mib, 329, []string{reasonRaise}},
+		}},
+		{"lowering is never rate limited", 100, false, []step{
 			{0, 64 * mib, 500, []string{reasonRaise, reasonLimit}},
 			{10 * time.Millisecond, 300 * mib, 43, []string{reasonLower}},
 			{20 * time.Millisecond, 380 * mib, 25, []string{reasonLower}},
 		}},
-		{"changes inside the deadband are not applied", 100, []step{
+		{"changes inside the deadband are not applied", 100, false, []step{
 			{0, 200 * mib, 114, []string{reasonRaise, reasonLimit}},
 			{2 * time.Second, 195 * mib, 114, nil}, // wants 120: +5%
 			{4 * time.Second, 205 * mib, 114, nil}, // wants 109: -4%
 		}},
-		{"live heap over the target clamps to min", 100, []step{
+		{"live heap over the target clamps to min", 100, false, []step{
 			{0, 500 * mib, 25, []string{reasonLower, reasonLimit}},
 		}},
-		{"GOGC off is brought down", -1, []step{
+		{"GOGC off is brought down", -1, false, []step{
 			{0, 64 * mib, 500, []string{reasonLower, reasonLimit}},
 		}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
+			cfg := cfg
+			cfg.ownsLimit = !tc.noNet
 			c := newController(cfg, &ledger{})
 			gogc := tc.start
 			for i, st := range tc.steps {
@@ -94,36 +105,6 @@ func TestControllerGOGC(t *testing.T) {
 				gogc = d.gogc
 			}
 		})
-	}
-}
-
-// A guard that does not set the memory limit (the environment's GOMEMLIMIT
-// wins, or WithDryRun) has no net under the heap: its raises wait
-// minInterval, its lowerings do not.
-func TestControllerRaiseRateLimitedWithoutLimit(t *testing.T) {
-	cfg := testConfig()
-	cfg.ownsLimit = false
-	c := newController(cfg, &ledger{})
-	steps := []struct {
-		at      time.Duration
-		live    int64
-		want    int
-		wantAdj []string
-	}{
-		{0, 200 * mib, 114, []string{reasonRaise, reasonLimit}},
-		{100 * time.Millisecond, 100 * mib, 114, nil},
-		{200 * time.Millisecond, 300 * mib, 43, []string{reasonLower}},
-		{300 * time.Millisecond, 100 * mib, 43, nil},
-		{time.Second, 100 * mib, 329, []string{reasonRaise}},
-	}
-	gogc := 100
-	for i, st := range steps {
-		d := c.step(steady(st.at, st.live, gogc, math.MaxInt64))
-		if d.gogc != st.want || !slices.Equal(d.adjust, st.wantAdj) {
-			t.Errorf("step %d (live %d MiB): gogc = %d adjust %v, want %d adjust %v",
-				i, st.live/mib, d.gogc, d.adjust, st.want, st.wantAdj)
-		}
-		gogc = d.gogc
 	}
 }
 
