@@ -203,12 +203,21 @@ func (c *controller) step(s sample) decision {
 	// The target binds once holding it takes a GOGC below the runtime's
 	// default: the GC now runs more often than it would unguarded, because
 	// of memory. At the GOGC floor, GOGC alone can no longer hold it.
+	//
+	// The signals read the GOGC that puts the goal inside the room (need);
+	// the GOGC set (want) aims past it while the guard's own limit is the
+	// net: see netAim.
 	want := c.gogc
 	var sig signals
 	if s.live > 0 {
-		want = c.wantGOGC(s)
-		sig.binds, sig.floor = want < 100, want <= c.cfg.minGOGC
-		sig.tight = want < 2*100
+		need := c.wantGOGC(s, c.cfg.goalFrac, 0)
+		sig.binds, sig.floor = need < 100, need <= c.cfg.minGOGC
+		sig.tight = need < 2*100
+		if c.cfg.ownsLimit && !c.escaping && frac < c.cfg.elevatedAt/2 {
+			want = c.wantGOGC(s, c.cfg.goalFrac*netAim, 0)
+		} else {
+			want = c.wantGOGC(s, c.cfg.goalFrac, markSlack)
+		}
 	}
 	sig.frac, sig.share, sig.limiter, sig.spiral = frac, max(d.gcCPU, recent), d.limiterHit, spiral
 	d.level = c.levelFor(s.at, sig)
@@ -302,11 +311,42 @@ func (c *controller) escape(now time.Time) (int64, time.Time, string) {
 	return lim, until, ""
 }
 
-// wantGOGC is the GOGC that puts the heap goal at goalFrac of the room the
-// target leaves for the heap, clamped to [minGOGC, maxGOGC]. The runtime's
-// goal is live + (live + stacks + globals) × GOGC/100.
-func (c *controller) wantGOGC(s sample) int {
-	room := float64(c.cfg.target-s.nonHeap) * c.cfg.goalFrac
+// netAim is how far past the room the GOGC goal aims while the guard's
+// own memory limit, at the target, is the net under the heap and the live
+// heap is under half the elevated threshold.
+//
+// GOGC puts the goal at a multiple of the heap marked in the cycle that is
+// about to end, not of the one the guard measured, and on an
+// allocation-heavy service the marked heap swings by a third from cycle to
+// cycle with what is allocated while marking (bench/gcguard: 85-153 MB on a
+// 64 MiB live set). A GOGC aimed at the room therefore landed the goal
+// anywhere from 77% to 100% of it, and every cycle that ended short was a
+// cycle the memory did not ask for (11 cycles where GOGC=off under the same
+// limit took 9-10). The limit's goal does not swing, and the runtime uses
+// the lower of the two goals: aiming GOGC's goal half as far again past the
+// room leaves the limit setting the goal unless the marked heap falls by a
+// third, and the limit still holds the heap at the target. Without the net
+// (the environment's limit, dry run, an escape that lifted it) GOGC alone
+// bounds the heap and aims inside the room; so it does once the live heap
+// is large enough that what is allocated while marking needs room of its
+// own (see markSlack).
+const netAim = 1.5
+
+// markSlack is the part of the live heap that the GOGC goal leaves free
+// under the room when GOGC, not the limit, sets the goal: the heap
+// allocated while a cycle marks lands past the goal, and marking takes time
+// in proportion to the live heap. On bench/gcguard's step (256 MiB live in
+// a 460.8 MiB target, allocating 3 GB/s) cycles ended 20-100 MB past a goal
+// at 95% of the room and peak RSS reached 470-477 MiB; with this slack it
+// stays at 439-457 MiB.
+const markSlack = 1.0 / 6
+
+// wantGOGC is the GOGC that puts the heap goal at frac of the room the
+// target leaves for the heap less slack × the live heap, clamped to
+// [minGOGC, maxGOGC]. The runtime's goal is live + (live + stacks +
+// globals) × GOGC/100.
+func (c *controller) wantGOGC(s sample, frac, slack float64) int {
+	room := float64(c.cfg.target-s.nonHeap)*frac - slack*float64(s.live)
 	g := (room - float64(s.live)) * 100 / float64(s.live+s.stacks+s.globals)
 	switch {
 	case g <= float64(c.cfg.minGOGC):

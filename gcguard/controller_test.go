@@ -55,33 +55,44 @@ func TestControllerGOGC(t *testing.T) {
 		noNet bool // the guard does not set the memory limit (environment's GOMEMLIMIT, or dry run)
 		steps []step
 	}{
+		// Netted (the guard's limit at the target is the net, live heap
+		// under elevatedAt/2 of the target: 161 MiB), GOGC aims past the
+		// room and the limit sets the goal; otherwise GOGC aims inside it,
+		// less markSlack of the live heap.
 		{"small heap raises to max", 100, false, []step{
 			{0, 64 * mib, 500, []string{reasonRaise, reasonLimit}},
 		}},
 		{"no live heap yet changes nothing", 100, false, []step{
 			{0, 0, 100, []string{reasonLimit}},
 		}},
+		{"netted, GOGC aims past the room while the heap is small", 100, false, []step{
+			{0, 150 * mib, 329, []string{reasonRaise, reasonLimit}}, // inside would be 169
+			{100 * time.Millisecond, 170 * mib, 135, []string{reasonLower}},
+		}},
+		{"without the net, GOGC aims inside the room", 100, true, []step{
+			{0, 150 * mib, 169, []string{reasonRaise, reasonLimit}},
+		}},
 		{"with the limit as a net, a raise follows the next cycle", 100, false, []step{
-			{0, 200 * mib, 114, []string{reasonRaise, reasonLimit}},
-			{100 * time.Millisecond, 100 * mib, 329, []string{reasonRaise}},
+			{0, 300 * mib, 26, []string{reasonLower, reasonLimit}},
+			{100 * time.Millisecond, 200 * mib, 97, []string{reasonRaise}},
 		}},
 		// Without the net raises wait minInterval; lowerings do not.
-		{"without the limit as a net, a raise is rate limited", 100, true, []step{
-			{0, 200 * mib, 114, []string{reasonRaise, reasonLimit}},
-			{100 * time.Millisecond, 100 * mib, 114, nil},
-			{200 * time.Millisecond, 300 * mib, 43, []string{reasonLower}},
-			{300 * time.Millisecond, 100 * mib, 43, nil},
-			{time.Second, 100 * mib, 329, []string{reasonRaise}},
+		{"without the limit as a net, a raise is rate limited", 25, true, []step{
+			{0, 200 * mib, 97, []string{reasonRaise, reasonLimit}},
+			{100 * time.Millisecond, 100 * mib, 97, nil}, // wants 312
+			{200 * time.Millisecond, 300 * mib, 26, []string{reasonLower}},
+			{300 * time.Millisecond, 100 * mib, 26, nil},
+			{time.Second, 100 * mib, 312, []string{reasonRaise}},
 		}},
 		{"lowering is never rate limited", 100, false, []step{
 			{0, 64 * mib, 500, []string{reasonRaise, reasonLimit}},
-			{10 * time.Millisecond, 300 * mib, 43, []string{reasonLower}},
+			{10 * time.Millisecond, 300 * mib, 26, []string{reasonLower}},
 			{20 * time.Millisecond, 380 * mib, 25, []string{reasonLower}},
 		}},
-		{"changes inside the deadband are not applied", 100, false, []step{
-			{0, 200 * mib, 114, []string{reasonRaise, reasonLimit}},
-			{2 * time.Second, 195 * mib, 114, nil}, // wants 120: +5%
-			{4 * time.Second, 205 * mib, 114, nil}, // wants 109: -4%
+		{"changes inside the deadband are not applied", 50, false, []step{
+			{0, 200 * mib, 97, []string{reasonRaise, reasonLimit}},
+			{2 * time.Second, 195 * mib, 97, nil}, // wants 103: +6%
+			{4 * time.Second, 205 * mib, 97, nil}, // wants 92: -5%
 		}},
 		{"live heap over the target clamps to min", 100, false, []step{
 			{0, 500 * mib, 25, []string{reasonLower, reasonLimit}},
@@ -112,13 +123,15 @@ func TestControllerWantGOGCFormula(t *testing.T) {
 	cfg := testConfig()
 	c := newController(cfg, &ledger{})
 	s := steady(0, 200*mib, 100, cfg.target)
-	got := c.wantGOGC(s)
-	// The goal the runtime would compute from it must land at goalFrac of
-	// the room the target leaves for the heap.
-	goal := float64(s.live) + float64(s.live+s.stacks+s.globals)*float64(got)/100
-	room := float64(cfg.target-s.nonHeap) * cfg.goalFrac
-	if goal > room || goal < room-float64(s.live+s.stacks+s.globals)/100 {
-		t.Errorf("wantGOGC(live 200 MiB) = %d: goal %.0f MiB, want just under %.0f MiB", got, goal/mib, room/mib)
+	// The goal the runtime would compute from it must land at frac of the
+	// room the target leaves for the heap, less slack × the live heap.
+	for _, tc := range []struct{ frac, slack float64 }{{cfg.goalFrac, 0}, {cfg.goalFrac, markSlack}, {cfg.goalFrac * netAim, 0}} {
+		got := c.wantGOGC(s, tc.frac, tc.slack)
+		goal := float64(s.live) + float64(s.live+s.stacks+s.globals)*float64(got)/100
+		room := float64(cfg.target-s.nonHeap)*tc.frac - tc.slack*float64(s.live)
+		if goal > room || goal < room-float64(s.live+s.stacks+s.globals)/100 {
+			t.Errorf("wantGOGC(live 200 MiB, %v, %v) = %d: goal %.0f MiB, want just under %.0f MiB", tc.frac, tc.slack, got, goal/mib, room/mib)
+		}
 	}
 }
 
@@ -387,6 +400,24 @@ func TestControllerEscapeIsBoundedAndSurvivesReload(t *testing.T) {
 	d = c2.step(spiralling(92*time.Second, cfg, cfg.target))
 	if d.limit != 500*mib {
 		t.Errorf("after cooldown: limit %d MiB, want 500 MiB", d.limit/mib)
+	}
+}
+
+// TestControllerEscapeAimsInside: while an escape lifts the limit the limit
+// is no net at the target, so GOGC aims inside the room even for a small
+// live heap.
+func TestControllerEscapeAimsInside(t *testing.T) {
+	cfg := testConfig()
+	cfg.headroom, cfg.headroomFor, cfg.cooldown = 500*mib, 30*time.Second, time.Minute
+	c := newController(cfg, &ledger{})
+	c.step(steady(0, 64*mib, 100, cfg.target))
+	d := c.step(spiralling(time.Second, cfg, cfg.target))
+	if d.limit != 500*mib {
+		t.Fatalf("spiral: limit %d MiB, want the 500 MiB escape", d.limit/mib)
+	}
+	d = c.step(steady(2*time.Second, 150*mib, d.gogc, d.limit))
+	if d.gogc != 169 || d.limit != 500*mib {
+		t.Errorf("150 MiB live during the escape: GOGC %d, limit %d MiB; want 169 (inside the room, not 329), 500 MiB", d.gogc, d.limit/mib)
 	}
 }
 
