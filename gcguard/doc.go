@@ -34,13 +34,20 @@
 // the memory limit, the GC CPU classes and the GC CPU limiter. It never
 // calls [runtime.ReadMemStats], which stops the world.
 //
-//   - Heap target: GOGC is chosen so that the runtime's heap goal,
-//     live + (live + stacks + globals) × GOGC/100, lands at 95% of the room
-//     the target leaves once the runtime's non-heap memory is taken off,
-//     clamped by [WithGOGCRange], and re-chosen after every cycle. While
-//     the guard's own memory limit bounds the heap, GOGC follows the live
-//     heap both ways; without that net (the environment's GOMEMLIMIT wins,
-//     or [WithDryRun]) raises are rate limited ([WithMinInterval]) and
+//   - Heap target: the heap may grow to the room the target leaves once the
+//     runtime's non-heap memory is taken off. While the guard's own memory
+//     limit sits at the target and the live heap is under half the elevated
+//     threshold, GOGC aims the runtime's heap goal, live + (live + stacks +
+//     globals) × GOGC/100, half as far again past the room, so that the
+//     limit, whose goal does not swing with what each cycle marks, sets the
+//     goal: the fewest cycles the target allows. Otherwise GOGC alone puts
+//     the goal at 95% of the room less a sixth of the live heap, room for
+//     what is allocated while a cycle marks. GOGC is clamped by
+//     [WithGOGCRange] and re-chosen after every cycle; [Stats].GOGC is the
+//     GOGC set and [Stats].EffectiveGOGC where the goal in force sits.
+//     While the net is there GOGC follows the live heap both ways; without
+//     it (the environment's GOMEMLIMIT wins, or [WithDryRun], or an escape
+//     lifted the limit) raises are rate limited ([WithMinInterval]) and
 //     lowering, the safe direction, is not. Changes smaller than 10% are
 //     not applied.
 //   - Safety net: GOMEMLIMIT stays at the target, so a sudden spike is
