@@ -213,7 +213,7 @@ func (c *controller) step(s sample) decision {
 		need := c.wantGOGC(s, c.cfg.goalFrac, 0)
 		sig.binds, sig.floor = need < 100, need <= c.cfg.minGOGC
 		sig.tight = need < 2*100
-		if c.cfg.ownsLimit && !c.escaping && frac < c.cfg.elevatedAt/2 {
+		if c.netted(s) && frac < c.cfg.elevatedAt/2 {
 			want = c.wantGOGC(s, c.cfg.goalFrac*netAim, 0)
 		} else {
 			want = c.wantGOGC(s, c.cfg.goalFrac, markSlack)
@@ -228,12 +228,12 @@ func (c *controller) step(s sample) decision {
 	if s.live > 0 {
 		switch {
 		case want > c.gogc && c.gogc >= 0:
-			// With the guard's memory limit at the target as a net under the
-			// heap, a raise cannot overshoot the target, so it follows every
-			// cycle; without it (the limit is the environment's, the guard
-			// only advises, or an escape lifted it) raises are rate limited.
+			// With a memory limit at the target as a net under the heap, a
+			// raise cannot overshoot the target, so it follows every cycle;
+			// without it (no limit or one above the target, the guard only
+			// advises, or an escape lifted it) raises are rate limited.
 			big := float64(want-c.gogc) >= c.cfg.deadband*float64(max(c.gogc, 1)) || want == c.cfg.maxGOGC
-			free := (c.cfg.ownsLimit && !c.escaping) || c.lastRaise.IsZero() || s.at.Sub(c.lastRaise) >= c.cfg.minInterval
+			free := c.netted(s) || c.lastRaise.IsZero() || s.at.Sub(c.lastRaise) >= c.cfg.minInterval
 			if big && free {
 				d.gogc, c.lastRaise = want, s.at
 				d.adjust = append(d.adjust, reasonRaise)
@@ -269,6 +269,13 @@ func (c *controller) step(s sample) decision {
 	}
 	c.limit = d.limit
 	return d
+}
+
+// netted reports whether a memory limit at or below the target bounds the
+// heap: the guard's own, or one in force that it follows (tune/auto's, the
+// environment's), and no escape has lifted it.
+func (c *controller) netted(s sample) bool {
+	return !c.escaping && (c.cfg.ownsLimit || (s.limit > 0 && s.limit <= c.cfg.target))
 }
 
 // activeEscape returns an escape in progress, granted by this controller or
@@ -325,8 +332,9 @@ func (c *controller) escape(now time.Time) (int64, time.Time, string) {
 // limit took 9-10). The limit's goal does not swing, and the runtime uses
 // the lower of the two goals: aiming GOGC's goal half as far again past the
 // room leaves the limit setting the goal unless the marked heap falls by a
-// third, and the limit still holds the heap at the target. Without the net
-// (the environment's limit, dry run, an escape that lifted it) GOGC alone
+// third, and the limit still holds the heap at the target. The net is the
+// guard's limit or one at the target that it follows (see netted). Without
+// it (no limit or one above the target, an escape that lifted it) GOGC alone
 // bounds the heap and aims inside the room; so it does once the live heap
 // is large enough that what is allocated while marking needs room of its
 // own (see markSlack).

@@ -54,6 +54,7 @@ func TestControllerGOGC(t *testing.T) {
 		start int  // GOGC in force at the first sample
 		noNet bool // the guard does not set the memory limit (environment's GOMEMLIMIT, or dry run)
 		steps []step
+		limit int64 // the limit in force in the samples; 0: none
 	}{
 		// Netted (the guard's limit at the target is the net, live heap
 		// under elevatedAt/2 of the target: 161 MiB), GOGC aims past the
@@ -61,21 +62,27 @@ func TestControllerGOGC(t *testing.T) {
 		// less markSlack of the live heap.
 		{"small heap raises to max", 100, false, []step{
 			{0, 64 * mib, 500, []string{reasonRaise, reasonLimit}},
-		}},
+		}, 0},
 		{"no live heap yet changes nothing", 100, false, []step{
 			{0, 0, 100, []string{reasonLimit}},
-		}},
+		}, 0},
 		{"netted, GOGC aims past the room while the heap is small", 100, false, []step{
 			{0, 150 * mib, 329, []string{reasonRaise, reasonLimit}}, // inside would be 169
 			{100 * time.Millisecond, 170 * mib, 135, []string{reasonLower}},
-		}},
+		}, 0},
 		{"without the net, GOGC aims inside the room", 100, true, []step{
 			{0, 150 * mib, 169, []string{reasonRaise, reasonLimit}},
-		}},
+		}, 0},
+		// A limit at the target that the guard follows (tune/auto's, the
+		// environment's) is a net too.
+		{"a followed limit at the target is a net", 100, true, []step{
+			{0, 150 * mib, 329, []string{reasonRaise}},
+			{100 * time.Millisecond, 100 * mib, 500, []string{reasonRaise}}, // not rate limited
+		}, 460 * mib},
 		{"with the limit as a net, a raise follows the next cycle", 100, false, []step{
 			{0, 300 * mib, 26, []string{reasonLower, reasonLimit}},
 			{100 * time.Millisecond, 200 * mib, 97, []string{reasonRaise}},
-		}},
+		}, 0},
 		// Without the net raises wait minInterval; lowerings do not.
 		{"without the limit as a net, a raise is rate limited", 25, true, []step{
 			{0, 200 * mib, 97, []string{reasonRaise, reasonLimit}},
@@ -83,23 +90,23 @@ func TestControllerGOGC(t *testing.T) {
 			{200 * time.Millisecond, 300 * mib, 26, []string{reasonLower}},
 			{300 * time.Millisecond, 100 * mib, 26, nil},
 			{time.Second, 100 * mib, 312, []string{reasonRaise}},
-		}},
+		}, 0},
 		{"lowering is never rate limited", 100, false, []step{
 			{0, 64 * mib, 500, []string{reasonRaise, reasonLimit}},
 			{10 * time.Millisecond, 300 * mib, 26, []string{reasonLower}},
 			{20 * time.Millisecond, 380 * mib, 25, []string{reasonLower}},
-		}},
+		}, 0},
 		{"changes inside the deadband are not applied", 50, false, []step{
 			{0, 200 * mib, 97, []string{reasonRaise, reasonLimit}},
 			{2 * time.Second, 195 * mib, 97, nil}, // wants 103: +6%
 			{4 * time.Second, 205 * mib, 97, nil}, // wants 92: -5%
-		}},
+		}, 0},
 		{"live heap over the target clamps to min", 100, false, []step{
 			{0, 500 * mib, 25, []string{reasonLower, reasonLimit}},
-		}},
+		}, 0},
 		{"GOGC off is brought down", -1, false, []step{
 			{0, 64 * mib, 500, []string{reasonLower, reasonLimit}},
-		}},
+		}, 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -108,7 +115,11 @@ func TestControllerGOGC(t *testing.T) {
 			c := newController(cfg, &ledger{})
 			gogc := tc.start
 			for i, st := range tc.steps {
-				d := c.step(steady(st.at, st.live, gogc, math.MaxInt64))
+				limit := tc.limit
+				if limit == 0 {
+					limit = math.MaxInt64
+				}
+				d := c.step(steady(st.at, st.live, gogc, limit))
 				if d.gogc != st.wantGOGC || !slices.Equal(d.adjust, st.wantAdj) {
 					t.Errorf("step %d (live %d MiB): gogc = %d adjust %v, want %d adjust %v",
 						i, st.live/mib, d.gogc, d.adjust, st.wantGOGC, st.wantAdj)

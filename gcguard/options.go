@@ -170,7 +170,9 @@ func WithHeadroom(limit int64, d, cooldown time.Duration) Option {
 
 // WithDryRun makes the guard compute and report what it would set without
 // setting anything. It takes no death-spiral escape, which it could not
-// apply.
+// apply, and since its own limit is not there as a net under the heap, the
+// GOGC it reports keeps the heap goal inside the target on its own unless a
+// limit at or below the target is already in force.
 func WithDryRun() Option {
 	return optionFunc(func(o *options) error { o.dryRun = true; return nil })
 }
