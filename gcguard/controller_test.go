@@ -94,7 +94,7 @@ func TestControllerGOGC(t *testing.T) {
 		{"lowering is never rate limited", 100, false, []step{
 			{0, 64 * mib, 500, []string{reasonRaise, reasonLimit}},
 			{10 * time.Millisecond, 300 * mib, 26, []string{reasonLower}},
-			{20 * time.Millisecond, 380 * mib, 25, []string{reasonLower}},
+			{20 * time.Millisecond, 380 * mib, 10, []string{reasonLower}},
 		}, 0},
 		{"changes inside the deadband are not applied", 50, false, []step{
 			{0, 200 * mib, 97, []string{reasonRaise, reasonLimit}},
@@ -102,7 +102,7 @@ func TestControllerGOGC(t *testing.T) {
 			{4 * time.Second, 205 * mib, 97, nil}, // wants 92: -5%
 		}, 0},
 		{"live heap over the target clamps to min", 100, false, []step{
-			{0, 500 * mib, 25, []string{reasonLower, reasonLimit}},
+			{0, 500 * mib, 10, []string{reasonLower, reasonLimit}},
 		}, 0},
 		{"GOGC off is brought down", -1, false, []step{
 			{0, 64 * mib, 500, []string{reasonLower, reasonLimit}},
@@ -288,7 +288,7 @@ func TestControllerCriticalSignals(t *testing.T) {
 			return s
 		}, LevelElevated, false},
 		{"GOGC floor reached", func() sample {
-			return base(345 * mib) // 0.75: wants GOGC 24
+			return base(395 * mib) // 0.86: wants GOGC 8
 		}, LevelCritical, false},
 		{"GC CPU over budget with less room than twice the live heap", func() sample {
 			s := base(170 * mib) // 0.37 of the target: GOGC 152 would hold it

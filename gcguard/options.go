@@ -69,7 +69,7 @@ func WithRatio(r float64) Option {
 	})
 }
 
-// WithGOGCRange bounds the GOGC the guard sets (25 to 500 by default).
+// WithGOGCRange bounds the GOGC the guard sets (10 to 500 by default).
 func WithGOGCRange(lo, hi int) Option {
 	return optionFunc(func(o *options) error {
 		if lo < 1 || hi < lo {
