@@ -68,7 +68,10 @@ func TestControllerGOGC(t *testing.T) {
 		}, 0},
 		{"netted, GOGC aims past the room while the heap is small", 100, false, []step{
 			{0, 150 * mib, 329, []string{reasonRaise, reasonLimit}}, // inside would be 169
-			{100 * time.Millisecond, 170 * mib, 135, []string{reasonLower}},
+			{100 * time.Millisecond, 170 * mib, 278, []string{reasonLower}}, // 0.37: within the hysteresis
+			{200 * time.Millisecond, 190 * mib, 109, []string{reasonLower}}, // 0.41: inside
+			{300 * time.Millisecond, 165 * mib, 143, []string{reasonRaise}}, // 0.36: not yet back
+			{400 * time.Millisecond, 150 * mib, 329, []string{reasonRaise}}, // 0.33: past again
 		}, 0},
 		{"without the net, GOGC aims inside the room", 100, true, []step{
 			{0, 150 * mib, 169, []string{reasonRaise, reasonLimit}},
@@ -79,6 +82,17 @@ func TestControllerGOGC(t *testing.T) {
 			{0, 150 * mib, 329, []string{reasonRaise}},
 			{100 * time.Millisecond, 100 * mib, 500, []string{reasonRaise}}, // not rate limited
 		}, 460 * mib},
+		// A followed limit below the target bases the net aim on it, so
+		// that GOGC bounds the heap should the runtime let it past that
+		// limit; the inside aim stays on the target.
+		{"a followed limit below the target is the base of the net aim", 100, true, []step{
+			{0, 100 * mib, 315, []string{reasonRaise, reasonLimit}}, // on the target: 500
+			{100 * time.Millisecond, 150 * mib, 169, []string{reasonLower}},
+		}, 300 * mib},
+		{"a followed limit above the target is no net", 100, true, []step{
+			{0, 150 * mib, 169, []string{reasonRaise, reasonLimit}},
+			{100 * time.Millisecond, 100 * mib, 169, nil}, // wants 312: rate limited
+		}, 600 * mib},
 		{"with the limit as a net, a raise follows the next cycle", 100, false, []step{
 			{0, 300 * mib, 26, []string{reasonLower, reasonLimit}},
 			{100 * time.Millisecond, 200 * mib, 97, []string{reasonRaise}},
@@ -137,7 +151,7 @@ func TestControllerWantGOGCFormula(t *testing.T) {
 	// The goal the runtime would compute from it must land at frac of the
 	// room the target leaves for the heap, less slack × the live heap.
 	for _, tc := range []struct{ frac, slack float64 }{{cfg.goalFrac, 0}, {cfg.goalFrac, markSlack}, {cfg.goalFrac * netAim, 0}} {
-		got := c.wantGOGC(s, tc.frac, tc.slack)
+		got := c.wantGOGC(s, cfg.target, tc.frac, tc.slack)
 		goal := float64(s.live) + float64(s.live+s.stacks+s.globals)*float64(got)/100
 		room := float64(cfg.target-s.nonHeap)*tc.frac - tc.slack*float64(s.live)
 		if goal > room || goal < room-float64(s.live+s.stacks+s.globals)/100 {
@@ -429,6 +443,33 @@ func TestControllerEscapeAimsInside(t *testing.T) {
 	d = c.step(steady(2*time.Second, 150*mib, d.gogc, d.limit))
 	if d.gogc != 169 || d.limit != 500*mib {
 		t.Errorf("150 MiB live during the escape: GOGC %d, limit %d MiB; want 169 (inside the room, not 329), 500 MiB", d.gogc, d.limit/mib)
+	}
+	// Once the escape has ended the limit is the net again.
+	d = c.step(steady(32*time.Second, 150*mib, d.gogc, d.limit))
+	if d.limit != cfg.target {
+		t.Fatalf("after the escape: limit %d MiB, want the target", d.limit/mib)
+	}
+	d = c.step(steady(33*time.Second, 150*mib, d.gogc, d.limit))
+	if d.gogc != 329 {
+		t.Errorf("150 MiB live after the escape: GOGC %d, want 329 (past the room again)", d.gogc)
+	}
+}
+
+// TestControllerFloorIsNoSpiral: a goal that GOGC at its floor puts close to
+// the live heap is the guard's own doing, not the limit holding it there, so
+// it is neither a spiral nor a reason to lift the limit.
+func TestControllerFloorIsNoSpiral(t *testing.T) {
+	cfg := testConfig()
+	cfg.headroom, cfg.headroomFor, cfg.cooldown = 500*mib, 30*time.Second, time.Minute
+	c := newController(cfg, &ledger{})
+	s := steady(0, cfg.target*8/10, cfg.minGOGC, cfg.target) // goal at 1.1× live
+	d := c.step(s)
+	if d.effGOGC >= cfg.spiralGOGC {
+		t.Fatalf("effective GOGC %d: the case needs one under spiralGOGC %d", d.effGOGC, cfg.spiralGOGC)
+	}
+	if d.level != LevelElevated || d.limit != cfg.target || slices.Contains(d.adjust, reasonHeadroom) {
+		t.Errorf("GOGC %d at 0.8 of the target: level %v, limit %d MiB, adjust %v; want elevated, the target, no escape",
+			cfg.minGOGC, d.level, d.limit/mib, d.adjust)
 	}
 }
 

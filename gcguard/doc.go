@@ -35,21 +35,24 @@
 // calls [runtime.ReadMemStats], which stops the world.
 //
 //   - Heap target: the heap may grow to the room the target leaves once the
-//     runtime's non-heap memory is taken off. While the guard's own memory
-//     limit sits at the target and the live heap is under half the elevated
-//     threshold, GOGC aims the runtime's heap goal, live + (live + stacks +
-//     globals) × GOGC/100, half as far again past the room, so that the
-//     limit, whose goal does not swing with what each cycle marks, sets the
-//     goal: the fewest cycles the target allows. Otherwise GOGC alone puts
-//     the goal at 95% of the room less a sixth of the live heap, room for
-//     what is allocated while a cycle marks. GOGC is clamped by
-//     [WithGOGCRange] and re-chosen after every cycle; [Stats].GOGC is the
-//     GOGC set and [Stats].EffectiveGOGC where the goal in force sits.
-//     While the net is there GOGC follows the live heap both ways; without
-//     it (the environment's GOMEMLIMIT wins, or [WithDryRun], or an escape
-//     lifted the limit) raises are rate limited ([WithMinInterval]) and
-//     lowering, the safe direction, is not. Changes smaller than 10% are
-//     not applied.
+//     runtime's non-heap memory is taken off. While a memory limit at or
+//     below the target is in force (the guard's own, or tune/auto's or the
+//     environment's, which it follows) and the live heap is under half the
+//     elevated threshold, GOGC aims the runtime's heap goal, live + (live +
+//     stacks + globals) × GOGC/100, half as far again past the room (of the
+//     lower limit, if a followed one is lower), so that the limit, whose
+//     goal does not swing with what each cycle marks, sets the goal: the
+//     fewest cycles the target allows. It keeps doing so until the live
+//     heap passes that threshold by the hysteresis. Otherwise GOGC alone
+//     puts the goal at 95% of the room less a sixth of the live heap, room
+//     for what is allocated while a cycle marks. GOGC is clamped by
+//     [WithGOGCRange] (10 to 500) and re-chosen after every cycle;
+//     [Stats].GOGC is the GOGC set and [Stats].EffectiveGOGC where the goal
+//     in force sits. While such a limit is there GOGC follows the live
+//     heap both ways; without it (no limit, one above the target, [WithDryRun]
+//     with none in force, or an escape lifted it) raises are rate limited
+//     ([WithMinInterval]) and lowering, the safe direction, is not. Changes
+//     smaller than 10% are not applied.
 //   - Safety net: GOMEMLIMIT stays at the target, so a sudden spike is
 //     still bounded.
 //   - GC CPU: the GC's share of the process's non-idle CPU time over a
@@ -61,8 +64,9 @@
 //     leak comes before the GC's share passes 25% (bench/gcguard, leak
 //     phase).
 //   - Death spiral: when the GC CPU limiter engages, or the effective GOGC
-//     (where the heap goal in force sits) collapses while the heap is near
-//     the target, the level goes critical. By default the limit stays and
+//     (where the heap goal in force sits) collapses under 10 while the heap
+//     is near the target because the limit, not GOGC, holds the goal there,
+//     the level goes critical. By default the limit stays and
 //     the critical level is the signal to shed load; [WithHeadroom] instead
 //     lifts the limit for a bounded time, never above the hard limit
 //     ([WithHardLimit], by default the cgroup's memory.max), with the record

@@ -250,13 +250,27 @@ func (g *Guard) run(gc bool) {
 	} else {
 		st.TimerRuns++
 	}
-	if d.gogc != g.gogc && g.applyGC {
-		setGCPercent(d.gogc)
-		g.gogc, g.setGOGC = d.gogc, true
+	applyGC := func() {
+		if d.gogc != g.gogc && g.applyGC {
+			setGCPercent(d.gogc)
+			g.gogc, g.setGOGC = d.gogc, true
+		}
 	}
-	if d.limit != g.limit && g.applyLim {
-		debug.SetMemoryLimit(d.limit)
-		g.limit, g.setLimit = d.limit, true
+	applyLim := func() {
+		if d.limit != g.limit && g.applyLim {
+			debug.SetMemoryLimit(d.limit)
+			g.limit, g.setLimit = d.limit, true
+		}
+	}
+	// Tighten first: a GOGC raised past the room (see netAim) relies on the
+	// limit being in place, so a raise follows the limit, a lowering
+	// precedes it.
+	if raise := g.gogc >= 0 && (d.gogc < 0 || d.gogc > g.gogc); raise {
+		applyLim()
+		applyGC()
+	} else {
+		applyGC()
+		applyLim()
 	}
 	for _, r := range d.adjust {
 		st.Adjustments[r]++
