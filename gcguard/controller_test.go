@@ -67,7 +67,7 @@ func TestControllerGOGC(t *testing.T) {
 			{0, 0, 100, []string{reasonLimit}},
 		}, 0},
 		{"netted, GOGC aims past the room while the heap is small", 100, false, []step{
-			{0, 150 * mib, 329, []string{reasonRaise, reasonLimit}}, // inside would be 169
+			{0, 150 * mib, 329, []string{reasonRaise, reasonLimit}},         // inside would be 169
 			{100 * time.Millisecond, 170 * mib, 278, []string{reasonLower}}, // 0.37: within the hysteresis
 			{200 * time.Millisecond, 190 * mib, 109, []string{reasonLower}}, // 0.41: inside
 			{300 * time.Millisecond, 165 * mib, 143, []string{reasonRaise}}, // 0.36: not yet back
