@@ -375,7 +375,7 @@ const netAim = 1.5
 // slack only holds where the GOGC floor lets it: at the floor of 25 the
 // goal sat at 1.25× a marked heap of 340 MB, above the slack's aim, and 3
 // of 16 runs still went over the target (up to 478 MiB); with the floor at
-// 10, 2 of 20 (463 and 468 MiB). The rest of the overshoot comes from the
+// 10, 3 of 23 (463-468 MiB). The rest of the overshoot comes from the
 // step itself, 192 MiB allocated within a cycle, which no per-cycle
 // control can answer.
 const markSlack = 1.0 / 6
