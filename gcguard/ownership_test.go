@@ -104,6 +104,35 @@ func TestFollowsLimitSetInCodeAcrossResize(t *testing.T) {
 	}
 }
 
+// A limit tune/auto set at init is as good a net as the guard's own: with a
+// live heap at 0.27 of it, the guard aims GOGC's goal past the room and
+// lets that limit set the goal, as it would under its own limit.
+func TestFollowedLimitIsANet(t *testing.T) {
+	ownsSettings(t)
+	fakeLimits(t, 1<<30, 0, nil)
+	p := fakeSamples(t)
+	limit := int64(1<<30) * 9 / 10
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(limit)) // tune/auto at init
+	s := steady(0, 250*mib, 100, limit)
+	p.Store(&s)
+	g, err := Start(WithInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	c := newController(g.ctl.cfg, &ledger{})
+	past := c.wantGOGC(s, limit, c.cfg.goalFrac*netAim, 0)
+	inside := c.wantGOGC(s, limit, c.cfg.goalFrac, markSlack)
+	st := g.Stats()
+	if st.LimitSource != SourceCode || st.GOGC != past || past <= inside {
+		t.Errorf("live 250 MiB under tune's %d MiB limit: GOGC %d (limit from %q); want %d, past the room (inside would be %d), limit from code",
+			limit>>20, st.GOGC, st.LimitSource, past, inside)
+	}
+	if gogc, l := settings(); gogc != st.GOGC || l != limit {
+		t.Errorf("in force: GOGC %d, limit %d; want %d and tune's %d", gogc, l, st.GOGC, limit)
+	}
+}
+
 // A target from the cgroup is re-derived on the idle timer, at most every
 // cgroupEvery, and the guard moves the limit it owns with it.
 func TestCgroupResizeMovesOwnedTarget(t *testing.T) {
