@@ -211,18 +211,18 @@ func (c *controller) step(s sample) decision {
 	// of memory. At the GOGC floor, GOGC alone can no longer hold it.
 	//
 	// The signals read the GOGC that puts the goal inside the room (need);
-	// the GOGC set (want) aims past it while a limit at the target is the
-	// net and the live heap is small: see netAim. Once aiming past, the
+	// the GOGC set (want) aims past it while a limit at or below the target
+	// is the net and the live heap is small: see netAim. Once aiming past, the
 	// live heap must pass the boundary by the hysteresis to stop, so that a
 	// heap at the boundary does not flip GOGC between the two aims every
 	// cycle.
 	want := c.gogc
 	var sig signals
+	base, netted := c.netted(s)
 	if s.live > 0 {
 		need := c.wantGOGC(s, c.cfg.target, c.cfg.goalFrac, 0)
 		sig.binds, sig.floor = need < 100, need <= c.cfg.minGOGC
 		sig.tight = need < 2*100
-		base, netted := c.netted(s)
 		bound := c.cfg.elevatedAt / 2
 		if c.aimingPast {
 			bound += c.cfg.hysteresis
@@ -249,7 +249,6 @@ func (c *controller) step(s sample) decision {
 			// without it (no limit or one above the target, the guard only
 			// advises, or an escape lifted it) raises are rate limited.
 			big := float64(want-c.gogc) >= c.cfg.deadband*float64(max(c.gogc, 1)) || want == c.cfg.maxGOGC
-			_, netted := c.netted(s)
 			free := netted || c.lastRaise.IsZero() || s.at.Sub(c.lastRaise) >= c.cfg.minInterval
 			if big && free {
 				d.gogc, c.lastRaise = want, s.at
