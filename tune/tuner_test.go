@@ -16,6 +16,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
 	"github.com/gotune/gotune/tune"
+	"github.com/gotune/gotune/tune/tunemetrics"
 )
 
 // writeTree lays out a small cgroup v2 root with the given memory.max.
@@ -91,7 +92,7 @@ gotune_tune_memory_max_bytes %d
 # TYPE gotune_tune_gomemlimit_decided_bytes gauge
 gotune_tune_gomemlimit_decided_bytes{source="cgroup"} %d
 `, 512*mib, frac(0.9, 512*mib))
-	if err := testutil.CollectAndCompare(tune.NewCollector(tu), strings.NewReader(want), "gotune_tune_memory_max_bytes", "gotune_tune_gomemlimit_decided_bytes"); err != nil {
+	if err := testutil.CollectAndCompare(tunemetrics.NewCollector(tu, ""), strings.NewReader(want), "gotune_tune_memory_max_bytes", "gotune_tune_gomemlimit_decided_bytes"); err != nil {
 		t.Errorf("collector after resize: %v", err)
 	}
 	if r := tu.Report(); r.Limits.MemoryMax != 512*mib || r.GOMEMLIMIT.After != frac(0.9, 512*mib) {
@@ -117,7 +118,7 @@ gotune_tune_gomemlimit_decided_bytes{source="cgroup"} %d
 	waitFor(before)
 
 	// The collector exposes the limits and counters and passes the linter.
-	c := tune.NewCollector(tu)
+	c := tunemetrics.NewCollector(tu, "")
 	if problems, err := testutil.CollectAndLint(c); err != nil || len(problems) > 0 {
 		t.Errorf("CollectAndLint: %v, %v", problems, err)
 	}

@@ -47,6 +47,7 @@ import (
 	"github.com/gotune/gotune/tlscache"
 	"github.com/gotune/gotune/tune"
 	"github.com/gotune/gotune/tune/auto"
+	"github.com/gotune/gotune/tune/tunemetrics"
 )
 
 type config struct {
@@ -86,7 +87,7 @@ func main() {
 }
 
 func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) error {
-	reg := prometheus.DefaultRegisterer // tune/auto registered its collector here
+	reg := prometheus.DefaultRegisterer
 	page := status.New()
 	var level func() string // gcguard's level, once it runs
 	page.Add(status.Section{Name: "summary", Snapshot: func() any {
@@ -102,6 +103,9 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	}})
 
 	tuner := auto.Tuner()
+	// tune/auto links no Prometheus; its metrics are this one line (a nil
+	// Tuner, under GOTUNE=off, exports nothing).
+	reg.MustRegister(tunemetrics.NewCollector(tuner, ""))
 	if tuner != nil {
 		page.Add(status.Section{Name: "tune", Snapshot: func() any {
 			return struct {

@@ -4,9 +4,18 @@
 //
 // At init it reads the cgroup limits, sets GOMAXPROCS, GOMEMLIMIT and (when
 // asked) GOGC as [tune.Apply] does, logs one line through [slog.Default],
-// registers [tune.NewCollector] with [prometheus.DefaultRegisterer], and
-// starts a goroutine that re-reads the limits every 10 seconds so the
+// and starts a goroutine that re-reads the limits every 10 seconds so the
 // settings follow an in-place resize. [Stop] ends that goroutine.
+//
+// # Metrics
+//
+// The import links no Prometheus code, so it costs what automaxprocs costs.
+// Metrics are one explicit line, safe also where the import did nothing
+// (GOTUNE=off: [Tuner] is nil and the collector exports nothing):
+//
+//	prometheus.MustRegister(tunemetrics.NewCollector(auto.Tuner(), ""))
+//
+// with [github.com/gotune/gotune/tune/tunemetrics].
 //
 // # Environment
 //
@@ -19,13 +28,10 @@ package auto
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
 	"sync"
-
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/gotune/gotune/tune"
 )
@@ -63,12 +69,6 @@ func start(lookup func(string) (string, bool), logger *slog.Logger) {
 	t := tune.NewTuner(env.Refresh, opts...)
 	if _, aerr := t.Apply(); aerr != nil {
 		err = aerr // logged by Apply; the refresh loop may still succeed later
-	}
-	if rerr := prometheus.Register(tune.NewCollector(t)); rerr != nil {
-		var already prometheus.AlreadyRegisteredError
-		if !errors.As(rerr, &already) {
-			logger.Warn("gotune: collector not registered", slog.Any("error", rerr))
-		}
 	}
 	tuner = t
 	if env.Refresh > 0 {
