@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gotune/gotune/internal/stripe"
 )
 
 // The hit path compares a certificate's NotAfter with a coarse clock,
@@ -84,7 +86,7 @@ type Cache struct {
 	loader Loader
 	cfg    config
 	tab    *table
-	hits   *counter
+	hits   *stripe.Counter
 	now    atomic.Int64 // coarse clock for the hit path, Unix seconds
 
 	ctx    context.Context // parent of every load; cancelled by Close
@@ -141,7 +143,7 @@ func New(loader Loader, opts ...Option) *Cache {
 		loader:  loader,
 		cfg:     cfg,
 		tab:     newTable(cfg.maxEntries),
-		hits:    newCounter(),
+		hits:    stripe.New(),
 		ctx:     ctx,
 		cancel:  cancel,
 		flights: make(map[string]*flight),
@@ -190,7 +192,7 @@ func (c *Cache) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 // suspended VM) a busy cache catches up within a few hits rather than at
 // the next timer, for a clock read amortised to well under a nanosecond.
 func (c *Cache) hit() {
-	if c.hits.inc()%clockSample == 0 {
+	if c.hits.Inc()%clockSample == 0 {
 		c.setNow(c.cfg.clock.Now())
 	}
 }
@@ -211,7 +213,7 @@ func (c *Cache) miss(hello *tls.ClientHelloInfo, name string) (*tls.Certificate,
 	if it := c.tab.get(name); it != nil {
 		if now.Unix() < it.serveUntil {
 			c.mu.Unlock()
-			c.hits.inc()
+			c.hits.Inc()
 			return it.cert, nil
 		}
 		// Past its NotAfter (less the margin) but still cached: the timer
@@ -765,7 +767,7 @@ func (c *Cache) Stats() Stats {
 	s := c.st
 	s.LoadDuration.Buckets = append([]Bucket(nil), c.st.LoadDuration.Buckets...)
 	c.mu.Unlock()
-	s.Hits = c.hits.load()
+	s.Hits = c.hits.Load()
 	return s
 }
 

@@ -1,0 +1,3 @@
+package fsread
+
+var ReadAll = readAll
