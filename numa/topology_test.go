@@ -35,35 +35,6 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// sharedFixture returns the path of a capture in the project's shared
-// fixtures, found from the module root (the directory with go.mod), either
-// as <root>/shared/fixtures or as <root>/../shared/fixtures. It skips the
-// test when the capture is absent.
-func sharedFixture(t *testing.T, name string) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Skipf("shared fixture %s: no go.mod above the test directory", name)
-		}
-		dir = parent
-	}
-	for _, p := range []string{filepath.Join(dir, "shared", "fixtures", name), filepath.Join(dir, "..", "shared", "fixtures", name)} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	t.Skipf("shared fixture %s is absent (looked in %s/shared/fixtures and %s/../shared/fixtures)", name, dir, dir)
-	return ""
-}
-
 func list(s string) []int {
 	ids, err := cpulist.Parse(s)
 	if err != nil {
@@ -228,7 +199,7 @@ func checkTopology(t *testing.T, topo *Topology, nodes []wantNode, allowed, mems
 // TestDiscoverSharedCapture reads the real capture of a 16-CPU KVM guest:
 // one node, cpuset 0-15 from a nested cgroup v2, 4.4 GB on node 0.
 func TestDiscoverSharedCapture(t *testing.T) {
-	root := sharedFixture(t, "cgroup2-nested-16cpu")
+	root := filepath.Join("testdata", "cgroup2-nested-16cpu") // a copy of shared/fixtures/cgroup2-nested-16cpu
 	topo, err := Discover(WithRoot(root))
 	if err != nil {
 		t.Fatalf("Discover(WithRoot(%q)) error %v", root, err)
