@@ -229,8 +229,9 @@ func (c *Cache) miss(hello *tls.ClientHelloInfo, name string) (*tls.Certificate,
 	c.st.Misses++
 	if n := c.neg[name]; n != nil && now.Before(n.until) {
 		c.st.NegativeHits++
+		err := n.err // read under mu: a failed reload rewrites it
 		c.mu.Unlock()
-		return nil, n.err
+		return nil, err
 	}
 	f := c.flights[name]
 	if f == nil {
@@ -429,13 +430,14 @@ func (c *Cache) installLocked(name string, cert *tls.Certificate, now time.Time)
 	if na := cert.Leaf.NotAfter.Add(-c.cfg.skew); na.Before(expireAt) {
 		expireAt = na
 	}
-	// prepare made sure now is before this point, which is strictly
-	// before NotAfter.
+	// prepare made sure now is before last, which is strictly before
+	// NotAfter. A certificate already inside its skew window (NotAfter −
+	// skew is not after now), or one whose skew is shorter than the
+	// margin, is served until last rather than failing every handshake,
+	// and the cache keeps trying to replace it. So expireAt is always
+	// after now and never after last.
 	until := serveUntil(cert)
-	if last := time.Unix(until, 0); !expireAt.Before(last) {
-		// Inside the skew window but not expired: serve it until the
-		// margin before NotAfter rather than fail every handshake, and
-		// keep trying to replace it.
+	if last := time.Unix(until, 0); !expireAt.Before(last) || !expireAt.After(now) {
 		expireAt = last
 	}
 	e := c.tab.find(name)
@@ -458,8 +460,11 @@ func (c *Cache) installLocked(name string, cert *tls.Certificate, now time.Time)
 	e.refreshing = false
 	e.refreshErr = 0
 	e.refreshAt = expireAt
-	if ahead := c.cfg.refreshAhead; ahead > 0 {
-		ahead = min(ahead, expireAt.Sub(now)/2)
+	// life > 0 (see above), but the refresh arithmetic does not rely on
+	// it: a panic here would be in a load goroutine, where no caller can
+	// recover it.
+	if ahead, life := c.cfg.refreshAhead, expireAt.Sub(now); ahead > 0 && life > 0 {
+		ahead = min(ahead, life/2)
 		jitter := time.Duration(rand.Int64N(int64(ahead)/2 + 1))
 		// Refresh no sooner than one negative TTL from now, so a loader
 		// that keeps returning a certificate about to expire is not

@@ -56,12 +56,18 @@ type testCert struct {
 
 func newCert(t testing.TB, kind keyKind, notAfter time.Time, names ...string) testCert {
 	t.Helper()
+	return newCertBetween(t, kind, time.Now().Add(-time.Hour), notAfter, names...)
+}
+
+// newCertBetween is newCert with a chosen NotBefore.
+func newCertBetween(t testing.TB, kind keyKind, notBefore, notAfter time.Time, names ...string) testCert {
+	t.Helper()
 	key := keys()[kind]
 	tmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(serial.Add(1)),
 		Subject:               pkix.Name{CommonName: names[0]},
 		DNSNames:              names,
-		NotBefore:             time.Now().Add(-time.Hour),
+		NotBefore:             notBefore,
 		NotAfter:              notAfter,
 		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign | x509.KeyUsageKeyEncipherment,
 		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
