@@ -50,6 +50,20 @@
 // set in code before gotune (unless [WithOverrideCode]). Every decision has a
 // [Source] and a reason in the [Report].
 //
+// # Owners
+//
+// gotune's packages claim the runtime settings through one process-wide
+// registry before they change them, so each setting has one owner at a
+// time and reports name it rather than guess it from values. tune claims
+// what it sets. gcguard takes GOGC over from tune while a guard runs (and
+// GOMEMLIMIT too where it is given [github.com/gotune/gotune/gcguard.WithOverride];
+// otherwise it follows tune's limit), and numa.Pin takes GOMAXPROCS while a
+// pin stands. While another package owns a setting, Apply and a
+// [Tuner]'s refresh leave it alone and report it with the source
+// [SourceGCGuard] or [SourceNUMA]; when the owner ends it gives the setting
+// back and tune follows the limits again. A value that differs from what
+// the owner last set was set by the program since, and is kept.
+//
 // # Roots
 //
 // [WithRoot] reads /proc and /sys under another directory: a fixture tree, or

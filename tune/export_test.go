@@ -14,10 +14,10 @@ func WithNumCPU(n int) Option {
 
 // ResetState forgets what gotune last set, for tests that set values by hand.
 func ResetState() {
-	lastProcs.Store(0)
-	lastLimit.Store(0)
+	lastProcs.release()
+	lastLimit.release()
 	origLimit.Store(0)
-	lastGOGC.Store(0)
+	lastGOGC.release()
 }
 
 var (

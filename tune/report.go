@@ -7,6 +7,7 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+	"sync/atomic"
 )
 
 // Source says where a setting's value comes from.
@@ -20,6 +21,8 @@ const (
 	SourceRuntime Source = "runtime" // the runtime's own cgroup support
 	SourceCgroup  Source = "cgroup"  // gotune, from the cgroup limits
 	SourcePolicy  Source = "policy"  // gotune, from an explicit policy option
+	SourceGCGuard Source = "gcguard" // gcguard owns it while it runs (GOGC, and GOMEMLIMIT where handed over)
+	SourceNUMA    Source = "numa"    // numa.Pin owns it while the pin stands (GOMAXPROCS)
 )
 
 // Limits are the limits that bind the process.
@@ -79,6 +82,9 @@ type Report struct {
 	// handBack asks Apply to give GOMAXPROCS back to the runtime
 	// (runtime.SetDefaultGOMAXPROCS) rather than set a number.
 	handBack bool
+	// undone is shared by the copies of one applied report, so that only
+	// the first Undo of any of them acts.
+	undone *atomic.Bool
 }
 
 // String gives the one line that tune/auto logs.
@@ -102,26 +108,30 @@ func (r Report) String() string {
 
 // Undo restores the settings that Apply changed to their values before it:
 // GOMAXPROCS goes back to the runtime's default (and its automatic updates)
-// where that is what it was. It is a no-op for a report from Detect.
+// where that is what it was. A setting that another owner (gcguard,
+// numa.Pin) has taken over since is theirs: Undo leaves it to them. Only
+// the first Undo of a report (or of any copy of it) acts; Undo is a no-op
+// for a report from Detect and for the zero Report.
 func (r Report) Undo() {
-	if !r.Applied {
+	if !r.Applied || r.undone == nil || !r.undone.CompareAndSwap(false, true) {
 		return
 	}
+	r.undo()
+}
+
+func (r Report) undo() {
 	if r.GOMAXPROCS.Set {
 		if r.procsDefault {
-			runtime.SetDefaultGOMAXPROCS()
+			lastProcs.restore(runtime.SetDefaultGOMAXPROCS)
 		} else {
-			runtime.GOMAXPROCS(int(r.GOMAXPROCS.Before))
+			lastProcs.restore(func() { runtime.GOMAXPROCS(int(r.GOMAXPROCS.Before)) })
 		}
-		lastProcs.Store(0)
 	}
 	if r.GOMEMLIMIT.Set {
-		debug.SetMemoryLimit(r.GOMEMLIMIT.Before)
-		lastLimit.Store(0)
+		lastLimit.restore(func() { debug.SetMemoryLimit(r.GOMEMLIMIT.Before) })
 	}
 	if r.GOGC.Set {
-		debug.SetGCPercent(int(r.GOGC.Before))
-		lastGOGC.Store(0)
+		lastGOGC.restore(func() { debug.SetGCPercent(int(r.GOGC.Before)) })
 	}
 }
 

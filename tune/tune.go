@@ -15,20 +15,12 @@ import (
 
 	"github.com/gotune/gotune/internal/cgroup"
 	"github.com/gotune/gotune/internal/cpulist"
+	"github.com/gotune/gotune/internal/owner"
 )
 
-// What gotune itself last set, so that a later Apply (a refresh) does not
-// mistake its own value for one the program set in code.
-var (
-	lastProcs atomic.Int64
-	lastLimit atomic.Int64
-	// origLimit is the memory limit before gotune first set one, restored
-	// when the cgroup limit goes away.
-	origLimit atomic.Int64
-	// lastGOGC is the GOGC percent gotune last set (never 0: no policy
-	// sets 0), so a later change by gcguard or by code is left alone.
-	lastGOGC atomic.Int64
-)
+// origLimit is the memory limit before gotune first set one, restored when
+// the cgroup limit goes away. (What gotune last set is in owner.go.)
+var origLimit atomic.Int64
 
 // Detect reads the limits and computes what [Apply] would set, changing
 // nothing. On an error (a bad option, a malformed cgroup file) the report
@@ -56,28 +48,29 @@ func apply(c *config, refresh bool) (Report, error) {
 	}
 	if r.GOMAXPROCS.Set {
 		if r.handBack {
-			runtime.SetDefaultGOMAXPROCS()
-			lastProcs.Store(0)
-		} else {
-			runtime.GOMAXPROCS(int(r.GOMAXPROCS.After))
-			lastProcs.Store(r.GOMAXPROCS.After)
+			if lastProcs.set(0, runtime.SetDefaultGOMAXPROCS) {
+				lastProcs.release()
+			} else {
+				r.GOMAXPROCS = lost(owner.GOMAXPROCS, r.GOMAXPROCS)
+			}
+		} else if !lastProcs.set(r.GOMAXPROCS.After, func() { runtime.GOMAXPROCS(int(r.GOMAXPROCS.After)) }) {
+			r.GOMAXPROCS = lost(owner.GOMAXPROCS, r.GOMAXPROCS)
 		}
 	}
 	if r.GOMEMLIMIT.Set {
 		if lastLimit.Load() == 0 {
 			origLimit.Store(r.GOMEMLIMIT.Before)
 		}
-		debug.SetMemoryLimit(r.GOMEMLIMIT.After)
-		lastLimit.Store(r.GOMEMLIMIT.After)
-		if r.GOMEMLIMIT.After == origLimit.Load() {
-			lastLimit.Store(0)
+		if !lastLimit.set(r.GOMEMLIMIT.After, func() { debug.SetMemoryLimit(r.GOMEMLIMIT.After) }) {
+			r.GOMEMLIMIT = lost(owner.GOMEMLIMIT, r.GOMEMLIMIT)
+		} else if r.GOMEMLIMIT.After == origLimit.Load() {
+			lastLimit.release()
 		}
 	}
-	if r.GOGC.Set {
-		debug.SetGCPercent(int(r.GOGC.After))
-		lastGOGC.Store(r.GOGC.After)
+	if r.GOGC.Set && !lastGOGC.set(r.GOGC.After, func() { debug.SetGCPercent(int(r.GOGC.After)) }) {
+		r.GOGC = lost(owner.GOGC, r.GOGC)
 	}
-	r.Applied = true
+	r.Applied, r.undone = true, new(atomic.Bool)
 	if c.logger != nil && (!refresh || r.changed()) {
 		c.logger.LogAttrs(context.Background(), slog.LevelInfo, "gotune: "+r.String())
 	}
@@ -205,6 +198,9 @@ func floorProcs(quota float64, cpus int) int64 {
 
 func (c *config) decideProcs(r *Report, cur int64, refresh bool) Setting {
 	s := Setting{Before: cur, After: cur, Source: SourceDefault}
+	if heldByOther(owner.GOMAXPROCS, &s, formatInt) {
+		return s
+	}
 	lim := r.Limits
 	if v, ok := c.lookupEnv("GOMAXPROCS"); ok && v != "" {
 		if n, err := strconv.Atoi(v); err == nil && n > 0 {
@@ -284,6 +280,9 @@ func (c *config) decideProcs(r *Report, cur int64, refresh bool) Setting {
 
 func (c *config) decideMemLimit(r *Report, cur int64) Setting {
 	s := Setting{Before: cur, After: cur, Source: SourceDefault}
+	if heldByOther(owner.GOMEMLIMIT, &s, FormatBytes) {
+		return s
+	}
 	if v, ok := c.lookupEnv("GOMEMLIMIT"); ok && v != "" {
 		s.Source, s.Reason = SourceEnv, fmt.Sprintf("GOMEMLIMIT=%s in the environment", v)
 		if _, err := ParseBytes(v); err != nil {
@@ -341,6 +340,9 @@ func (c *config) decideMemLimit(r *Report, cur int64) Setting {
 
 func (c *config) decideGOGC(r *Report, cur int64) Setting {
 	s := Setting{Before: cur, After: cur, Source: SourceDefault, Reason: "runtime default"}
+	if heldByOther(owner.GOGC, &s, formatGOGC) {
+		return s
+	}
 	if v, ok := c.lookupEnv("GOGC"); ok && v != "" {
 		s.Source, s.Reason = SourceEnv, fmt.Sprintf("GOGC=%s in the environment", v)
 		if _, err := strconv.Atoi(v); err != nil && v != "off" {

@@ -118,13 +118,20 @@ func (t *Tuner) Stats() TunerStats {
 }
 
 // Undo restores the settings that any of the Tuner's applies changed to
-// their values from before the first one. Stop Run first.
+// their values from before the first one, except those another owner
+// (gcguard, numa.Pin) has taken over since. Stop Run first. It is safe to
+// call more than once, and on a nil or zero Tuner.
 func (t *Tuner) Undo() {
+	if t == nil {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	o := t.orig
 	o.GOMAXPROCS.Set, o.GOMEMLIMIT.Set, o.GOGC.Set = t.set.procs, t.set.limit, t.set.gogc
-	o.Undo()
+	if o.Applied {
+		o.undo()
+	}
 	t.set.procs, t.set.limit, t.set.gogc = false, false, false
 }
 
