@@ -11,7 +11,7 @@ type collector struct {
 	g *Guard
 
 	target, hard, gogc, limit, gcCPU, level, effGOGC, headroom *prometheus.Desc
-	adjustments, limiter, runs                                 *prometheus.Desc
+	adjustments, limiter, runs, cbPanics                       *prometheus.Desc
 }
 
 // NewCollector returns a Prometheus collector that exports g's [Stats] on
@@ -37,11 +37,12 @@ func NewCollector(g *Guard) prometheus.Collector {
 		adjustments: d("adjustments_total", "Changes the guard made (or would make), by reason.", "reason"),
 		limiter:     d("limiter_activations_total", "GC CPU limiter activations seen by the guard."),
 		runs:        d("runs_total", "Controller runs, by trigger (gc cycle or idle timer).", "trigger"),
+		cbPanics:    d("callback_panics_total", "OnLevel callbacks that panicked (recovered)."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.target, c.hard, c.gogc, c.limit, c.gcCPU, c.level, c.effGOGC, c.headroom, c.adjustments, c.limiter, c.runs} {
+	for _, d := range []*prometheus.Desc{c.target, c.hard, c.gogc, c.limit, c.gcCPU, c.level, c.effGOGC, c.headroom, c.adjustments, c.limiter, c.runs, c.cbPanics} {
 		ch <- d
 	}
 }
@@ -76,4 +77,5 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.limiter, s.LimiterActivations)
 	counter(c.runs, s.Cycles, "gc")
 	counter(c.runs, s.TimerRuns, "timer")
+	counter(c.cbPanics, s.CallbackPanics)
 }

@@ -88,14 +88,36 @@
 // set. [WithOverride] hands control to the guard anyway. [WithDryRun] sets
 // nothing at all.
 //
-// The limit tune/auto sets at init (0.9 × the cgroup limit, re-set when the
-// cgroup is resized) is such a limit: with tune/auto imported, the guard
-// reports it as set in code ([SourceCode], for the target and the limit),
-// takes it as its target and follows it through resizes. GOGC stays the
-// guard's unless tune was given a GOGC policy too. A guard that does not
-// set the limit takes no death-spiral escape either: it could not lift the
-// limit, so it records [Stats.EscapeRefused] "limit not owned by the guard"
-// and leaves the process's escape and cooldown to a guard that can.
+// # One owner per setting
+//
+// The guard claims the settings it sets in a registry that tune and
+// numa.Pin use too, so reports name the real owner instead of guessing it
+// from values, and two controllers never fight over one setting. One guard
+// that sets anything runs at a time: [Start] returns [ErrRunning] while
+// another runs (dry-run guards excepted).
+//
+// With tune (tune/auto) the hand-over is explicit. A GOGC that tune set by
+// policy becomes the guard's while it runs: tune's report and its refresh
+// name gcguard as the owner and leave GOGC alone, and Stop gives tune its
+// value back. The limit tune/auto sets at init (0.9 × the cgroup limit,
+// re-set when the cgroup is resized) stays tune's: the guard reports it as
+// tune's ([SourceTune], for the target and the limit), takes it as its
+// target and follows it through resizes; [WithOverride] hands it to the
+// guard instead. A value that differs from what its owner last set was
+// set by the program since, and is the program's ([SourceCode]).
+//
+// A guard that does not set the limit takes no death-spiral escape: it
+// could not lift the limit, so it records [Stats.EscapeRefused] "limit not
+// owned by the guard" and leaves the process's escape and cooldown to a
+// guard that can.
+//
+// # Misuse
+//
+// A target below [MinTarget] (the runtime's smallest heap goal) or above
+// the machine's memory, and negative durations, are errors from Start that
+// name the option. Stop is safe on a nil or zero Guard, twice, and from an
+// OnLevel callback; a callback that panics is recovered, counted in
+// [Stats.CallbackPanics] and logged.
 //
 // # Metrics
 //

@@ -12,18 +12,33 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/gotune/gotune/internal/owner"
 )
 
 // ErrNoTarget is returned by [Start] when no memory target is known: no
 // [WithMemoryTarget], no GOMEMLIMIT, and no cgroup memory limit.
 var ErrNoTarget = errors.New("gcguard: no memory target (no cgroup memory limit, GOMEMLIMIT unset; use WithMemoryTarget)")
 
+// ErrRunning is returned by [Start] while another Guard that sets GOGC or
+// GOMEMLIMIT runs in the process: two controllers of the same settings
+// would fight (and the first Stop would pull the limit from under the
+// second). Stop the running Guard first; dry-run guards are not counted.
+var ErrRunning = errors.New("gcguard: a guard is already running in this process")
+
+// MinTarget is the smallest memory target [Start] accepts, in bytes: the
+// Go runtime's smallest heap goal (4 MiB at GOGC=100). Below it no GOGC can
+// hold the heap to the target, and the guard would only make the runtime
+// collect every few allocations.
+const MinTarget = 4 << 20
+
 // Sources of the target and of the settings, as reported in [Stats].
 const (
 	SourceOption       = "option"        // the target came from WithMemoryTarget
 	SourceCgroup       = "cgroup"        // the target came from the cgroup memory limit
 	SourceEnv          = "env"           // the environment set it; the guard leaves it alone
-	SourceCode         = "code"          // code ran before Start set it (tune/auto does); the guard leaves it alone
+	SourceCode         = "code"          // code ran before Start set it; the guard leaves it alone
+	SourceTune         = "tune"          // tune (tune/auto) set it and owns it; the guard follows it
 	SourceGuard        = "guard"         // the guard sets it
 	SourceOverrideEnv  = "override-env"  // the guard sets it over the environment (WithOverride)
 	SourceOverrideCode = "override-code" // the guard sets it over earlier code (WithOverride)
@@ -87,6 +102,10 @@ type Stats struct {
 	Headroom      bool      `json:"headroom"` // an escape is in progress
 	HeadroomUntil time.Time `json:"headroom_until"`
 	EscapeRefused string    `json:"escape_refused,omitempty"` // why the last wanted escape was not taken
+
+	// CallbackPanics counts OnLevel callbacks that panicked; each was
+	// recovered and logged, and the others still ran.
+	CallbackPanics uint64 `json:"callback_panics"`
 }
 
 // Guard is a running GC controller. Its methods are safe for concurrent
@@ -117,15 +136,30 @@ type Guard struct {
 	origLimit int64
 	setGOGC   bool // the guard changed GOGC and must restore it
 	setLimit  bool
+	stopped   bool // Stop has restored the settings: runs change nothing
+
+	// The guard's claims on the settings it sets (internal/owner), nil
+	// for those it leaves alone.
+	gcClaim, limClaim *owner.Claim
 
 	cbMu   sync.Mutex
 	cbs    map[uint64]func(Level)
 	nextCB uint64
 
-	trig     *trigger
-	stop     chan struct{}
-	done     chan struct{}
-	stopOnce sync.Once
+	cbPanics atomic.Uint64
+	inNotify atomic.Bool // callbacks are running on the loop goroutine
+
+	trig        *trigger
+	stop        chan struct{}
+	done        chan struct{}
+	stopOnce    sync.Once
+	restoreOnce sync.Once
+}
+
+// running is the Guard that sets GOGC or GOMEMLIMIT, if any: one a process.
+var running struct {
+	sync.Mutex
+	g *Guard
 }
 
 // Start resolves the memory target, sets GOMEMLIMIT to it as a safety net
@@ -133,42 +167,71 @@ type Guard struct {
 // the controller: it runs once after every GC cycle, and on a coarse timer
 // while no GC runs. Call [Guard.Stop] to stop it and restore the settings.
 //
-// Start returns an error for a bad option, [ErrNoTarget] when no memory
-// target is known, and an error when the target exceeds the hard limit.
-func Start(opts ...Option) (*Guard, error) {
+// The guard claims the settings it sets in the process-wide registry that
+// tune and numa use too. A GOGC that tune set by policy is handed over to
+// the guard while it runs (tune reports it as gcguard's and its refresh
+// leaves it alone) and back at Stop; a GOMEMLIMIT that tune set stays
+// tune's, and the guard takes it as its target and follows it as tune
+// moves it, unless [WithOverride] hands it over too.
+//
+// Start returns an error for a bad option, [ErrRunning] while another
+// guard that sets GOGC or GOMEMLIMIT runs, [ErrNoTarget] when no memory
+// target is known, and an error when the target is below [MinTarget], above
+// the machine's memory, or above the hard limit.
+func Start(opts ...Option) (g *Guard, err error) {
 	o := defaultOptions()
 	for _, opt := range opts {
+		if opt == nil {
+			continue
+		}
 		if err := opt.apply(&o); err != nil {
 			return nil, err
 		}
 	}
+	if total := machineMemory(); total > 0 {
+		if o.target > total {
+			return nil, fmt.Errorf("gcguard: WithMemoryTarget(%d): above the machine's memory, %d bytes", o.target, total)
+		}
+		if o.cfg.hard > total {
+			return nil, fmt.Errorf("gcguard: WithHardLimit(%d): above the machine's memory, %d bytes", o.cfg.hard, total)
+		}
+	}
 
-	origGOGC := readGOGC()
-	origLimit := debug.SetMemoryLimit(-1) // a negative input only reads it
-
-	g := &Guard{opts: o, origGOGC: origGOGC, origLimit: origLimit, cbs: map[uint64]func(Level){}, readLims: readLimits}
+	g = &Guard{opts: o, cbs: map[uint64]func(Level){}, readLims: readLimits}
+	if !o.dryRun {
+		running.Lock()
+		defer running.Unlock()
+		if running.g != nil {
+			return nil, ErrRunning
+		}
+		defer func() {
+			if err != nil {
+				g.gcClaim.Release()
+				g.limClaim.Release()
+				return
+			}
+			running.g = g
+		}()
+	}
 	cfg := o.cfg
 	st := &g.stats
 
 	// Who owns each setting: the environment and earlier code win unless
-	// the caller hands control over.
-	owner := func(env string, setInCode bool) (string, bool) {
-		switch {
-		case o.dryRun:
-			return SourceDryRun, false
-		case os.Getenv(env) != "" && o.override:
-			return SourceOverrideEnv, true
-		case os.Getenv(env) != "":
-			return SourceEnv, false
-		case setInCode && o.override:
-			return SourceOverrideCode, true
-		case setInCode:
-			return SourceCode, false
-		}
-		return SourceGuard, true
+	// the caller hands control over; tune hands GOGC over, and GOMEMLIMIT
+	// with WithOverride.
+	if st.GOGCSource, g.gcClaim, err = g.claim(owner.GOGC, "GOGC", 100, true); err != nil {
+		return nil, err
 	}
-	st.GOGCSource, g.applyGC = owner("GOGC", origGOGC != 100)
-	st.LimitSource, g.applyLim = owner("GOMEMLIMIT", origLimit != math.MaxInt64)
+	who, last, cur, _ := owner.Held(owner.GOMEMLIMIT)
+	tunesLimit := who == owner.Tune && cur == last
+	if st.LimitSource, g.limClaim, err = g.claim(owner.GOMEMLIMIT, "GOMEMLIMIT", math.MaxInt64, o.override); err != nil {
+		return nil, err
+	}
+	g.applyGC, g.applyLim = g.gcClaim != nil, g.limClaim != nil
+	// What was in force when the guard took over, read after the claims
+	// so that tune cannot move it in between.
+	origGOGC, origLimit := readGOGC(), debug.SetMemoryLimit(-1)
+	g.origGOGC, g.origLimit = origGOGC, origLimit
 
 	// The target: the option, else a limit already set, else the cgroup.
 	hard, high, lerr := g.readLims(o.root)
@@ -187,6 +250,8 @@ func Start(opts ...Option) (*Guard, error) {
 		st.TargetSource = SourceCode
 		if os.Getenv("GOMEMLIMIT") != "" {
 			st.TargetSource = SourceEnv
+		} else if tunesLimit {
+			st.TargetSource = SourceTune
 		}
 	default:
 		lim := tightest(hard, high)
@@ -198,6 +263,9 @@ func Start(opts ...Option) (*Guard, error) {
 			return nil, ErrNoTarget
 		}
 		cfg.target, st.TargetSource = int64(float64(lim)*o.ratio), SourceCgroup
+	}
+	if cfg.target < MinTarget {
+		return nil, fmt.Errorf("gcguard: memory target %d (from %s) is below the floor of %d bytes (MinTarget)", cfg.target, st.TargetSource, MinTarget)
 	}
 	if cfg.hard > 0 && cfg.target > cfg.hard {
 		return nil, fmt.Errorf("gcguard: memory target %d exceeds the hard limit %d", cfg.target, cfg.hard)
@@ -218,6 +286,47 @@ func Start(opts ...Option) (*Guard, error) {
 	g.stop, g.done = make(chan struct{}), make(chan struct{})
 	go g.loop()
 	return g, nil
+}
+
+// claim decides who owns one setting at Start and, where it is the
+// guard's to set, claims it. def is the runtime's default; fromTune says
+// whether a value tune set is handed over to the guard (GOGC always,
+// GOMEMLIMIT with WithOverride) rather than followed.
+func (g *Guard) claim(s owner.Setting, env string, def int64, fromTune bool) (string, *owner.Claim, error) {
+	o := g.opts
+	take := func(src string) (string, *owner.Claim, error) {
+		c, err := owner.Take(s, owner.GCGuard, owner.Tune)
+		if err != nil {
+			return "", nil, fmt.Errorf("%w: %w", ErrRunning, err)
+		}
+		return src, c, nil
+	}
+	if o.dryRun {
+		return SourceDryRun, nil, nil
+	}
+	if os.Getenv(env) != "" {
+		if o.override {
+			return take(SourceOverrideEnv)
+		}
+		return SourceEnv, nil, nil
+	}
+	who, last, cur, held := owner.Held(s)
+	switch {
+	case held && who == owner.GCGuard:
+		return "", nil, fmt.Errorf("%w: it holds %v", ErrRunning, s)
+	case held && who == owner.Tune && cur == last:
+		if fromTune {
+			return take(SourceGuard)
+		}
+		return SourceTune, nil, nil
+	case held && cur != last, !held && cur != def:
+		// The program set it, before or since its owner did.
+		if o.override {
+			return take(SourceOverrideCode)
+		}
+		return SourceCode, nil, nil
+	}
+	return take(SourceGuard)
 }
 
 // loop runs the controller after each GC cycle and on the idle timer.
@@ -241,6 +350,10 @@ func (g *Guard) loop() {
 // tells the callbacks about a level change.
 func (g *Guard) run(gc bool) {
 	g.mu.Lock()
+	if g.stopped {
+		g.mu.Unlock()
+		return
+	}
 	s := g.read(g.opts.now())
 	g.retarget(s, gc)
 	d := g.ctl.step(s)
@@ -251,14 +364,12 @@ func (g *Guard) run(gc bool) {
 		st.TimerRuns++
 	}
 	applyGC := func() {
-		if d.gogc != g.gogc && g.applyGC {
-			setGCPercent(d.gogc)
+		if d.gogc != g.gogc && g.applyGC && g.gcClaim.Set(int64(d.gogc), func() { setGCPercent(d.gogc) }) {
 			g.gogc, g.setGOGC = d.gogc, true
 		}
 	}
 	applyLim := func() {
-		if d.limit != g.limit && g.applyLim {
-			debug.SetMemoryLimit(d.limit)
+		if d.limit != g.limit && g.applyLim && g.limClaim.Set(d.limit, func() { debug.SetMemoryLimit(d.limit) }) {
 			g.limit, g.setLimit = d.limit, true
 		}
 	}
@@ -373,42 +484,88 @@ func (g *Guard) notify(l Level) {
 		}
 	}
 	g.cbMu.Unlock()
+	g.inNotify.Store(true)
+	defer g.inNotify.Store(false)
 	for _, fn := range fns {
-		fn(l)
+		g.call(fn, l)
 	}
+}
+
+// call runs one OnLevel callback; a panic in it is recovered, counted in
+// [Stats.CallbackPanics] and logged, so it neither kills the process from
+// the guard's goroutine nor stops the controller.
+func (g *Guard) call(fn func(Level), l Level) {
+	defer func() {
+		if p := recover(); p != nil {
+			g.cbPanics.Add(1)
+			if lg := g.opts.logger; lg != nil {
+				lg.Error("gcguard: OnLevel callback panicked", "level", l, "panic", fmt.Sprint(p))
+			}
+		}
+	}()
+	fn(l)
 }
 
 // Stop stops the controller, waits for it, and restores the GOGC and memory
 // limit that were in force at Start where the guard changed them. A setting
 // that no longer has the value the guard last gave it was changed since by
-// someone else, who owns it now: Stop leaves it alone. It is safe to call
-// more than once and from several goroutines.
+// someone else, who owns it now: Stop leaves it alone. Then it gives up
+// its claims on the settings (tune owns again what it handed over).
+//
+// Stop is safe to call more than once, from several goroutines, on a nil
+// or zero Guard, and from an OnLevel callback, where it restores the
+// settings at once and the guard's goroutine ends when the callbacks
+// return.
 func (g *Guard) Stop() {
+	if g == nil {
+		return
+	}
 	g.stopOnce.Do(func() {
-		g.trig.stopped.Store(true)
-		close(g.stop)
-		<-g.done
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		if g.setGOGC {
-			if cur := readGOGC(); cur == g.gogc {
-				setGCPercent(g.origGOGC)
-				g.gogc = g.origGOGC
-			} else if l := g.opts.logger; l != nil {
-				l.Info("gcguard: GOGC changed by someone else; not restored", "gogc", cur, "guard_set", g.gogc)
-			}
-			g.setGOGC = false
+		if g.trig != nil {
+			g.trig.stopped.Store(true)
 		}
-		if g.setLimit {
-			if cur := debug.SetMemoryLimit(-1); cur == g.limit {
-				debug.SetMemoryLimit(g.origLimit)
-				g.limit = g.origLimit
-			} else if l := g.opts.logger; l != nil {
-				l.Info("gcguard: memory limit changed by someone else; not restored", "memory_limit", cur, "guard_set", g.limit)
-			}
-			g.setLimit = false
+		if g.stop != nil {
+			close(g.stop)
 		}
 	})
+	// Callbacks run on the loop's goroutine: waiting for it from one of
+	// them would wait forever. run checks stopped, so the loop changes
+	// nothing after restore either way.
+	if g.done != nil && !g.inNotify.Load() {
+		<-g.done
+	}
+	g.restoreOnce.Do(g.restore)
+}
+
+func (g *Guard) restore() {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.stopped = true
+	if g.setGOGC {
+		orig := g.origGOGC
+		if cur := readGOGC(); cur == g.gogc && g.gcClaim.Set(int64(orig), func() { setGCPercent(orig) }) {
+			g.gogc = orig
+		} else if l := g.opts.logger; l != nil {
+			l.Info("gcguard: GOGC changed by someone else; not restored", "gogc", cur, "guard_set", g.gogc)
+		}
+		g.setGOGC = false
+	}
+	if g.setLimit {
+		orig := g.origLimit
+		if cur := debug.SetMemoryLimit(-1); cur == g.limit && g.limClaim.Set(orig, func() { debug.SetMemoryLimit(orig) }) {
+			g.limit = orig
+		} else if l := g.opts.logger; l != nil {
+			l.Info("gcguard: memory limit changed by someone else; not restored", "memory_limit", cur, "guard_set", g.limit)
+		}
+		g.setLimit = false
+	}
+	g.gcClaim.Release()
+	g.limClaim.Release()
+	running.Lock()
+	if running.g == g {
+		running.g = nil
+	}
+	running.Unlock()
 }
 
 // Stats returns a snapshot of what the guard saw and decided.
@@ -417,28 +574,41 @@ func (g *Guard) Stats() Stats {
 	defer g.mu.Unlock()
 	s := g.stats
 	s.Adjustments = maps.Clone(s.Adjustments)
+	s.CallbackPanics = g.cbPanics.Load()
 	return s
 }
 
 // Level returns the current pressure level without taking a lock; it is
 // cheap enough for every request.
-func (g *Guard) Level() Level { return Level(g.level.Load()) }
+// A nil Guard's level is ok.
+func (g *Guard) Level() Level {
+	if g == nil {
+		return LevelOK
+	}
+	return Level(g.level.Load())
+}
 
 // Pressure reports, without taking a lock, whether the level is at or above
 // the level set by [WithPressureAt] (critical by default). The method value
 // g.Pressure is a func() bool that a load shedder can take.
-func (g *Guard) Pressure() bool { return g.pressure.Load() }
+// A nil Guard reports no pressure.
+func (g *Guard) Pressure() bool { return g != nil && g.pressure.Load() }
 
 // OnLevel registers fn to be called with the new level each time the level
 // changes, until cancel is called. Calls come one at a time, in registration
-// order, from the guard's goroutine: fn must return quickly and must not
-// call Stop. fn is not called for the level in force when it is registered;
-// read [Guard.Level] for that. cancel is idempotent.
+// order, from the guard's goroutine: fn must return quickly, since the
+// controller waits for it. fn may call Stop and the guard's other methods;
+// a panic in fn is recovered, counted in [Stats.CallbackPanics] and logged.
+// fn is not called for the level in force when it is registered; read
+// [Guard.Level] for that. cancel is idempotent.
 func (g *Guard) OnLevel(fn func(Level)) (cancel func()) {
 	if fn == nil {
 		panic("gcguard: OnLevel(nil)")
 	}
 	g.cbMu.Lock()
+	if g.cbs == nil { // a zero Guard: it never calls back
+		g.cbs = map[uint64]func(Level){}
+	}
 	id := g.nextCB
 	g.nextCB++
 	g.cbs[id] = fn

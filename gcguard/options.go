@@ -45,11 +45,12 @@ func defaultOptions() options {
 // already set (in the environment or in code, tune/auto's included), followed
 // as its owner moves it, and otherwise min(memory.max, memory.high) of the
 // process's cgroup times the ratio from [WithRatio], re-read on the idle
-// timer so that an in-place resize moves it.
+// timer so that an in-place resize moves it. A target below [MinTarget] or
+// above the machine's memory is an error from [Start].
 func WithMemoryTarget(bytes int64) Option {
 	return optionFunc(func(o *options) error {
-		if bytes <= 0 {
-			return fmt.Errorf("gcguard: WithMemoryTarget(%d): target must be positive", bytes)
+		if bytes < MinTarget {
+			return fmt.Errorf("gcguard: WithMemoryTarget(%d): target must be at least %d bytes (MinTarget)", bytes, MinTarget)
 		}
 		o.target = bytes
 		return nil
@@ -138,7 +139,8 @@ func WithMinInterval(d time.Duration) Option {
 // WithHardLimit sets the hard memory ceiling in bytes, above which the
 // process is killed; by default it is the cgroup's memory.max, re-read on
 // the idle timer. The death spiral escape of [WithHeadroom] never lifts the
-// memory limit above it.
+// memory limit above it. A limit above the machine's memory is an error
+// from [Start].
 func WithHardLimit(bytes int64) Option {
 	return optionFunc(func(o *options) error {
 		if bytes <= 0 {
