@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"html/template"
 	"net/http"
 	"slices"
 	"strconv"
@@ -13,27 +12,40 @@ import (
 	"time"
 )
 
-// Section is one part of the page.
+// Section is one part of the page. Only Snapshot is required; Summary and
+// Sample let a section contribute rows to the summary at the top and lines
+// to the plots, without this package importing the section's package.
 type Section struct {
 	// Name titles the section and keys it in the JSON.
 	Name string
 	// Snapshot returns the section's current figures; it must be safe to
 	// call from any goroutine and should not block.
 	Snapshot func() any
+	// Summary, if set, returns the section's rows of the summary: one per
+	// decision it made, in human units, with its source and reason.
+	Summary func() []Row
+	// Sample, if set, returns the figures to record at each sample of the
+	// history (see [Handler.Run]). It is called once a second, so it
+	// should be cheap: a Stats() call, not a scan.
+	Sample func() []Point
 }
 
 // Handler serves the status page. Add sections with [New] or
-// [Handler.Add]. It is safe for concurrent use.
+// [Handler.Add]; sample the plots' history with [Handler.Run]. It is safe
+// for concurrent use.
 type Handler struct {
 	mu       sync.RWMutex
 	title    string
 	sections []Section
 	now      func() time.Time
+
+	hist   *history
+	points []Point // reused by sample; only Run's goroutine touches it
 }
 
 // New returns a Handler showing sections in order.
 func New(sections ...Section) *Handler {
-	h := &Handler{title: "gotune status", now: time.Now}
+	h := &Handler{title: "gotune status", now: time.Now, hist: newHistory()}
 	for _, s := range sections {
 		h.Add(s)
 	}
@@ -49,16 +61,23 @@ func (h *Handler) Add(s Section) {
 	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if i := slices.IndexFunc(h.sections, func(x Section) bool { return x.Name == s.Name }); i >= 0 {
-		h.sections[i] = s
-		return
+	// Copy on write: sample and Snapshot read the slice without the lock.
+	secs := slices.Clone(h.sections)
+	if i := slices.IndexFunc(secs, func(x Section) bool { return x.Name == s.Name }); i >= 0 {
+		secs[i] = s
+	} else {
+		secs = append(secs, s)
 	}
-	h.sections = append(h.sections, s)
+	h.sections = secs
 }
 
-// Snapshot is the page's content: each section's figures in order.
+// Snapshot is the page's content: the summary rows, what is abnormal, and
+// each section's figures in order. Its JSON keeps exact numbers, with the
+// unit in the field name where the section's own JSON has it.
 type Snapshot struct {
 	Time     time.Time       `json:"time"`
+	Alerts   []Alert         `json:"alerts"`
+	Summary  []Row           `json:"summary"`
 	Sections []SectionResult `json:"sections"`
 }
 
@@ -69,16 +88,62 @@ type SectionResult struct {
 	Error string `json:"error,omitempty"`
 }
 
-// Snapshot calls every section's Snapshot func.
+// Snapshot calls every section's Snapshot and Summary funcs.
 func (h *Handler) Snapshot() Snapshot {
+	snap, _ := h.snapshot()
+	return snap
+}
+
+func (h *Handler) snapshot() (Snapshot, []plotData) {
 	h.mu.RLock()
-	secs := slices.Clone(h.sections)
+	secs := h.sections
 	h.mu.RUnlock()
-	out := Snapshot{Time: h.now().UTC(), Sections: make([]SectionResult, 0, len(secs))}
-	for _, s := range secs {
-		out.Sections = append(out.Sections, take(s))
+	out := Snapshot{
+		Time:     h.now().UTC(),
+		Alerts:   []Alert{},
+		Summary:  []Row{},
+		Sections: make([]SectionResult, 0, len(secs)),
 	}
-	return out
+	for _, s := range secs {
+		res := take(s)
+		out.Sections = append(out.Sections, res)
+		if res.Error != "" {
+			out.Alerts = append(out.Alerts, Alert{Level: Warn, Section: s.Name, Text: res.Error})
+		}
+		if s.Summary == nil {
+			continue
+		}
+		rows, err := summary(s)
+		if err != "" {
+			out.Alerts = append(out.Alerts, Alert{Level: Warn, Section: s.Name, Text: err})
+		}
+		for _, r := range rows {
+			out.Summary = append(out.Summary, r)
+			if r.Level > OK {
+				text := r.Name + ": " + r.Value
+				if r.Reason != "" {
+					text += " — " + r.Reason
+				}
+				out.Alerts = append(out.Alerts, Alert{Level: r.Level, Section: s.Name, Text: text})
+			}
+		}
+	}
+	plots, hot := h.hist.plots()
+	for _, a := range hot {
+		out.Alerts = append(out.Alerts, Alert{Level: a.level, Section: a.plot,
+			Text: a.name + ": " + formatUnit(a.unit, true, a.latest)})
+	}
+	slices.SortStableFunc(out.Alerts, func(a, b Alert) int { return int(b.Level) - int(a.Level) })
+	return out, plots
+}
+
+func summary(s Section) (rows []Row, err string) {
+	defer func() {
+		if p := recover(); p != nil {
+			rows, err = nil, fmt.Sprintf("summary panicked: %v", p)
+		}
+	}()
+	return s.Summary(), ""
 }
 
 // take runs one Snapshot func and normalises its value through JSON, so the
@@ -113,7 +178,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	snap := h.Snapshot()
+	snap, plots := h.snapshot()
 	w.Header().Set("Cache-Control", "no-store")
 	if wantsJSON(r) {
 		w.Header().Set("Content-Type", "application/json")
@@ -132,7 +197,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		refresh = n
 	}
 	var buf bytes.Buffer
-	if err := page.Execute(&buf, pageData{Title: h.title, Snap: snap, Refresh: refresh}); err != nil {
+	if err := page.Execute(&buf, newPageData(h.title, snap, plots, refresh)); err != nil {
 		http.Error(w, "status: render: "+err.Error(), http.StatusInternalServerError)
 		return
 	}
@@ -148,112 +213,6 @@ func wantsJSON(r *http.Request) bool {
 	accept := r.Header.Get("Accept")
 	return strings.Contains(accept, "application/json") && !strings.Contains(accept, "text/html")
 }
-
-type pageData struct {
-	Title   string
-	Snap    Snapshot
-	Refresh int
-}
-
-var alertWords = map[string]string{
-	"critical": "bad", "open": "bad", "elevated": "warn", "half-open": "warn",
-}
-
-var alertKeys = []string{"level", "state", "pressure", "breaker"}
-
-var page = template.Must(template.New("page").Funcs(template.FuncMap{
-	"kind": func(v any) string {
-		switch v.(type) {
-		case map[string]any:
-			return "map"
-		case []any:
-			return "list"
-		}
-		return "scalar"
-	},
-	"keys": func(m map[string]any) []string {
-		ks := make([]string, 0, len(m))
-		for k := range m {
-			ks = append(ks, k)
-		}
-		slices.Sort(ks)
-		return ks
-	},
-	"scalars": func(l []any) bool {
-		for _, v := range l {
-			switch v.(type) {
-			case map[string]any, []any:
-				return false
-			}
-		}
-		return true
-	},
-	"join": func(l []any) string {
-		parts := make([]string, len(l))
-		for i, v := range l {
-			parts[i] = fmt.Sprint(v)
-		}
-		return strings.Join(parts, ", ")
-	},
-	"class": func(key string, v any) string {
-		s, ok := v.(string)
-		if !ok {
-			return ""
-		}
-		for _, k := range alertKeys {
-			if strings.Contains(strings.ToLower(key), k) {
-				return alertWords[strings.ToLower(s)]
-			}
-		}
-		return ""
-	},
-	"str": func(v any) string {
-		if v == nil {
-			return "—"
-		}
-		return fmt.Sprint(v)
-	},
-	"ts":   func(t time.Time) string { return t.Format(time.RFC3339) },
-	"slug": slug,
-	"dict": func(kv ...any) map[string]any {
-		m := make(map[string]any, len(kv)/2)
-		for i := 0; i+1 < len(kv); i += 2 {
-			m[kv[i].(string)] = kv[i+1]
-		}
-		return m
-	},
-}).Parse(pageHTML))
-
-const pageHTML = `<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-{{if .Refresh}}<meta http-equiv="refresh" content="{{.Refresh}}">{{end}}
-<title>{{.Title}}</title>
-<style>
-body{font:14px/1.4 system-ui,sans-serif;margin:1.5em;color:#222;background:#fafafa}
-h1{font-size:1.4em;margin:0 0 .2em}
-h2{font-size:1.1em;margin:1.2em 0 .4em;border-bottom:1px solid #ccc}
-.meta{color:#666}
-table{border-collapse:collapse;margin:.2em 0}
-td,th{border:1px solid #ddd;padding:2px 8px;text-align:left;vertical-align:top}
-th{background:#eee;font-weight:600}
-td.k{color:#555;white-space:nowrap}
-.bad{background:#fdd;color:#900;font-weight:700}
-.warn{background:#ffd;color:#850;font-weight:700}
-.err{color:#900}
-nav a{margin-right:1em}
-</style></head>
-<body>
-<h1>{{.Title}}</h1>
-<p class="meta">at {{ts .Snap.Time}} · <a href="?format=json">JSON</a> · <a href="?refresh=5">refresh every 5 s</a></p>
-<nav>{{range .Snap.Sections}}<a href="#{{slug .Name}}">{{.Name}}</a>{{end}}</nav>
-{{range .Snap.Sections}}
-<section id="{{slug .Name}}"><h2>{{.Name}}</h2>
-{{if .Error}}<p class="err">{{.Error}}</p>{{else}}{{template "value" (dict "K" .Name "V" .Value)}}{{end}}
-</section>
-{{end}}
-</body></html>
-{{define "value"}}{{$k := .K}}{{$v := .V}}{{if eq (kind $v) "map"}}<table>{{range $key := keys $v}}{{$x := index $v $key}}<tr><td class="k">{{$key}}</td><td class="{{class $key $x}}">{{template "value" (dict "K" $key "V" $x)}}</td></tr>{{end}}</table>{{else if eq (kind $v) "list"}}{{if scalars $v}}{{join $v}}{{else}}{{range $i, $x := $v}}{{template "value" (dict "K" $k "V" $x)}}{{end}}{{end}}{{else}}{{str $v}}{{end}}{{end}}`
 
 // slug makes a section name into an HTML id: lower-case letters, digits and
 // dashes ("pool http" → "pool-http").
