@@ -24,4 +24,6 @@ func mustAtoi(s string) int {
 }
 
 // jsonUnmarshalHTML decodes JSON that --dump-dom wrote as HTML text.
-func jsonUnmarshalHTML(s string, v any) error { return json.Unmarshal([]byte(html.UnescapeString(s)), v) }
+func jsonUnmarshalHTML(s string, v any) error {
+	return json.Unmarshal([]byte(html.UnescapeString(s)), v)
+}
