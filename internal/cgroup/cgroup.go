@@ -4,13 +4,15 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"os"
+	"math"
 	"path"
-	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 
+	"github.com/gotune/gotune/internal/cgstat"
 	"github.com/gotune/gotune/internal/cpulist"
+	"github.com/gotune/gotune/internal/fsread"
 )
 
 // Version says which cgroup hierarchies the limits were read from.
@@ -64,6 +66,11 @@ type Limits struct {
 	MemoryHighFile string `json:"memory_high_file,omitempty"`
 	SwapMax        int64  `json:"swap_max"`
 	SwapMaxFile    string `json:"swap_max_file,omitempty"`
+
+	// Dirs are the process's cgroup directories, relative to the root,
+	// where internal/cgstat reads how the limits bite (throttling, memory
+	// events, pressure).
+	Dirs cgstat.Dirs `json:"-"`
 }
 
 // MemoryLimit is min(MemoryMax, MemoryHigh) over the ones that are set, or
@@ -72,9 +79,17 @@ func (l Limits) MemoryLimit() int64 {
 	return minPositive(l.MemoryMax, l.MemoryHigh)
 }
 
-// readFile is the one way this package reads files, so tests can inject
-// EACCES and other failures.
-var readFile = os.ReadFile
+// readFile is the one way this package reads files (fsread's bounded
+// reader), a variable so tests can inject EACCES and other failures.
+var readFile = fsread.ReadFile
+
+// MinMemory is the smallest memory limit taken from a cgroup file: 4 MiB,
+// the Go runtime's own minimum heap goal (the heap size below which it
+// never starts a cycle at GOGC=100). A limit below it cannot hold a Go
+// program's heap, let alone the runtime around it; such a value (2 bytes,
+// 0) says the file is broken or hostile, not that the service must fit in
+// it, so it is reported as an error naming the file and not used.
+const MinMemory = 4 << 20
 
 // Read reads the limits of the process whose /proc/self is under root
 // ("/" for this process on this host). A host without cgroups gives zero
@@ -91,12 +106,8 @@ func Read(root string) (Limits, error) {
 	if err != nil {
 		return l, err
 	}
-	mi, ok, err := r.file("proc/self/mountinfo")
+	mounts, ok, err := r.mountinfo()
 	if err != nil || !ok {
-		return l, err
-	}
-	mounts, err := ParseMountInfo(mi)
-	if err != nil {
 		return l, err
 	}
 	l.Version = layout(mounts)
@@ -104,6 +115,10 @@ func Read(root string) (Limits, error) {
 	if h, ok := resolve("cpu", members, mounts); ok {
 		l.Path = h.path
 		r.cpu(&l, h)
+		l.Dirs.CPU, l.Dirs.CPUV2 = relDir(h.dirs[0]), h.v2
+		if d := path.Dir(l.CPUQuotaFile); l.CPUQuotaFile != "" && d != l.Dirs.CPU {
+			l.Dirs.CPUTightest = d
+		}
 	}
 	if h, ok := resolve("cpuset", members, mounts); ok {
 		if l.Path == "" {
@@ -116,9 +131,17 @@ func Read(root string) (Limits, error) {
 			l.Path = h.path
 		}
 		r.memory(&l, h)
+		l.Dirs.Memory, l.Dirs.MemoryV2 = relDir(h.dirs[0]), h.v2
+	}
+	if h, ok := resolve("", members, mounts); ok && h.v2 {
+		l.Dirs.Unified = relDir(h.dirs[0])
 	}
 	return l, errors.Join(r.errs...)
 }
+
+// relDir writes a directory as the *File fields are written: relative to
+// the root.
+func relDir(dir string) string { return strings.TrimPrefix(dir, "/") }
 
 // hierarchy is one controller's place: the directories from the process's
 // cgroup up to the hierarchy's mount point, leaf first, relative to root.
@@ -231,14 +254,33 @@ type reader struct {
 // file reads name under the root. Missing and unreadable files report
 // ok=false and no error: they mean "no limit here".
 func (r *reader) file(name string) ([]byte, bool, error) {
-	b, err := readFile(filepath.Join(r.root, name))
+	b, err := readFile(r.root, name)
 	switch {
 	case err == nil:
 		return b, true, nil
 	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
 		return nil, false, nil
 	}
-	return nil, false, fmt.Errorf("cgroup: read %s: %w", name, err)
+	return nil, false, fmt.Errorf("cgroup: %w", err) // names the file
+}
+
+// mountinfo streams proc/self/mountinfo through the parser, which keeps
+// only the cgroup mounts, so its size does not matter below fsread's cap.
+func (r *reader) mountinfo() ([]Mount, bool, error) {
+	const name = "proc/self/mountinfo"
+	f, err := fsread.Open(r.root, name)
+	switch {
+	case errors.Is(err, fs.ErrNotExist), errors.Is(err, fs.ErrPermission):
+		return nil, false, nil
+	case err != nil:
+		return nil, false, fmt.Errorf("cgroup: %w", err)
+	}
+	defer f.Close()
+	m, err := ReadMountInfo(f)
+	if err != nil {
+		return nil, false, fmt.Errorf("%w (in %s)", err, f.Name())
+	}
+	return m, true, nil
 }
 
 // value reads a one-line file and runs parse on it, recording an error that
@@ -336,11 +378,11 @@ func (r *reader) memory(l *Limits, h hierarchy) {
 	for _, dir := range h.dirs {
 		if h.v2 {
 			f := path.Join(dir, "memory.max")
-			if v, ok := value(r, f, ParseBytes); ok {
+			if v, ok := value(r, f, parseMemLimit); ok {
 				tighten(&l.MemoryMax, &l.MemoryMaxFile, v, f)
 			}
 			f = path.Join(dir, "memory.high")
-			if v, ok := value(r, f, ParseBytes); ok {
+			if v, ok := value(r, f, parseMemLimit); ok {
 				tighten(&l.MemoryHigh, &l.MemoryHighFile, v, f)
 			}
 			f = path.Join(dir, "memory.swap.max")
@@ -350,7 +392,7 @@ func (r *reader) memory(l *Limits, h hierarchy) {
 			continue
 		}
 		f := path.Join(dir, "memory.limit_in_bytes")
-		mem, ok := value(r, f, ParseBytes)
+		mem, ok := value(r, f, parseMemLimit)
 		if ok {
 			tighten(&l.MemoryMax, &l.MemoryMaxFile, mem, f)
 		}
@@ -363,6 +405,25 @@ func (r *reader) memory(l *Limits, h hierarchy) {
 			}
 		}
 	}
+}
+
+// parseMemLimit is ParseBytes for a memory limit, refusing a number below
+// MinMemory; "max" and the unlimited sentinels still give 0.
+func parseMemLimit(s string) (int64, error) {
+	v, err := ParseBytes(s)
+	if err != nil {
+		return 0, err
+	}
+	if v == 0 {
+		n, perr := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+		if perr != nil || n >= v1Unlimited || n > math.MaxInt64 {
+			return 0, nil // "max", "-1" or a sentinel: no limit
+		}
+	}
+	if v < MinMemory {
+		return 0, fmt.Errorf("limit %d bytes is below the %d-byte (4 MiB) floor a Go program needs; ignored", v, MinMemory)
+	}
+	return v, nil
 }
 
 // parseSwap is ParseBytes for memory.swap.max, where 0 is a real limit:

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/gotune/gotune/internal/cgroup"
+	"github.com/gotune/gotune/internal/cgstat"
 )
 
 const (
@@ -79,6 +80,7 @@ func TestRead(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Read(%q) error: %v", tc.name, err)
 			}
+			got.Dirs = cgstat.Dirs{} // TestReadDirs
 			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("Read(%q) =\n %+v\nwant\n %+v", tc.name, got, tc.want)
 			}
@@ -93,6 +95,7 @@ func TestReadRealCapture(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Read(%q): %v", root, err)
 	}
+	got.Dirs = cgstat.Dirs{} // TestReadDirs
 	want := cgroup.Limits{
 		Version: cgroup.V2, Path: "/process_api/58f23e9e1991a52298439d2eff9c09d0",
 		CPUSet: seq(0, 15), CPUSetFile: "sys/fs/cgroup/cpuset.cpus.effective",
@@ -158,14 +161,14 @@ func TestReadNoCgroup(t *testing.T) {
 // here", while other read errors are reported with the file's name.
 func TestReadUnreadable(t *testing.T) {
 	root := filepath.Join("testdata", "v2-nested")
-	restore := cgroup.SetReadFile(func(name string) ([]byte, error) {
+	restore := cgroup.SetReadFile(func(root, name string) ([]byte, error) {
 		switch filepath.Base(name) {
 		case "memory.max":
 			return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrPermission}
 		case "memory.high":
 			return nil, &fs.PathError{Op: "read", Path: name, Err: errors.New("input/output error")}
 		}
-		return os.ReadFile(name)
+		return os.ReadFile(filepath.Join(root, name))
 	})
 	defer restore()
 	got, err := cgroup.Read(root)

@@ -11,8 +11,13 @@ func FuzzParseMountInfo(f *testing.F) {
 	f.Add(`612 610 0:31 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro master:1 - cgroup cgroup rw,cpu,cpuacct` + "\n")
 	f.Add(`1 2 0:3 /a\040b /x\134 rw - cgroup2 none rw`)
 	f.Add("1 2 0:3 / /x rw")
+	f.Add("30 1 0:26 / sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")
+	f.Add("1 2 0:4 net:[4026531840] /run/netns/x rw - nsfs nsfs rw\n")
 	f.Fuzz(func(t *testing.T, s string) {
-		mounts, err := cgroup.ParseMountInfo([]byte(s))
+		var mounts []cgroup.Mount
+		var err error
+		// Linear in the input, plus the scanner's 64 KiB line buffer.
+		checkAlloc(t, "ParseMountInfo", 32*len(s)+128<<10, func() { mounts, err = cgroup.ParseMountInfo([]byte(s)) })
 		if err != nil {
 			return
 		}
@@ -29,7 +34,9 @@ func FuzzParseProcCgroup(f *testing.F) {
 	f.Add("4:memory:/a\n3:cpu,cpuacct:/b\n")
 	f.Add("garbage")
 	f.Fuzz(func(t *testing.T, s string) {
-		ms, err := cgroup.ParseProcCgroup([]byte(s))
+		var ms []cgroup.Membership
+		var err error
+		checkAlloc(t, "ParseProcCgroup", 32*len(s)+64<<10, func() { ms, err = cgroup.ParseProcCgroup([]byte(s)) })
 		if err != nil {
 			return
 		}
@@ -46,7 +53,9 @@ func FuzzParseCPUMax(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		q, err := cgroup.ParseCPUMax(s)
+		var q float64
+		var err error
+		checkAlloc(t, "ParseCPUMax", 64<<10, func() { q, err = cgroup.ParseCPUMax(s) })
 		if err == nil && (q < 0 || q != q) {
 			t.Fatalf("ParseCPUMax(%q) = %v", s, q)
 		}
@@ -58,7 +67,9 @@ func FuzzParseCFS(f *testing.F) {
 	f.Add("50000", "100000")
 	f.Add("x", "0")
 	f.Fuzz(func(t *testing.T, q, p string) {
-		v, err := cgroup.ParseCFS(q, p)
+		var v float64
+		var err error
+		checkAlloc(t, "ParseCFS", 64<<10, func() { v, err = cgroup.ParseCFS(q, p) })
 		if err == nil && v < 0 {
 			t.Fatalf("ParseCFS(%q, %q) = %v", q, p, v)
 		}
@@ -66,11 +77,13 @@ func FuzzParseCFS(f *testing.F) {
 }
 
 func FuzzParseBytes(f *testing.F) {
-	for _, s := range []string{"max", "536870912", "9223372036854771712", "-1", "12abc"} {
+	for _, s := range []string{"max", "536870912", "9223372036854771712", "-1", "12abc", "0", "2", "9223372036854775808", "18446744073709551616", "\x00\xff"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		v, err := cgroup.ParseBytes(s)
+		var v int64
+		var err error
+		checkAlloc(t, "ParseBytes", 64<<10, func() { v, err = cgroup.ParseBytes(s) })
 		if err == nil && v < 0 {
 			t.Fatalf("ParseBytes(%q) = %d", s, v)
 		}
@@ -93,7 +106,8 @@ func FuzzRead(f *testing.F) {
 		write("proc/self/mountinfo", mi)
 		write("sys/fs/cgroup/a/cpu.max", cpu)
 		write("sys/fs/cgroup/a/memory.max", mem)
-		l, _ := cgroup.Read(dir)
+		var l cgroup.Limits
+		checkAlloc(t, "Read", 1<<20, func() { l, _ = cgroup.Read(dir) })
 		if l.CPUQuota < 0 || l.MemoryMax < 0 || l.MemoryHigh < 0 {
 			t.Fatalf("Read gave negative limits: %+v", l)
 		}

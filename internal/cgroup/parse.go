@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"fmt"
+	"io"
 	"math"
+	"path"
 	"strconv"
 	"strings"
 )
@@ -18,20 +20,47 @@ type Mount struct {
 	Options    []string // super options: the v1 controllers live here
 }
 
-// ParseMountInfo parses the content of /proc/self/mountinfo. Lines that do
-// not have the documented shape are errors that quote the line.
+// maxCgroupMounts bounds the cgroup mounts ParseMountInfo keeps. A v1 host
+// mounts about a dozen hierarchies and a container a few more views of
+// them; a mountinfo with more is refused rather than held.
+const maxCgroupMounts = 1024
+
+// maxMountLine bounds one mountinfo line: two paths of PATH_MAX (4096)
+// bytes, each at most 4 times longer escaped, and the options.
+const maxMountLine = 64 << 10
+
+// ParseMountInfo parses the content of /proc/self/mountinfo; see
+// [ReadMountInfo].
 func ParseMountInfo(data []byte) ([]Mount, error) {
+	return ReadMountInfo(bytes.NewReader(data))
+}
+
+// ReadMountInfo parses /proc/self/mountinfo as a stream and returns its
+// cgroup and cgroup2 mounts, the only ones cgroup resolution needs. Lines
+// of other file systems are checked for the documented shape and dropped
+// without being copied, so a mountinfo of any length costs only the cgroup
+// mounts it holds (at most 1024). A line without the shape is an error
+// that quotes it; so is a cgroup mount whose root or mount point is not an
+// absolute, clean path (one that is relative or climbs with ".." could
+// lead the reader out of the root).
+func ReadMountInfo(r io.Reader) ([]Mount, error) {
 	var out []Mount
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 0, 4096), maxMountLine)
 	for sc.Scan() {
-		line := sc.Text()
-		if strings.TrimSpace(line) == "" {
+		line := sc.Bytes()
+		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		m, err := parseMountLine(line)
+		m, ok, err := parseMountLine(line)
 		if err != nil {
 			return nil, err
+		}
+		if !ok {
+			continue
+		}
+		if len(out) == maxCgroupMounts {
+			return nil, fmt.Errorf("cgroup: mountinfo has more than %d cgroup mounts", maxCgroupMounts)
 		}
 		out = append(out, m)
 	}
@@ -41,27 +70,78 @@ func ParseMountInfo(data []byte) ([]Mount, error) {
 	return out, nil
 }
 
-// parseMountLine parses
-// "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue".
-func parseMountLine(line string) (Mount, error) {
-	pre, post, ok := strings.Cut(line, " - ")
-	if !ok {
-		return Mount{}, fmt.Errorf("cgroup: mountinfo line %q: no \" - \" separator", line)
+// fields splits b at spaces into f without allocating and returns how
+// many fields there were (more than len(f) are counted, not kept).
+func fields(b []byte, f [][]byte) int {
+	n := 0
+	for {
+		for len(b) > 0 && (b[0] == ' ' || b[0] == '\t') {
+			b = b[1:]
+		}
+		if len(b) == 0 {
+			return n
+		}
+		i := bytes.IndexAny(b, " \t")
+		if i < 0 {
+			i = len(b)
+		}
+		if n < len(f) {
+			f[n] = b[:i]
+		}
+		n++
+		b = b[i:]
 	}
-	f := strings.Fields(pre)
-	g := strings.Fields(post)
-	if len(f) < 6 || len(g) < 2 {
-		return Mount{}, fmt.Errorf("cgroup: mountinfo line %q: too few fields", line)
+}
+
+// parseMountLine parses
+// "36 35 98:0 /mnt1 /mnt2 rw,noatime master:1 - ext3 /dev/root rw,errors=continue";
+// ok is false for a well-formed line of another file system.
+func parseMountLine(line []byte) (Mount, bool, error) {
+	i := bytes.Index(line, []byte(" - "))
+	if i < 0 {
+		return Mount{}, false, fmt.Errorf("cgroup: mountinfo line %s: no \" - \" separator", quoteLine(line))
+	}
+	var f [6][]byte
+	var g [3][]byte
+	nf, ng := fields(line[:i], f[:]), fields(line[i+3:], g[:])
+	if nf < 6 || ng < 2 {
+		return Mount{}, false, fmt.Errorf("cgroup: mountinfo line %s: too few fields", quoteLine(line))
+	}
+	fstype := string(g[0]) // no allocation for the comparison
+	if fstype != "cgroup" && fstype != "cgroup2" {
+		return Mount{}, false, nil
 	}
 	m := Mount{
-		Root:       unescapeOctal(f[3]),
-		MountPoint: unescapeOctal(f[4]),
-		FSType:     g[0],
+		Root:       unescapeOctal(string(f[3])),
+		MountPoint: unescapeOctal(string(f[4])),
+		FSType:     fstype,
 	}
-	if len(g) >= 3 {
-		m.Options = strings.Split(g[2], ",")
+	for _, p := range []string{m.Root, m.MountPoint} {
+		if !path.IsAbs(p) || path.Clean(p) != p {
+			return Mount{}, false, fmt.Errorf("cgroup: mountinfo line %s: path %s is not absolute and clean", quoteLine(line), quote(p))
+		}
 	}
-	return m, nil
+	if ng >= 3 {
+		m.Options = strings.Split(string(g[2]), ",")
+	}
+	return m, true, nil
+}
+
+// quote quotes a value for an error, cut to 64 bytes: the error must stay
+// small whatever the file holds.
+func quote(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// quoteLine quotes a line for an error, cut to 200 bytes.
+func quoteLine(b []byte) string {
+	if len(b) > 200 {
+		return strconv.Quote(string(b[:200])) + "…"
+	}
+	return strconv.Quote(string(b))
 }
 
 // unescapeOctal undoes the kernel's \ooo escaping of space, tab, newline and
@@ -92,25 +172,32 @@ type Membership struct {
 	Path        string
 }
 
+// maxMemberships bounds the lines of /proc/self/cgroup: one per mounted
+// hierarchy, a dozen or so on a v1 host.
+const maxMemberships = 256
+
 // ParseProcCgroup parses the content of /proc/self/cgroup
-// ("4:memory:/a/b", "0::/a/b").
+// ("4:memory:/a/b", "0::/a/b"), at most 256 lines.
 func ParseProcCgroup(data []byte) ([]Membership, error) {
 	var out []Membership
 	for line := range strings.SplitSeq(string(data), "\n") {
 		if strings.TrimSpace(line) == "" {
 			continue
 		}
+		if len(out) == maxMemberships {
+			return nil, fmt.Errorf("cgroup: /proc/self/cgroup has more than %d lines", maxMemberships)
+		}
 		id, rest, ok := strings.Cut(line, ":")
 		ctl, path, ok2 := strings.Cut(rest, ":")
 		if !ok || !ok2 {
-			return nil, fmt.Errorf("cgroup: /proc/self/cgroup line %q: want id:controllers:path", line)
+			return nil, fmt.Errorf("cgroup: /proc/self/cgroup line %s: want id:controllers:path", quoteLine([]byte(line)))
 		}
 		n, err := strconv.Atoi(id)
 		if err != nil || n < 0 {
-			return nil, fmt.Errorf("cgroup: /proc/self/cgroup line %q: bad hierarchy id %q", line, id)
+			return nil, fmt.Errorf("cgroup: /proc/self/cgroup line %s: bad hierarchy id", quoteLine([]byte(line)))
 		}
 		if !strings.HasPrefix(path, "/") {
-			return nil, fmt.Errorf("cgroup: /proc/self/cgroup line %q: path %q is not absolute", line, path)
+			return nil, fmt.Errorf("cgroup: /proc/self/cgroup line %s: path is not absolute", quoteLine([]byte(line)))
 		}
 		m := Membership{ID: n, Path: path}
 		if ctl != "" {
@@ -126,13 +213,13 @@ func ParseProcCgroup(data []byte) ([]Membership, error) {
 func ParseCPUMax(s string) (float64, error) {
 	f := strings.Fields(s)
 	if len(f) == 0 || len(f) > 2 {
-		return 0, fmt.Errorf("want \"quota period\", got %q", s)
+		return 0, fmt.Errorf("want \"quota period\", got %s", quote(s))
 	}
 	period := uint64(100000)
 	if len(f) == 2 {
 		p, err := strconv.ParseUint(f[1], 10, 64)
 		if err != nil || p == 0 {
-			return 0, fmt.Errorf("bad period in %q", s)
+			return 0, fmt.Errorf("bad period in %s", quote(s))
 		}
 		period = p
 	}
@@ -141,7 +228,7 @@ func ParseCPUMax(s string) (float64, error) {
 	}
 	q, err := strconv.ParseUint(f[0], 10, 64)
 	if err != nil || q == 0 {
-		return 0, fmt.Errorf("bad quota in %q", s)
+		return 0, fmt.Errorf("bad quota in %s", quote(s))
 	}
 	return float64(q) / float64(period), nil
 }
@@ -151,17 +238,17 @@ func ParseCPUMax(s string) (float64, error) {
 func ParseCFS(quota, period string) (float64, error) {
 	q, err := strconv.ParseInt(strings.TrimSpace(quota), 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("bad quota %q", strings.TrimSpace(quota))
+		return 0, fmt.Errorf("bad quota %s", quote(strings.TrimSpace(quota)))
 	}
 	if q < 0 {
 		return 0, nil
 	}
 	if q == 0 {
-		return 0, fmt.Errorf("bad quota %q", strings.TrimSpace(quota))
+		return 0, fmt.Errorf("bad quota %s", quote(strings.TrimSpace(quota)))
 	}
 	p, err := strconv.ParseInt(strings.TrimSpace(period), 10, 64)
 	if err != nil || p <= 0 {
-		return 0, fmt.Errorf("bad period %q", strings.TrimSpace(period))
+		return 0, fmt.Errorf("bad period %s", quote(strings.TrimSpace(period)))
 	}
 	return float64(q) / float64(p), nil
 }
@@ -182,7 +269,7 @@ func ParseBytes(s string) (int64, error) {
 	}
 	v, err := strconv.ParseUint(s, 10, 64)
 	if err != nil {
-		return 0, fmt.Errorf("want a byte count or \"max\", got %q", s)
+		return 0, fmt.Errorf("want a byte count or \"max\", got %s", quote(s))
 	}
 	if v >= v1Unlimited || v > math.MaxInt64 {
 		return 0, nil

@@ -17,14 +17,14 @@ import (
 func ParseDistance(data string) ([]int, error) {
 	fields := strings.Fields(data)
 	if len(fields) == 0 {
-		return nil, fmt.Errorf("sysnode: parse distance %q: empty", data)
+		return nil, fmt.Errorf("sysnode: parse distance %q: empty", truncate(data))
 	}
 	out := make([]int, len(fields))
 	for i, f := range fields {
 		n, err := strconv.Atoi(f)
 		if err != nil || n < 0 || n > 255 {
 			// The kernel stores distances in a byte.
-			return nil, fmt.Errorf("sysnode: parse distance %q: bad value %q", data, f)
+			return nil, fmt.Errorf("sysnode: parse distance %q: bad value %q", truncate(data), truncate(f))
 		}
 		out[i] = n
 	}
@@ -63,7 +63,7 @@ func ParseNodeMeminfo(data string) (NodeMem, error) {
 		}
 		v, err := strconv.ParseUint(f[3], 10, 64)
 		if err != nil {
-			return NodeMem{}, fmt.Errorf("sysnode: parse node meminfo: bad value in %q", strings.TrimSpace(line))
+			return NodeMem{}, fmt.Errorf("sysnode: parse node meminfo: bad value in %q", truncate(strings.TrimSpace(line)))
 		}
 		mult := uint64(1)
 		if len(f) >= 5 {
@@ -71,11 +71,11 @@ func ParseNodeMeminfo(data string) (NodeMem, error) {
 			case "kB":
 				mult = 1024
 			default:
-				return NodeMem{}, fmt.Errorf("sysnode: parse node meminfo: unknown unit in %q", strings.TrimSpace(line))
+				return NodeMem{}, fmt.Errorf("sysnode: parse node meminfo: unknown unit in %q", truncate(strings.TrimSpace(line)))
 			}
 		}
 		if v > (1<<64-1)/mult {
-			return NodeMem{}, fmt.Errorf("sysnode: parse node meminfo: value overflows in %q", strings.TrimSpace(line))
+			return NodeMem{}, fmt.Errorf("sysnode: parse node meminfo: value overflows in %q", truncate(strings.TrimSpace(line)))
 		}
 		*dst = v * mult
 	}
@@ -106,11 +106,11 @@ func ParseMeminfo(data string) (NodeMem, error) {
 		}
 		f := strings.Fields(rest)
 		if len(f) == 0 {
-			return NodeMem{}, fmt.Errorf("sysnode: parse meminfo: no value in %q", strings.TrimSpace(line))
+			return NodeMem{}, fmt.Errorf("sysnode: parse meminfo: no value in %q", truncate(strings.TrimSpace(line)))
 		}
 		v, err := strconv.ParseUint(f[0], 10, 64)
 		if err != nil || v > (1<<64-1)/1024 {
-			return NodeMem{}, fmt.Errorf("sysnode: parse meminfo: bad value in %q", strings.TrimSpace(line))
+			return NodeMem{}, fmt.Errorf("sysnode: parse meminfo: bad value in %q", truncate(strings.TrimSpace(line)))
 		}
 		if len(f) > 1 && f[1] == "kB" {
 			v *= 1024
@@ -140,11 +140,11 @@ func ParseNumastat(data string) (Numastat, error) {
 			continue
 		}
 		if len(f) != 2 || !validName(f[0]) {
-			return Numastat{}, fmt.Errorf("sysnode: parse numastat: bad line %q", strings.TrimSpace(line))
+			return Numastat{}, fmt.Errorf("sysnode: parse numastat: bad line %q", truncate(strings.TrimSpace(line)))
 		}
 		v, err := strconv.ParseUint(f[1], 10, 64)
 		if err != nil {
-			return Numastat{}, fmt.Errorf("sysnode: parse numastat: bad value in %q", strings.TrimSpace(line))
+			return Numastat{}, fmt.Errorf("sysnode: parse numastat: bad value in %q", truncate(strings.TrimSpace(line)))
 		}
 		s.Names = append(s.Names, f[0])
 		s.Values = append(s.Values, v)
@@ -200,7 +200,7 @@ func ParseStatus(data string) (Status, error) {
 			s.Threads, err = strconv.Atoi(val)
 		}
 		if err != nil {
-			return Status{}, fmt.Errorf("sysnode: parse status line %q: %w", strings.TrimSpace(line), err)
+			return Status{}, fmt.Errorf("sysnode: parse status line %q: %w", truncate(strings.TrimSpace(line)), err)
 		}
 	}
 	var err error
