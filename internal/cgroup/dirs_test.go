@@ -24,6 +24,17 @@ func TestReadDirs(t *testing.T) {
 		{"v2-bindmount", cgstat.Dirs{
 			CPU: "sys/fs/my cgroup", CPUV2: true, Memory: "sys/fs/my cgroup", MemoryV2: true, Unified: "sys/fs/my cgroup",
 		}},
+		// The quota that binds is the pod's, one above the container.
+		{"v1-nested", cgstat.Dirs{
+			CPU: "sys/fs/cgroup/cpu,cpuacct/kubepods/burstable/pod1/ctr", CPUTightest: "sys/fs/cgroup/cpu,cpuacct/kubepods/burstable/pod1",
+			Memory: "sys/fs/cgroup/memory/kubepods/burstable/pod1/ctr",
+		}},
+		{"v2-nested", cgstat.Dirs{
+			CPU: "sys/fs/cgroup/app/web/leaf", CPUV2: true, CPUTightest: "sys/fs/cgroup/app/web",
+			Memory: "sys/fs/cgroup/app/web/leaf", MemoryV2: true, Unified: "sys/fs/cgroup/app/web/leaf",
+		}},
+		// v1 controllers, pressure from the unified hierarchy.
+		{"hybrid", cgstat.Dirs{CPU: "sys/fs/cgroup/cpu/svc", Memory: "sys/fs/cgroup/memory/svc", Unified: "sys/fs/cgroup/unified/svc"}},
 		{"outside-namespace", cgstat.Dirs{
 			CPU: "sys/fs/cgroup", CPUV2: true, Memory: "sys/fs/cgroup", MemoryV2: true, Unified: "sys/fs/cgroup",
 		}},
