@@ -9,23 +9,35 @@ package sysnode
 import (
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
 
 	"github.com/gotune/gotune/internal/cpulist"
+	"github.com/gotune/gotune/internal/fsread"
 )
 
 // NodeDir is the sysfs directory that describes NUMA nodes, relative to a root.
 const NodeDir = "sys/devices/system/node"
 
-// maxFile bounds how much of a sysfs or proc file is read; the largest file
-// read here in full (a node's vmstat is not read) is a few KiB.
-const maxFile = 1 << 20
+// maxFile bounds how much of a sysfs or proc file is read: fsread's cap.
+// The largest file read here in full (a node's vmstat is not read) is a few
+// KiB, or a CPU list of some 40 KiB on the largest NR_CPUS.
+const maxFile = fsread.MaxSize
+
+// maxNodeDirEntries bounds the node directory: MAX_NUMNODES is at most
+// 1024, and the directory holds a few files beside the nodes.
+const maxNodeDirEntries = 4096
+
+// MaxNodes bounds the online nodes: the kernel's MAX_NUMNODES is at most
+// 1024 (NODES_SHIFT 10).
+const MaxNodes = 1024
+
+// MaxTasks bounds the threads [Tasks] lists. A Go service has tens to
+// hundreds; a process with more than this is refused rather than walked.
+const MaxTasks = 1 << 16
 
 // Node is one online node as sysfs describes it.
 type Node struct {
@@ -43,19 +55,13 @@ type Nodes struct {
 	Nodes   []Node
 }
 
-// ReadFile reads root/rel, bounded, as a string.
+// ReadFile reads root/rel through fsread's bounded reader, as a string:
+// a regular file of at most [fsread.MaxSize] bytes, symlinks resolved
+// inside the root. Errors name the path.
 func ReadFile(root, rel string) (string, error) {
-	f, err := os.Open(filepath.Join(root, rel))
+	b, err := fsread.ReadFile(root, rel)
 	if err != nil {
 		return "", err
-	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxFile+1))
-	if err != nil {
-		return "", err
-	}
-	if len(b) > maxFile {
-		return "", fmt.Errorf("sysnode: %s is larger than %d bytes", filepath.Join(root, rel), maxFile)
 	}
 	return string(b), nil
 }
@@ -64,8 +70,7 @@ func ReadFile(root, rel string) (string, error) {
 // error: the result has Present false.
 func ReadNodes(root string) (Nodes, error) {
 	var out Nodes
-	dir := filepath.Join(root, NodeDir)
-	if _, err := os.Stat(dir); err != nil {
+	if _, err := fsread.Stat(root, NodeDir); err != nil {
 		if errors.Is(err, fs.ErrNotExist) {
 			return out, nil
 		}
@@ -75,11 +80,14 @@ func ReadNodes(root string) (Nodes, error) {
 	online, err := readList(root, NodeDir+"/online")
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
-		if online, err = listNodeDirs(dir); err != nil {
+		if online, err = listNodeDirs(root); err != nil {
 			return out, err
 		}
 	case err != nil:
 		return out, err
+	}
+	if len(online) > MaxNodes {
+		return out, fmt.Errorf("sysnode: %s lists %d nodes, more than the kernel's %d", filepath.Join(root, NodeDir, "online"), len(online), MaxNodes)
 	}
 	out.Online = online
 	hasMem, err := readList(root, NodeDir+"/has_memory")
@@ -128,7 +136,7 @@ func readNode(root string, id, nOnline int) (Node, error) {
 			return n, fmt.Errorf("%w (in %s)", err, filepath.Join(root, base, "distance"))
 		}
 		if len(d) != nOnline {
-			return n, fmt.Errorf("sysnode: %s has %d distances %q for %d online nodes", filepath.Join(root, base, "distance"), len(d), strings.TrimSpace(s), nOnline)
+			return n, fmt.Errorf("sysnode: %s has %d distances %q for %d online nodes", filepath.Join(root, base, "distance"), len(d), truncate(strings.TrimSpace(s)), nOnline)
 		}
 		n.Distances = d
 	} else if !errors.Is(err, fs.ErrNotExist) {
@@ -223,14 +231,14 @@ func readList(root, rel string) ([]int, error) {
 	return ids, nil
 }
 
-func listNodeDirs(dir string) ([]int, error) {
-	ents, err := os.ReadDir(dir)
+func listNodeDirs(root string) ([]int, error) {
+	names, err := fsread.ReadDirNames(root, NodeDir, maxNodeDirEntries)
 	if err != nil {
 		return nil, fmt.Errorf("sysnode: %w", err)
 	}
 	ids := []int{}
-	for _, e := range ents {
-		rest, ok := strings.CutPrefix(e.Name(), "node")
+	for _, name := range names {
+		rest, ok := strings.CutPrefix(name, "node")
 		if !ok {
 			continue
 		}
@@ -244,15 +252,15 @@ func listNodeDirs(dir string) ([]int, error) {
 	return ids, nil
 }
 
-// Tasks lists the thread ids in root/proc/self/task.
+// Tasks lists the thread ids in root/proc/self/task, at most [MaxTasks].
 func Tasks(root string) ([]int, error) {
-	ents, err := os.ReadDir(filepath.Join(root, "proc/self/task"))
+	names, err := fsread.ReadDirNames(root, "proc/self/task", MaxTasks)
 	if err != nil {
 		return nil, fmt.Errorf("sysnode: %w", err)
 	}
-	tids := make([]int, 0, len(ents))
-	for _, e := range ents {
-		id, err := strconv.Atoi(e.Name())
+	tids := make([]int, 0, len(names))
+	for _, name := range names {
+		id, err := strconv.Atoi(name)
 		if err != nil || id <= 0 {
 			continue
 		}
@@ -261,12 +269,17 @@ func Tasks(root string) ([]int, error) {
 	return tids, nil
 }
 
-// ReadNumaMaps reads root/proc/self/numa_maps; see ParseNumaMaps.
+// ReadNumaMaps reads root/proc/self/numa_maps as a stream (at most
+// [fsread.MaxStream] bytes); see ParseNumaMaps.
 func ReadNumaMaps(root string, maxLines int) (map[int]uint64, error) {
-	f, err := os.Open(filepath.Join(root, "proc/self/numa_maps"))
+	f, err := fsread.Open(root, "proc/self/numa_maps")
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	return ParseNumaMaps(f, maxLines)
+	m, err := ParseNumaMaps(f, maxLines)
+	if err != nil {
+		return nil, fmt.Errorf("%w (in %s)", err, f.Name())
+	}
+	return m, nil
 }
