@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,11 +84,12 @@ func (f LoaderFunc) Load(ctx context.Context, name string) (*tls.Certificate, er
 // timer and load goroutines run only while there is work, and [Cache.Close]
 // stops and waits for them.
 type Cache struct {
-	loader Loader
-	cfg    config
-	tab    *table
-	hits   *stripe.Counter
-	now    atomic.Int64 // coarse clock for the hit path, Unix seconds
+	loader  Loader
+	cfg     config
+	tab     *table
+	hits    *stripe.Counter
+	invalid *stripe.Counter // refused server names; a flood's hot path
+	now     atomic.Int64    // coarse clock for the hit path, Unix seconds
 
 	ctx    context.Context // parent of every load; cancelled by Close
 	cancel context.CancelFunc
@@ -106,9 +108,10 @@ type Cache struct {
 	tick     Timer // keeps now current while entries are cached
 	loading  int   // loader calls running, including abandoned ones
 	flights  map[string]*flight
-	neg      map[string]*negEntry
-	negOrder []string // insertion order of neg keys, a ring for FIFO eviction
-	negHead  int
+	neg      map[string]*negEntry // remembered failures; see negative.go
+	negHeap  negHeap
+	negBytes int
+	sweep    Timer // frees lapsed failures while any remain
 	st       Stats // counters other than hits, guarded by mu
 }
 
@@ -120,12 +123,6 @@ type flight struct {
 	done    chan struct{}
 	cert    *tls.Certificate
 	err     error
-}
-
-type negEntry struct {
-	err   error
-	until time.Time
-	fails int
 }
 
 // New returns a cache that loads certificates through loader. It starts no
@@ -144,6 +141,7 @@ func New(loader Loader, opts ...Option) *Cache {
 		cfg:     cfg,
 		tab:     newTable(cfg.maxEntries),
 		hits:    stripe.New(),
+		invalid: stripe.New(),
 		ctx:     ctx,
 		cancel:  cancel,
 		flights: make(map[string]*flight),
@@ -151,6 +149,7 @@ func New(loader Loader, opts ...Option) *Cache {
 	}
 	c.st.MaxEntries = cfg.maxEntries
 	c.st.MaxNegativeEntries = cfg.maxNegative
+	c.st.MaxNegativeBytes = cfg.maxNegBytes
 	c.st.MaxConcurrentLoads = cfg.maxLoads
 	c.now.Store(cfg.clock.Now().Unix())
 	return c
@@ -165,18 +164,31 @@ func New(loader Loader, opts ...Option) *Cache {
 // served by one wildcard certificate share its *tls.Certificate but each
 // takes an entry. Handshakes without SNI use the name set by
 // [WithDefaultName].
+//
+// A server name that cannot be a DNS host name (longer than 253 bytes, a
+// label longer than 63, a byte other than a letter, digit, hyphen or
+// underscore after lower-casing, an IP literal) is refused with an error
+// wrapping [ErrInvalidName] before it reaches the cache, the negative
+// cache or the loader, and is counted in [Stats].InvalidNames. Such a
+// name costs no memory beyond the handshake's own, and errors quote at
+// most its first 64 bytes.
 func (c *Cache) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	// Keys are stored normalised, so a raw name that hits was already
-	// normal; normalising first would cost as much as the lookup.
 	raw := hello.ServerName
+	if len(raw) > maxNameLen+1 { // one trailing dot is dropped below
+		return nil, c.invalidName(raw, "longer than 253 bytes")
+	}
+	// Keys are stored normalised and valid, so a raw name that hits was
+	// already both; checking first would cost as much as the lookup.
 	now := c.now.Load()
 	if it := c.tab.get(raw); it != nil && now < it.serveUntil {
 		c.hit()
 		return it.cert, nil
 	}
 	name := normalize(raw)
-	if name == "" {
+	if raw == "" {
 		name = c.cfg.defaultName
+	} else if why := checkServerName(name); why != "" {
+		return nil, c.invalidName(raw, why)
 	}
 	if name != raw {
 		if it := c.tab.get(name); it != nil && now < it.serveUntil {
@@ -185,6 +197,12 @@ func (c *Cache) GetCertificate(hello *tls.ClientHelloInfo) (*tls.Certificate, er
 		}
 	}
 	return c.miss(hello, name)
+}
+
+// invalidName counts and returns the error for a refused server name.
+func (c *Cache) invalidName(raw, why string) error {
+	c.invalid.Inc()
+	return fmt.Errorf("tlscache: server name %s: %w: %s", quoteName(raw), ErrInvalidName, why)
 }
 
 // hit counts a hit. Every clockSample-th hit on a P also reads the clock
@@ -227,7 +245,7 @@ func (c *Cache) miss(hello *tls.ClientHelloInfo, name string) (*tls.Certificate,
 		c.armLocked(now)
 	}
 	c.st.Misses++
-	if n := c.neg[name]; n != nil && now.Before(n.until) {
+	if n := c.negativeLocked(name, now); n != nil {
 		c.st.NegativeHits++
 		err := n.err // read under mu: a failed reload rewrites it
 		c.mu.Unlock()
@@ -292,29 +310,41 @@ func (c *Cache) run(f *flight) {
 		now := c.cfg.clock.Now()
 		c.finish(f, r, now, now.Sub(start))
 	})
-	cert, err := c.safeLoad(ctx, f.name)
-	if stop() {
-		now := c.cfg.clock.Now()
-		r := loadResult{cert, err}
-		if r.err == nil {
-			r.cert, r.err = prepare(f.name, r.cert, now)
+	// What is left if the loader calls runtime.Goexit, which no recover
+	// stops: the deferred call below still ends the flight and frees the
+	// load's slot.
+	r := loadResult{err: fmt.Errorf("tlscache: load %q: %w: it called runtime.Goexit", f.name, ErrLoaderPanic)}
+	defer func() {
+		if stop() {
+			now := c.cfg.clock.Now()
+			if r.err == nil {
+				r.cert, r.err = prepare(f.name, r.cert, now)
+			}
+			c.finish(f, r, now, now.Sub(start))
+			c.wg.Done()
 		}
-		c.finish(f, r, now, now.Sub(start))
-		c.wg.Done()
-	}
-	c.mu.Lock()
-	c.loading--
-	c.mu.Unlock()
+		c.mu.Lock()
+		c.loading--
+		c.mu.Unlock()
+	}()
+	r.cert, r.err = c.safeLoad(ctx, f.name)
 }
 
+// safeLoad calls the loader, turning a panic into an error wrapping
+// ErrLoaderPanic: loads run in the cache's goroutines, where a panic
+// would take the process down and no caller could recover it.
 func (c *Cache) safeLoad(ctx context.Context, name string) (cert *tls.Certificate, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			cert, err = nil, fmt.Errorf("tlscache: load %q: %w: %v", name, ErrLoaderPanic, v)
+			cert, err = nil, fmt.Errorf("tlscache: load %q: %w: %.256v", name, ErrLoaderPanic, v)
 		}
 	}()
 	cert, err = c.loader.Load(ctx, name)
 	if err != nil {
+		// Quote the name once: the ready loaders' errors already do.
+		if strings.Contains(err.Error(), strconv.Quote(name)) {
+			return nil, fmt.Errorf("tlscache: load: %w", err)
+		}
 		return nil, fmt.Errorf("tlscache: load %q: %w", name, err)
 	}
 	return cert, nil
@@ -326,6 +356,9 @@ func (c *Cache) safeLoad(ctx context.Context, name string) (cert *tls.Certificat
 func prepare(name string, cert *tls.Certificate, now time.Time) (*tls.Certificate, error) {
 	if cert == nil || len(cert.Certificate) == 0 {
 		return nil, fmt.Errorf("tlscache: load %q: %w: empty chain", name, ErrInvalidCertificate)
+	}
+	if cert.PrivateKey == nil {
+		return nil, fmt.Errorf("tlscache: load %q: %w: no private key", name, ErrInvalidCertificate)
 	}
 	if cert.Leaf == nil {
 		leaf, err := x509.ParseCertificate(cert.Certificate[0])
@@ -390,6 +423,9 @@ func (c *Cache) finish(f *flight, r loadResult, now time.Time, dur time.Duration
 		if errors.Is(r.err, ErrLoadTimeout) {
 			c.st.LoadTimeouts++
 		}
+		if errors.Is(r.err, ErrLoaderPanic) {
+			c.st.LoaderPanics++
+		}
 		if e := f.refresh; e != nil && e.heapIdx >= 0 && !f.stale {
 			c.st.RefreshErrors++
 			c.retryRefreshLocked(e, now)
@@ -418,8 +454,7 @@ func (c *Cache) finish(f *flight, r loadResult, now time.Time, dur time.Duration
 	if f.stale {
 		return
 	}
-	delete(c.neg, f.name) // its slot in negOrder is reused in turn
-	c.st.NegativeEntries = len(c.neg)
+	c.forgetNegativeLocked(f.name)
 	c.installLocked(f.name, r.cert, now)
 	c.armLocked(now)
 }
@@ -520,32 +555,6 @@ func (c *Cache) backoff(n int) time.Duration {
 	d = min(d, c.cfg.maxNegTTL)
 	j := int64(d) / 4
 	return d - time.Duration(j) + time.Duration(rand.Int64N(2*j+1))
-}
-
-func (c *Cache) addNegativeLocked(name string, err error, now time.Time) {
-	n := c.neg[name]
-	if n == nil {
-		// negOrder is a FIFO ring of at most maxNegative names; writing a
-		// slot forgets the name it held, so the map can never outgrow it.
-		if len(c.negOrder) < c.cfg.maxNegative {
-			c.negOrder = append(c.negOrder, name)
-		} else {
-			if old := c.negOrder[c.negHead]; old != name {
-				if _, live := c.neg[old]; live {
-					delete(c.neg, old)
-					c.st.NegativeEvictions++
-				}
-			}
-			c.negOrder[c.negHead] = name
-			c.negHead = (c.negHead + 1) % len(c.negOrder)
-		}
-		n = &negEntry{}
-		c.neg[name] = n
-	}
-	n.fails++
-	n.err = err
-	n.until = now.Add(c.backoff(n.fails))
-	c.st.NegativeEntries = len(c.neg)
 }
 
 // pushHeadLocked inserts e at the head of the SIEVE queue.
@@ -708,7 +717,7 @@ func (c *Cache) Invalidate(name string) {
 			c.removeLocked(e)
 			c.st.Evictions.Invalidated++
 		}
-		delete(c.neg, k)
+		c.forgetNegativeLocked(k)
 		if f := c.flights[k]; f != nil {
 			f.stale = true
 		}
@@ -730,7 +739,6 @@ func (c *Cache) Invalidate(name string) {
 		}
 	}
 	drop(name)
-	c.st.NegativeEntries = len(c.neg)
 	if !c.closed {
 		c.armLocked(c.cfg.clock.Now())
 	}
@@ -750,6 +758,10 @@ func (c *Cache) Close() error {
 			c.wg.Done()
 		}
 		c.tick = nil
+		if c.sweep != nil && c.sweep.Stop() {
+			c.wg.Done()
+		}
+		c.sweep = nil
 		c.cancel()
 		c.tab.clear()
 		c.count = 0
@@ -759,6 +771,10 @@ func (c *Cache) Close() error {
 			e.heapIdx = -1
 		}
 		c.sched = nil
+		c.neg = make(map[string]*negEntry)
+		c.negHeap = nil
+		c.negBytes = 0
+		c.negStatsLocked()
 	}
 	c.mu.Unlock()
 	c.wg.Wait()
@@ -773,6 +789,7 @@ func (c *Cache) Stats() Stats {
 	s.LoadDuration.Buckets = append([]Bucket(nil), c.st.LoadDuration.Buckets...)
 	c.mu.Unlock()
 	s.Hits = c.hits.Load()
+	s.InvalidNames = c.invalid.Load()
 	return s
 }
 

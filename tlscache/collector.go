@@ -10,11 +10,14 @@ import "github.com/prometheus/client_golang/prometheus"
 //
 //	hits_total, misses_total, negative_hits_total, waits_total   counters
 //	overloaded_total                                              counter
+//	refused_total{reason="invalid_name"}                          counter
 //	loads_total, load_errors_total, load_timeouts_total          counters
+//	loader_panics_total                                           counter
 //	refreshes_total, refresh_errors_total                         counters
 //	evictions_total{reason="capacity|expired|invalidated|negative_capacity"}
 //	load_duration_seconds                                         histogram
 //	entries, max_entries, negative_entries, loads_in_flight       gauges
+//	negative_bytes, max_negative_bytes                            gauges
 func NewCollector(c *Cache, name string) prometheus.Collector {
 	col := &collector{c: c}
 	var cl prometheus.Labels
@@ -29,6 +32,8 @@ func NewCollector(c *Cache, name string) prometheus.Collector {
 	col.negHits = d("negative_hits_total", "Misses answered by a remembered failed load.")
 	col.waits = d("waits_total", "Misses that waited for a load already in progress.")
 	col.overloaded = d("overloaded_total", "Misses refused because the maximum number of loads was running.")
+	col.refused = d("refused_total", "Handshakes refused before any lookup, by reason (invalid_name: the server name cannot be a DNS host name).", "reason")
+	col.panics = d("loader_panics_total", "Loader calls that panicked or called runtime.Goexit.")
 	col.loads = d("loads_total", "Loader calls, including background refreshes.")
 	col.loadErrors = d("load_errors_total", "Loader calls that failed.")
 	col.loadTimeouts = d("load_timeouts_total", "Loader calls ended by the load timeout.")
@@ -40,6 +45,8 @@ func NewCollector(c *Cache, name string) prometheus.Collector {
 	col.maxEntries = d("max_entries", "Configured bound on cached certificates.")
 	col.negEntries = d("negative_entries", "Remembered failed loads.")
 	col.inFlight = d("loads_in_flight", "Loads running now.")
+	col.negBytes = d("negative_bytes", "Memory charged to remembered failed loads.")
+	col.maxNegBytes = d("max_negative_bytes", "Configured bound on the memory of remembered failed loads.")
 	return col
 }
 
@@ -49,12 +56,14 @@ type collector struct {
 	loads, loadErrors, loadTimeouts              *prometheus.Desc
 	refreshes, refreshErrors, evictions, loadDur *prometheus.Desc
 	entries, maxEntries, negEntries, inFlight    *prometheus.Desc
+	refused, panics, negBytes, maxNegBytes       *prometheus.Desc
 }
 
 func (col *collector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{col.hits, col.misses, col.negHits, col.waits, col.overloaded,
 		col.loads, col.loadErrors, col.loadTimeouts, col.refreshes, col.refreshErrors,
-		col.evictions, col.loadDur, col.entries, col.maxEntries, col.negEntries, col.inFlight} {
+		col.evictions, col.loadDur, col.entries, col.maxEntries, col.negEntries, col.inFlight,
+		col.refused, col.panics, col.negBytes, col.maxNegBytes} {
 		ch <- d
 	}
 }
@@ -72,6 +81,8 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 	counter(col.negHits, s.NegativeHits)
 	counter(col.waits, s.Waits)
 	counter(col.overloaded, s.Overloaded)
+	counter(col.refused, s.InvalidNames, "invalid_name")
+	counter(col.panics, s.LoaderPanics)
 	counter(col.loads, s.Loads)
 	counter(col.loadErrors, s.LoadErrors)
 	counter(col.loadTimeouts, s.LoadTimeouts)
@@ -90,6 +101,8 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(col.maxEntries, s.MaxEntries)
 	gauge(col.negEntries, s.NegativeEntries)
 	gauge(col.inFlight, s.InFlight)
+	gauge(col.negBytes, s.NegativeBytes)
+	gauge(col.maxNegBytes, s.MaxNegativeBytes)
 }
 
 // NewSessionCollector returns a Prometheus collector for a [SessionCache]:

@@ -20,6 +20,7 @@ func TestCollector(t *testing.T) {
 	}
 	cache.GetCertificate(hello("missing.test"))
 	cache.GetCertificate(hello("missing.test"))
+	cache.GetCertificate(hello("bad name"))
 
 	col := tlscache.NewCollector(cache, "main")
 	if problems, err := testutil.CollectAndLint(col); err != nil || len(problems) > 0 {
@@ -35,6 +36,9 @@ gotune_tlscache_loads_total{cache="main"} 2
 # HELP gotune_tlscache_negative_hits_total Misses answered by a remembered failed load.
 # TYPE gotune_tlscache_negative_hits_total counter
 gotune_tlscache_negative_hits_total{cache="main"} 1
+# HELP gotune_tlscache_refused_total Handshakes refused before any lookup, by reason (invalid_name: the server name cannot be a DNS host name).
+# TYPE gotune_tlscache_refused_total counter
+gotune_tlscache_refused_total{cache="main",reason="invalid_name"} 1
 # HELP gotune_tlscache_entries Cached certificates.
 # TYPE gotune_tlscache_entries gauge
 gotune_tlscache_entries{cache="main"} 1
@@ -44,7 +48,7 @@ gotune_tlscache_max_entries{cache="main"} 5
 `
 	if err := testutil.CollectAndCompare(col, strings.NewReader(want),
 		"gotune_tlscache_hits_total", "gotune_tlscache_loads_total", "gotune_tlscache_negative_hits_total",
-		"gotune_tlscache_entries", "gotune_tlscache_max_entries"); err != nil {
+		"gotune_tlscache_entries", "gotune_tlscache_max_entries", "gotune_tlscache_refused_total"); err != nil {
 		t.Error(err)
 	}
 	reg := prometheus.NewPedanticRegistry()

@@ -2,7 +2,9 @@ package tlscache
 
 // Internals reached by the external tests.
 var (
-	Normalize     = normalize
-	WildcardKey   = wildcardKey
-	ValidHostname = validHostname
+	Normalize       = normalize
+	WildcardKey     = wildcardKey
+	ValidHostname   = validHostname
+	CheckServerName = checkServerName
+	QuoteName       = quoteName
 )

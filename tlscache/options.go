@@ -9,6 +9,7 @@ import (
 const (
 	DefaultMaxEntries         = 10000
 	DefaultMaxNegativeEntries = 10000
+	DefaultMaxNegativeBytes   = 4 << 20
 	DefaultTTL                = time.Hour
 	DefaultRefreshAhead       = 10 * time.Minute
 	DefaultSkew               = 5 * time.Minute
@@ -28,6 +29,7 @@ func (f optionFunc) apply(c *config) { f(c) }
 type config struct {
 	maxEntries   int
 	maxNegative  int
+	maxNegBytes  int
 	ttl          time.Duration
 	refreshAhead time.Duration
 	skew         time.Duration
@@ -44,6 +46,7 @@ func defaultConfig() config {
 	return config{
 		maxEntries:   DefaultMaxEntries,
 		maxNegative:  DefaultMaxNegativeEntries,
+		maxNegBytes:  DefaultMaxNegativeBytes,
 		ttl:          DefaultTTL,
 		refreshAhead: DefaultRefreshAhead,
 		skew:         DefaultSkew,
@@ -67,12 +70,27 @@ func WithMaxEntries(n int) Option {
 	})
 }
 
-// WithMaxNegativeEntries bounds the negative cache of failed loads. When full,
-// the oldest failure is forgotten.
+// WithMaxNegativeEntries bounds the negative cache of failed loads. When
+// full, the failure that would be forgotten soonest goes first.
 func WithMaxNegativeEntries(n int) Option {
 	return optionFunc(func(c *config) {
 		if n > 0 {
 			c.maxNegative = n
+		}
+	})
+}
+
+// WithMaxNegativeBytes bounds the memory of the negative cache: each
+// remembered failure is charged for its name, its error message (twice,
+// for the errors that wrap it) and about 256 bytes of bookkeeping. When
+// the total passes n, the failures that would be forgotten soonest go
+// first. Names are at most 253 bytes (longer ones are refused before any
+// load), so with the ready loaders an entry costs about 1 KiB and the
+// default of 4 MiB holds about 4,000 of them.
+func WithMaxNegativeBytes(n int) Option {
+	return optionFunc(func(c *config) {
+		if n > 0 {
+			c.maxNegBytes = n
 		}
 	})
 }

@@ -9,11 +9,18 @@ type Stats struct {
 	// names); it never exceeds MaxEntries.
 	Entries    int `json:"entries"`
 	MaxEntries int `json:"max_entries"`
-	// NegativeEntries is the number of remembered failed loads (some may
-	// have lapsed and wait to be overwritten); it never exceeds
-	// MaxNegativeEntries.
+	// NegativeEntries is the number of remembered failed loads; it never
+	// exceeds MaxNegativeEntries. A failure answers handshakes for its
+	// backoff d, is kept for another d to remember the count of failures
+	// in a row, and is then freed within one base negative TTL (see
+	// [WithNegativeTTL]).
 	NegativeEntries    int `json:"negative_entries"`
 	MaxNegativeEntries int `json:"max_negative_entries"`
+	// NegativeBytes is the memory charged to the remembered failures (see
+	// [WithMaxNegativeBytes]); it exceeds MaxNegativeBytes only while a
+	// single failure alone is larger.
+	NegativeBytes    int `json:"negative_bytes"`
+	MaxNegativeBytes int `json:"max_negative_bytes"`
 	// InFlight is the number of loads running now.
 	InFlight int `json:"in_flight"`
 	// MaxConcurrentLoads is the bound on loader calls running at once.
@@ -21,6 +28,10 @@ type Stats struct {
 
 	// Hits counts handshakes served from the cache.
 	Hits uint64 `json:"hits"`
+	// InvalidNames counts handshakes refused with [ErrInvalidName]
+	// because their server name cannot be a DNS host name; they touch
+	// neither the cache nor a loader and are not counted as misses.
+	InvalidNames uint64 `json:"invalid_names"`
 	// Misses counts handshakes not served from the cache; NegativeHits and
 	// Waits are subsets of them.
 	Misses uint64 `json:"misses"`
@@ -39,6 +50,9 @@ type Stats struct {
 	// LoadTimeouts counts loads ended by the load timeout (also in
 	// LoadErrors).
 	LoadTimeouts uint64 `json:"load_timeouts"`
+	// LoaderPanics counts loader calls that panicked or called
+	// runtime.Goexit (also in LoadErrors).
+	LoaderPanics uint64 `json:"loader_panics"`
 	// Refreshes counts background loads started ahead of expiry;
 	// RefreshErrors those that failed while the old certificate kept
 	// serving.
@@ -47,7 +61,7 @@ type Stats struct {
 
 	Evictions Evictions `json:"evictions"`
 	// NegativeEvictions counts failures forgotten early because the
-	// negative cache was full.
+	// negative cache was full (in entries or bytes).
 	NegativeEvictions uint64 `json:"negative_evictions"`
 
 	// LoadDuration is the distribution of load durations.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package tlscache_test
+
+const raceEnabled = false
