@@ -204,13 +204,14 @@ func Start(opts ...Option) (g *Guard, err error) {
 		if running.g != nil {
 			return nil, ErrRunning
 		}
+		gg := g // the error returns below set g to nil
 		defer func() {
 			if err != nil {
-				g.gcClaim.Release()
-				g.limClaim.Release()
+				gg.gcClaim.Release()
+				gg.limClaim.Release()
 				return
 			}
-			running.g = g
+			running.g = gg
 		}()
 	}
 	cfg := o.cfg
