@@ -76,7 +76,7 @@ table.summary td,table.summary th{border-bottom:1px solid #ddd;padding:4px 8px;t
 table.summary th{background:#eee;font-weight:600}
 table.summary td.name{font-weight:600;white-space:nowrap}
 table.summary td.value{font-variant-numeric:tabular-nums}
-table.summary td.source{color:#555}
+table.summary td.source{color:#555;white-space:nowrap}
 table.summary tr.bad td,table.summary tr.warn td{font-weight:600}
 @media (max-width:640px){
  table.summary thead{display:none}
