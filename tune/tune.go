@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"path/filepath"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
@@ -136,28 +137,18 @@ func detect(c *config, refresh bool) (Report, error) {
 // the live host the mask comes from sched_getaffinity; under a root from
 // proc/self/status, falling back to the online CPUs.
 func allowedCPUs(c *config, lim cgroup.Limits, warnings *[]string) ([]int, error) {
-	var cpus []int
+	var (
+		cpus []int
+		err  error
+	)
 	if c.live() {
-		var err error
 		if cpus, err = cgroup.Affinity(); err != nil {
 			cpus = seq(c.numCPU())
 		}
 	} else {
-		set, ok, err := cgroup.AllowedCPUs(c.root)
-		if err != nil {
+		if cpus, err = rootCPUs(c, warnings); err != nil {
 			return nil, err
 		}
-		if !ok {
-			if set, ok, err = cgroup.OnlineCPUs(c.root); err != nil {
-				return nil, err
-			}
-		}
-		if !ok {
-			// Nothing under the root says how many CPUs there are.
-			set = seq(c.numCPU())
-			*warnings = append(*warnings, fmt.Sprintf("no proc/self/status or sys/devices/system/cpu/online under %s: assuming this host's %d CPUs", c.root, len(set)))
-		}
-		cpus = set
 	}
 	if lim.CPUSet != nil {
 		if in := cpulist.Intersect(cpus, lim.CPUSet); len(in) > 0 {
@@ -168,6 +159,50 @@ func allowedCPUs(c *config, lim cgroup.Limits, warnings *[]string) ([]int, error
 		cpus = seq(1)
 	}
 	return cpus, nil
+}
+
+// rootCPUs is the affinity under a root: Cpus_allowed_list from
+// proc/self/status, within the online CPUs of sys/devices/system/cpu/online.
+// A list that names more CPUs than are online (Cpus_allowed_list: 0-65535
+// gave GOMAXPROCS 65536) is an error naming the file and the value, and
+// nothing is changed. Without an online file the list is taken as it is,
+// bounded by cpulist.MaxID: this host's CPU count says nothing about a
+// root captured elsewhere.
+func rootCPUs(c *config, warnings *[]string) ([]int, error) {
+	online, haveOnline, err := cgroup.OnlineCPUs(c.root)
+	if err != nil {
+		return nil, err
+	}
+	set, ok, err := cgroup.AllowedCPUs(c.root)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case ok && haveOnline && len(set) > len(online):
+		return nil, fmt.Errorf("tune: %s: Cpus_allowed_list %s names %d CPUs, more than the %d online (%s %s)",
+			filepath.Join(c.root, "proc/self/status"), quoteList(set), len(set), len(online),
+			filepath.Join(c.root, "sys/devices/system/cpu/online"), quoteList(online))
+	case ok && haveOnline:
+		if in := cpulist.Intersect(set, online); len(in) > 0 {
+			set = in
+		}
+	case !ok && haveOnline:
+		set = online
+	case !ok:
+		// Nothing under the root says how many CPUs there are.
+		set = seq(c.numCPU())
+		*warnings = append(*warnings, fmt.Sprintf("no proc/self/status or sys/devices/system/cpu/online under %s: assuming this host's %d CPUs", c.root, len(set)))
+	}
+	return set, nil
+}
+
+// quoteList formats ids for an error, cut to 64 bytes.
+func quoteList(ids []int) string {
+	s := cpulist.Format(ids)
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + "…"
+	}
+	return strconv.Quote(s)
 }
 
 func seq(n int) []int {
@@ -328,6 +363,13 @@ func (c *config) decideMemLimit(r *Report, cur int64) Setting {
 	if target <= 0 {
 		r.Warnings = append(r.Warnings, fmt.Sprintf("memory reserve %s leaves nothing of the %s limit %s; GOMEMLIMIT left alone", FormatBytes(c.reserve), which, FormatBytes(limit)))
 		s.Reason = "reserve exceeds the limit"
+		return s
+	}
+	if target < cgroup.MinMemory {
+		// The runtime's minimum heap goal is 4 MiB: a limit below it makes
+		// the collector run without pause and still cannot be met.
+		r.Warnings = append(r.Warnings, fmt.Sprintf("GOMEMLIMIT of %s from the %s limit %s is below the %s floor; GOMEMLIMIT left alone", FormatBytes(target), which, FormatBytes(limit), FormatBytes(cgroup.MinMemory)))
+		s.Reason = "below the 4 MiB floor"
 		return s
 	}
 	if cur != math.MaxInt64 && cur != ours && !c.overrideCode {

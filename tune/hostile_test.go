@@ -1,0 +1,122 @@
+//go:build linux
+
+package tune_test
+
+import (
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"testing"
+
+	"github.com/gotune/gotune/internal/hostile"
+	"github.com/gotune/gotune/tune"
+)
+
+// TestHostileTree runs Detect and Apply over trees in which one file that
+// tune reads is a FIFO, a device, an escaping link, oversized, repeated or
+// nonsense (issue 15). Each returns within the deadline and allocates under
+// 1 MiB; a refused file gives an error that names it; and whatever the
+// outcome, GOMAXPROCS stays within the CPUs online and GOMEMLIMIT is
+// either left alone or at least the 4 MiB floor. On an error Apply changes
+// nothing.
+func TestHostileTree(t *testing.T) {
+	files := []string{
+		"proc/self/cgroup", "proc/self/mountinfo", "proc/self/status",
+		"sys/devices/system/cpu/online",
+		"sys/fs/cgroup/app/cpu.max", "sys/fs/cgroup/app/memory.max", "sys/fs/cgroup/app/memory.high",
+		"sys/fs/cgroup/app/cpuset.cpus.effective",
+	}
+	procs, limit := runtime.GOMAXPROCS(0), debug.SetMemoryLimit(-1)
+	for _, c := range hostile.Cases(t, files...) {
+		var r tune.Report
+		err := hostile.Check(t, c, func() error {
+			var err error
+			r, err = tune.Detect(tune.WithRoot(c.Root), noEnv, tune.WithNumCPU(4))
+			return err
+		})
+		if err == nil {
+			if r.GOMAXPROCS.After < 1 || r.GOMAXPROCS.After > 4 {
+				t.Errorf("%s: GOMAXPROCS %d, want 1..4 (4 CPUs online)", c.Name, r.GOMAXPROCS.After)
+			}
+			if r.GOMEMLIMIT.Set && r.GOMEMLIMIT.After < 4<<20 {
+				t.Errorf("%s: GOMEMLIMIT %d below the floor", c.Name, r.GOMEMLIMIT.After)
+			}
+			continue
+		}
+		if r.GOMAXPROCS.Set || r.GOMEMLIMIT.Set || r.GOGC.Set {
+			t.Errorf("%s: error %v, but the report sets %+v", c.Name, err, r)
+		}
+		if _, err := tune.Apply(tune.WithRoot(c.Root), noEnv, tune.WithNumCPU(4)); err == nil {
+			t.Errorf("%s: Detect failed but Apply did not", c.Name)
+		}
+		if runtime.GOMAXPROCS(0) != procs || debug.SetMemoryLimit(-1) != limit {
+			t.Fatalf("%s: Apply changed the runtime's settings after an error", c.Name)
+		}
+	}
+}
+
+// TestCPUsAllowedPastOnline: Cpus_allowed_list: 0-65535 gave
+// GOMAXPROCS(65536) (issue 15). A list that names more CPUs than are
+// online is an error naming the file and the count; one within them is
+// read as the CPUs that are both allowed and online.
+func TestCPUsAllowedPastOnline(t *testing.T) {
+	for _, tc := range []struct {
+		status, online string
+		numCPU         int
+		want           int64 // 0: an error
+	}{
+		{"Cpus_allowed_list:\t0-65535\n", "0-3\n", 4, 0},
+		{"Cpus_allowed_list:\t0-16383\n", "0-3\n", 4, 0},
+		{"Cpus_allowed_list:\t0-65535\n", "", 4, 0}, // past cpulist.MaxID
+		{"Cpus_allowed_list:\t0-7\n", "0-3\n", 4, 0},
+		{"Cpus_allowed_list:\t2-3\n", "0-3\n", 4, 2},
+		{"Cpus_allowed_list:\t2-5\n", "0-3,8-9\n", 4, 2}, // allowed ∩ online
+		{"Cpus_allowed_list:\t0-3\n", "", 4, 4},
+	} {
+		root := t.TempDir()
+		files := map[string]string{}
+		for k, v := range hostile.Base {
+			files[k] = v
+		}
+		delete(files, "sys/fs/cgroup/app/cpu.max")
+		delete(files, "sys/fs/cgroup/app/cpuset.cpus.effective")
+		files["proc/self/status"] = tc.status
+		if tc.online == "" {
+			delete(files, "sys/devices/system/cpu/online")
+		} else {
+			files["sys/devices/system/cpu/online"] = tc.online
+		}
+		hostile.Write(t, root, files)
+		r, err := tune.Detect(tune.WithRoot(root), noEnv, tune.WithNumCPU(tc.numCPU))
+		switch {
+		case tc.want == 0 && (err == nil || !strings.Contains(err.Error(), "proc/self/status") || !strings.Contains(err.Error(), "Cpus_allowed_list")):
+			t.Errorf("status %q, online %q: Detect = %d, %v, want an error naming proc/self/status", tc.status, tc.online, r.GOMAXPROCS.After, err)
+		case tc.want != 0 && (err != nil || r.GOMAXPROCS.After != tc.want):
+			t.Errorf("status %q, online %q: Detect = %d, %v, want %d", tc.status, tc.online, r.GOMAXPROCS.After, err, tc.want)
+		}
+	}
+}
+
+// TestMemoryFloor: memory.max = 2 set GOMEMLIMIT to 1 byte (issue 15).
+// Now the file is an error that names it and the value, and nothing is
+// set; a limit whose share after the reserve falls under 4 MiB leaves
+// GOMEMLIMIT alone with a warning.
+func TestMemoryFloor(t *testing.T) {
+	root := t.TempDir()
+	hostile.Write(t, root, hostile.Base)
+	hostile.Write(t, root, map[string]string{"sys/fs/cgroup/app/memory.max": "2\n"})
+	r, err := tune.Detect(tune.WithRoot(root), noEnv)
+	if err == nil || !strings.Contains(err.Error(), "sys/fs/cgroup/app/memory.max") || !strings.Contains(err.Error(), "2 bytes") || r.GOMEMLIMIT.Set {
+		t.Errorf("memory.max = 2: Detect = %+v, %v, want an error naming the file and the value", r.GOMEMLIMIT, err)
+	}
+
+	hostile.Write(t, root, map[string]string{"sys/fs/cgroup/app/memory.max": "8388608\n"}) // 8 MiB
+	r, err = tune.Detect(tune.WithRoot(root), noEnv, tune.WithMemoryReserve(5<<20))
+	if err != nil || r.GOMEMLIMIT.Set || len(r.Warnings) == 0 || !strings.Contains(strings.Join(r.Warnings, "\n"), "floor") {
+		t.Errorf("8 MiB limit, 5 MiB reserve: Detect = %+v, %v, warnings %q; want GOMEMLIMIT left alone with a warning", r.GOMEMLIMIT, err, r.Warnings)
+	}
+	r, err = tune.Detect(tune.WithRoot(root), noEnv)
+	if err != nil || r.GOMEMLIMIT.After < 4<<20 || r.GOMEMLIMIT.Source != tune.SourceCgroup {
+		t.Errorf("8 MiB limit: Detect = %+v, %v, want 0.9 × 8 MiB from the cgroup", r.GOMEMLIMIT, err)
+	}
+}
