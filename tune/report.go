@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+
+	"github.com/gotune/gotune/internal/cgstat"
 )
 
 // Source says where a setting's value comes from.
@@ -75,6 +77,9 @@ type Report struct {
 	GOGC       Setting  `json:"gogc"`
 	Applied    bool     `json:"applied"`
 	Warnings   []string `json:"warnings,omitempty"`
+
+	// dirs are where the cgroup's stat files are, for Tuner.Signals.
+	dirs cgstat.Dirs
 
 	// procsDefault records that GOMAXPROCS was the runtime's own default
 	// before Apply, so Undo hands it back to the runtime.

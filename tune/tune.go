@@ -104,6 +104,7 @@ func detect(c *config, refresh bool) (Report, error) {
 		keep()
 		return r, err
 	}
+	r.dirs = lim.Dirs
 	r.Limits = Limits{
 		Cgroup:       lim.Version.String(),
 		Path:         lim.Path,

@@ -24,6 +24,8 @@ type Tuner struct {
 	orig Report
 	set  struct{ procs, limit, gogc bool }
 
+	sig signals // what the kernel measured about the limits biting
+
 	refreshes atomic.Uint64
 	errors    atomic.Uint64
 	changes   atomic.Uint64
@@ -71,6 +73,7 @@ func (t *Tuner) apply(refresh bool) (Report, error) {
 	t.set.limit = t.set.limit || r.GOMEMLIMIT.Set
 	t.set.gogc = t.set.gogc || r.GOGC.Set
 	t.report = r
+	t.readSignals(r, time.Now())
 	return r, nil
 }
 

@@ -190,3 +190,24 @@ func TestReadHostileFiles(t *testing.T) {
 		t.Fatal("Read on a FIFO, /dev/zero and a 100 MB file did not return in 10 s")
 	}
 }
+
+// TestRootCgroupPressureIsHostWide: a process at the root of the v2
+// hierarchy (no cgroup.events there) reads the root's pressure files,
+// which are the whole host's, and they are labelled so.
+func TestRootCgroupPressureIsHostWide(t *testing.T) {
+	root := t.TempDir()
+	dir := filepath.Join(root, "sys/fs/cgroup/unified")
+	os.MkdirAll(dir, 0o755)
+	os.WriteFile(filepath.Join(dir, "cpu.pressure"), []byte("some avg10=93.00 avg60=50.00 avg300=10.00 total=5\n"), 0o644)
+	s, err := cgstat.Read(root, cgstat.Dirs{Unified: "sys/fs/cgroup/unified"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Pressure == nil || !s.Pressure.HostWide || s.Pressure.Source != "sys/fs/cgroup/unified" {
+		t.Errorf("root cgroup's pressure = %+v, want it read and labelled host-wide", s.Pressure)
+	}
+	os.WriteFile(filepath.Join(dir, "cgroup.events"), []byte("populated 1\nfrozen 0\n"), 0o644)
+	if s, _ = cgstat.Read(root, cgstat.Dirs{Unified: "sys/fs/cgroup/unified"}); s.Pressure == nil || s.Pressure.HostWide {
+		t.Errorf("a (namespaced) cgroup's own pressure = %+v, want it the cgroup's", s.Pressure)
+	}
+}

@@ -55,9 +55,10 @@ type MemStat struct {
 }
 
 // Pressure is Pressure Stall Information for CPU, memory and IO. HostWide
-// means the figures are the host's (/proc/pressure), read because the
-// cgroup has none (v1, or a kernel without cgroup PSI): they say the host
-// is under pressure, never that the container is.
+// means the figures are the host's: /proc/pressure, read because the
+// cgroup has none (v1, or a kernel without cgroup PSI), or the pressure
+// files of the v2 root cgroup, where the process sits at the root. They say
+// the host is under pressure, never that the container is.
 type Pressure struct {
 	Source   string `json:"source"`
 	HostWide bool   `json:"host_wide"`
@@ -197,6 +198,11 @@ func (r *reader) pressure(unified string) *Pressure {
 }
 
 func (r *reader) psi(dir string, host bool) *Pressure {
+	if !host && isRootCgroup(r.root, dir) {
+		// The root cgroup's pressure files (Linux 6.x writes them) are
+		// the whole host's: say so.
+		host = true
+	}
 	p := &Pressure{Source: dir, HostWide: host}
 	one := func(res string) *PSI {
 		name := path.Join(dir, res+".pressure")
@@ -219,6 +225,14 @@ func (r *reader) psi(dir string, host bool) *Pressure {
 		return nil
 	}
 	return p
+}
+
+// isRootCgroup says whether dir is the root of a v2 hierarchy, which has
+// no cgroup.events file (every other cgroup has one). A container's
+// namespaced view of its own cgroup has one, so its figures stay its own.
+func isRootCgroup(root, dir string) bool {
+	_, err := fsread.Stat(root, path.Join(dir, "cgroup.events"))
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 func usec(n uint64) time.Duration { return dur(n, time.Microsecond) }
