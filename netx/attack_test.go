@@ -76,7 +76,9 @@ func bodyReader(done chan<- error) http.Handler {
 func TestAttackSlowBody(t *testing.T) {
 	checkLeaks(t)
 	netxDone, bareDone := make(chan error, 1), make(chan error, 1)
-	netxURL := serveNetx(t, quietServer(bodyReader(netxDone), netx.WithReadTimeout(300*time.Millisecond)))
+	netxSrv := quietServer(bodyReader(netxDone))
+	netxSrv.ReadTimeout = 300 * time.Millisecond
+	netxURL := serveNetx(t, netxSrv)
 	bareURL, _ := serveBare(t, bodyReader(bareDone))
 
 	trickle := func(url string) (stop func()) {
@@ -163,7 +165,9 @@ func bigWriter(done chan<- error) http.Handler {
 func TestAttackClientNeverReads(t *testing.T) {
 	checkLeaks(t)
 	netxDone, bareDone := make(chan error, 1), make(chan error, 1)
-	netxURL := serveNetx(t, quietServer(bigWriter(netxDone), netx.WithWriteTimeout(300*time.Millisecond)))
+	netxSrv := quietServer(bigWriter(netxDone))
+	netxSrv.WriteTimeout = 300 * time.Millisecond
+	netxURL := serveNetx(t, netxSrv)
 	bareURL, _ := serveBare(t, bigWriter(bareDone))
 	open := func(url string) net.Conn {
 		c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
@@ -195,7 +199,8 @@ func TestAttackIdleKeepAliveFlood(t *testing.T) {
 	checkLeaks(t)
 	const flood = 40
 	var bareOpen atomic.Int64
-	netxSrv := quietServer(okHandler(), netx.WithIdleTimeout(300*time.Millisecond))
+	netxSrv := quietServer(okHandler())
+	netxSrv.IdleTimeout = 300 * time.Millisecond
 	netxURL := serveNetx(t, netxSrv)
 	// A second netx server with a long idle timeout but a connection
 	// limit: the limit evicts idle connections instead.
@@ -397,8 +402,8 @@ func TestAttackOverload5x(t *testing.T) {
 			t.Errorf("after overload: GET = %d, want 200", code)
 		}
 	}
-	if s := netx.GuardOf(srv).Stats(); s.InFlight != 0 || s.Shed[netx.ShedInFlight] != uint64(shedTotal) {
-		t.Errorf("Stats(): in flight %d, shed %d; want 0, %d", s.InFlight, s.Shed[netx.ShedInFlight], shedTotal)
+	if s := netx.GuardOf(srv).Stats(); s.InFlight != 0 || s.Shed["in_flight"] != uint64(shedTotal) {
+		t.Errorf("Stats(): in flight %d, shed %d; want 0, %d", s.InFlight, s.Shed["in_flight"], shedTotal)
 	}
 }
 
@@ -445,7 +450,10 @@ func TestFaultPoolExhaustionHangingBackend(t *testing.T) {
 		return o
 	}
 	// netx: 2 connections per host, 300ms overall timeout.
-	nc := netx.NewClient(netx.WithMaxConnsPerHost(2), netx.WithTimeout(300*time.Millisecond))
+	ntr := netx.NewTransport()
+	ntr.MaxConnsPerHost = 2
+	nc := netx.NewClient(netx.WithTransport(ntr))
+	nc.Timeout = 300 * time.Millisecond
 	t.Cleanup(nc.CloseIdleConnections)
 	start := time.Now()
 	no := run(nc)
@@ -490,8 +498,10 @@ func TestFaultLatencySpikeBreaker(t *testing.T) {
 	}))
 	const calls = 15
 	open := 500 * time.Millisecond
+	ntr := netx.NewTransport()
+	ntr.ResponseHeaderTimeout = 80 * time.Millisecond
 	nc := netx.NewClient(
-		netx.WithResponseHeaderTimeout(80*time.Millisecond),
+		netx.WithTransport(ntr),
 		netx.WithBreaker(netx.BreakerSettings{ConsecutiveFailures: 3, OpenTimeout: open}),
 		netx.WithRetry(netx.RetryPolicy{MaxAttempts: 3, BaseDelay: time.Millisecond, MinRetriesPerSecond: 1}))
 	t.Cleanup(nc.CloseIdleConnections)
@@ -521,7 +531,7 @@ func TestFaultLatencySpikeBreaker(t *testing.T) {
 	bareHits := hits.Swap(0)
 	t.Logf("spike, %d calls: backend hits netx %d (retries %d, denied %d, fast fails %d), bare %d",
 		calls, netxHits, s.Retries, s.RetriesDenied, fastFails, bareHits)
-	if s.Breakers.Open != 1 || s.Breakers.Trips != 1 {
+	if s.Breakers["open"] != 1 || s.BreakerTrips != 1 {
 		t.Errorf("netx breakers %+v, want 1 open after 1 trip", s.Breakers)
 	}
 	if netxHits > 3+2 || fastFails < calls-4 {
@@ -537,7 +547,7 @@ func TestFaultLatencySpikeBreaker(t *testing.T) {
 	if code, _ := get(t, nc, url); code != 200 {
 		t.Errorf("probe after recovery = %d, want 200", code)
 	}
-	if s := rt.Stats().Breakers; s.Closed != 1 || s.Open != 0 {
+	if s := rt.Stats().Breakers; s["closed"] != 1 || s["open"] != 0 {
 		t.Errorf("breakers after probe %+v, want 1 closed", s)
 	}
 }
@@ -572,7 +582,8 @@ func TestFaultBackendNeverAnswers(t *testing.T) {
 	}()
 	url := "http://" + ln.Addr().String()
 
-	nt := netx.NewTransport(netx.WithResponseHeaderTimeout(200 * time.Millisecond))
+	nt := netx.NewTransport()
+	nt.ResponseHeaderTimeout = 200 * time.Millisecond
 	defer nt.CloseIdleConnections()
 	req, _ := http.NewRequest("GET", url, nil)
 	done := make(chan error, 1)
@@ -593,7 +604,8 @@ func TestFaultBackendNeverAnswers(t *testing.T) {
 	}
 
 	// The same silent peer behind https: the TLS handshake is bounded too.
-	tt := netx.NewTransport(netx.WithTLSHandshakeTimeout(200 * time.Millisecond))
+	tt := netx.NewTransport()
+	tt.TLSHandshakeTimeout = 200 * time.Millisecond
 	defer tt.CloseIdleConnections()
 	treq, _ := http.NewRequest("GET", "https://"+ln.Addr().String(), nil)
 	tdone := make(chan error, 1)
@@ -681,11 +693,11 @@ func TestServeSIGTERMWithRequestsInFlight(t *testing.T) {
 	must(t, p.Signal(syscall.SIGTERM))
 	_ = p.Release() // FindProcess holds a pidfd on Linux
 
-	waitFor(t, 5*time.Second, "draining", func() bool { return g.Stats().Phase == netx.PhaseDraining })
+	waitFor(t, 5*time.Second, "draining", func() bool { return g.Stats().Phase == "draining" })
 	if code, _ := get(t, probe, url+"/readyz"); code != 503 {
 		t.Errorf("readiness while draining = %d, want 503", code)
 	}
-	waitFor(t, 5*time.Second, "shutdown phase", func() bool { return g.Stats().Phase == netx.PhaseShutdown })
+	waitFor(t, 5*time.Second, "shutdown phase", func() bool { return g.Stats().Phase == "shutdown" })
 	// Shutdown closes the listener first thing; new connections must be
 	// refused from then on.
 	waitFor(t, 5*time.Second, "new connections refused", func() bool {
@@ -703,7 +715,7 @@ func TestServeSIGTERMWithRequestsInFlight(t *testing.T) {
 	if ok.Load() != inflight || failed.Load() != 0 {
 		t.Errorf("in-flight requests: %d ok, %d failed; want all %d ok", ok.Load(), failed.Load(), inflight)
 	}
-	if s := g.Stats(); s.Phase != netx.PhaseStopped {
-		t.Errorf("phase after Serve = %q, want %q", s.Phase, netx.PhaseStopped)
+	if s := g.Stats(); s.Phase != "stopped" {
+		t.Errorf("phase after Serve = %q, want %q", s.Phase, "stopped")
 	}
 }

@@ -3,7 +3,6 @@ package netx
 import (
 	"errors"
 	"fmt"
-	"log/slog"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -25,7 +24,11 @@ const maxBreakers = 1024
 
 // BreakerSettings configures the per-host circuit breaker of
 // [WithBreaker], built on github.com/sony/gobreaker/v2. Zero fields take
-// the defaults given.
+// the defaults given; negative durations and a FailureRatio outside [0, 1]
+// are invalid.
+//
+// With [WithRetry] as well, the breaker counts a request once, with the
+// outcome after its retries (see [RoundTripper.RoundTrip]).
 //
 // A failure is a transport error or a 5xx response. The caller canceling
 // its own request (context.Canceled) is not counted at all, and 4xx
@@ -54,23 +57,12 @@ type BreakerSettings struct {
 	HalfOpenRequests uint32
 }
 
-// BreakerStats counts the per-host breakers by state and their events.
-type BreakerStats struct {
-	Closed   int `json:"closed"`
-	Open     int `json:"open"`
-	HalfOpen int `json:"half_open"`
-	// Trips counts transitions to open; Rejected counts requests refused
-	// with [ErrCircuitOpen].
-	Trips    uint64 `json:"trips"`
-	Rejected uint64 `json:"rejected"`
-}
+var breakerStates = [...]string{"closed", "open", "half_open"}
 
 type breaker = gobreaker.TwoStepCircuitBreaker[struct{}]
 
 type breakers struct {
-	name     string
 	settings gobreaker.Settings
-	logger   *slog.Logger
 	m        sync.Map // host -> *breaker
 	n        atomic.Int64
 	trips    atomic.Uint64
@@ -84,8 +76,8 @@ type statusError int
 
 func (e statusError) Error() string { return fmt.Sprintf("netx: status %d", int(e)) }
 
-func newBreakers(name string, s BreakerSettings, logger *slog.Logger) *breakers {
-	b := &breakers{name: name, logger: logger}
+func newBreakers(s BreakerSettings) *breakers {
+	b := &breakers{}
 	consecutive := s.ConsecutiveFailures
 	if consecutive == 0 {
 		consecutive = 5
@@ -123,10 +115,6 @@ func newBreakers(name string, s BreakerSettings, logger *slog.Logger) *breakers 
 			if to == gobreaker.StateOpen {
 				b.trips.Add(1)
 			}
-			if b.logger != nil {
-				b.logger.Info("netx: circuit breaker state change",
-					"client", b.name, "host", host, "from", from.String(), "to", to.String())
-			}
 		},
 	}
 	return b
@@ -161,20 +149,23 @@ func (b *breakers) allow(host string) (func(error), error) {
 	return done, nil
 }
 
-func (b *breakers) stats() BreakerStats {
-	s := BreakerStats{Trips: b.trips.Load(), Rejected: b.rejected.Load()}
+func (b *breakers) stats() (byState map[string]int, trips, rejected uint64) {
+	byState = make(map[string]int, len(breakerStates))
+	for _, st := range breakerStates {
+		byState[st] = 0
+	}
 	b.m.Range(func(_, v any) bool {
 		switch v.(*breaker).State() {
 		case gobreaker.StateClosed:
-			s.Closed++
+			byState["closed"]++
 		case gobreaker.StateOpen:
-			s.Open++
+			byState["open"]++
 		case gobreaker.StateHalfOpen:
-			s.HalfOpen++
+			byState["half_open"]++
 		}
 		return true
 	})
-	return s
+	return byState, b.trips.Load(), b.rejected.Load()
 }
 
 // breakerOutcome maps a round trip's result to what the breaker counts:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptrace"
@@ -13,69 +14,48 @@ import (
 
 // NewTransport returns an [*http.Transport] with every timeout set, an idle
 // pool sized for concurrency, a bounded number of connections per host, TLS
-// session resumption and HTTP/2 attempted. It takes the client options
-// (dial, TLS handshake, response header and idle timeouts, pool sizes, TLS
-// configuration, session cache); the defaults are listed in the package
-// overview. The transport is safe for concurrent use; it keeps no metrics,
-// wrap it with [NewRoundTripper] (or use [NewClient]) for those.
-func NewTransport(opts ...Option) *http.Transport {
-	return newTransport(newConfig(opts))
-}
-
-func newTransport(c *config) *http.Transport {
+// session resumption and HTTP/2 attempted; the defaults are listed in the
+// package overview. Change any of them on the returned transport (for
+// example TLSClientConfig.RootCAs, or TLSClientConfig.ClientSessionCache
+// for a cache with metrics from gotune's tlscache package) and pass it to
+// [NewClient] with [WithTransport]. The transport is safe for concurrent
+// use; it keeps no metrics: [NewClient] adds those.
+func NewTransport() *http.Transport {
 	d := &net.Dialer{
-		Timeout:   pick(c.dialTimeout, defaultDialTimeout),
+		Timeout:   defaultDialTimeout,
 		KeepAlive: defaultKeepAlive,
 	}
-	var tlsCfg *tls.Config
-	if c.tlsConfig != nil {
-		tlsCfg = c.tlsConfig.Clone()
-	} else {
-		tlsCfg = &tls.Config{MinVersion: tls.VersionTLS12}
-	}
-	if tlsCfg.ClientSessionCache == nil {
-		if c.sessionCache != nil {
-			tlsCfg.ClientSessionCache = c.sessionCache
-		} else {
-			tlsCfg.ClientSessionCache = tls.NewLRUClientSessionCache(defaultSessionCacheSize)
-		}
-	}
-	maxPerHost := pickN(c.maxConnsPerHost, defaultMaxConnsPerHost)
-	idlePerHost := pickN(c.maxIdleConnsPerHost, defaultMaxIdleConnsPerHost)
-	if maxPerHost > 0 && idlePerHost > maxPerHost {
-		idlePerHost = maxPerHost
-	}
-	if idlePerHost == 0 {
-		// net/http reads 0 as its default of 2; "unlimited" means as
-		// many as may be open.
-		idlePerHost = max(maxPerHost, defaultMaxIdleConns)
+	tlsCfg := &tls.Config{
+		MinVersion:         tls.VersionTLS12,
+		ClientSessionCache: tls.NewLRUClientSessionCache(defaultSessionCacheSize),
 	}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
 		DialContext:           d.DialContext,
 		ForceAttemptHTTP2:     true,
 		TLSClientConfig:       tlsCfg,
-		TLSHandshakeTimeout:   pick(c.tlsHandshakeTimeout, defaultTLSHandshakeTimeout),
-		ResponseHeaderTimeout: pick(c.responseHeaderTimeout, defaultResponseHeaderTimeout),
-		IdleConnTimeout:       pick(c.idleConnTimeout, defaultIdleConnTimeout),
+		TLSHandshakeTimeout:   defaultTLSHandshakeTimeout,
+		ResponseHeaderTimeout: defaultResponseHeaderTimeout,
+		IdleConnTimeout:       defaultIdleConnTimeout,
 		ExpectContinueTimeout: defaultExpectContinueTimeout,
-		MaxIdleConns:          max(defaultMaxIdleConns, idlePerHost),
-		MaxIdleConnsPerHost:   idlePerHost,
-		MaxConnsPerHost:       maxPerHost,
+		MaxIdleConns:          defaultMaxIdleConns,
+		MaxIdleConnsPerHost:   defaultMaxIdleConnsPerHost,
+		MaxConnsPerHost:       defaultMaxConnsPerHost,
 	}
 }
 
-// NewClient returns an [*http.Client] with an overall timeout ([WithTimeout],
-// default 60s) whose Transport is a [*RoundTripper] from
-// [NewRoundTripper]: metrics always, a circuit breaker with [WithBreaker],
-// retries with [WithRetry]. Get the RoundTripper back with
-// [RoundTripperOf] for its Stats and collector. The client is safe for
-// concurrent use.
-func NewClient(opts ...Option) *http.Client {
-	c := newConfig(opts)
+// NewClient returns an [*http.Client] with a 60s overall timeout (change
+// Timeout on the returned client) whose Transport is a [*RoundTripper]
+// around a transport from [NewTransport] (or the one of [WithTransport]):
+// metrics always, a circuit breaker with [WithBreaker], retries with
+// [WithRetry]. Get the RoundTripper back with [RoundTripperOf] for its
+// Stats and collector. The client is safe for concurrent use. NewClient
+// panics if an option's value is invalid.
+func NewClient(opts ...ClientOption) *http.Client {
+	c := newClientConfig(opts)
 	return &http.Client{
 		Transport: newRoundTripper(c),
-		Timeout:   pick(c.clientTimeout, defaultClientTimeout),
+		Timeout:   defaultClientTimeout,
 	}
 }
 
@@ -91,12 +71,11 @@ func RoundTripperOf(c *http.Client) *RoundTripper {
 
 // RoundTripper is an [http.RoundTripper] that records connection-pool wait,
 // new and reused connections and dials through [httptrace], and optionally
-// applies a per-host circuit breaker and retries idempotent requests. Build
-// it with [NewRoundTripper] or [NewClient]. It is safe for concurrent use.
+// applies a per-host circuit breaker and retries idempotent requests. Get
+// it from a client built by [NewClient] with [RoundTripperOf]. It is safe
+// for concurrent use.
 type RoundTripper struct {
-	name     string
 	base     http.RoundTripper
-	now      func() time.Time
 	breakers *breakers
 	retry    *retrier
 
@@ -108,30 +87,20 @@ type RoundTripper struct {
 	poolWait   histogram
 }
 
-// NewRoundTripper returns a [*RoundTripper] around a transport from
-// [NewTransport] built with the same options, or around the transport given
-// with [WithBaseTransport].
-func NewRoundTripper(opts ...Option) *RoundTripper {
-	return newRoundTripper(newConfig(opts))
-}
-
-func newRoundTripper(c *config) *RoundTripper {
-	rt := &RoundTripper{name: c.name, base: c.base, now: c.now}
+func newRoundTripper(c *clientConfig) *RoundTripper {
+	c.validate()
+	rt := &RoundTripper{base: c.base}
 	if rt.base == nil {
-		rt.base = newTransport(c)
+		rt.base = NewTransport()
 	}
 	if c.breaker != nil {
-		rt.breakers = newBreakers(c.name, *c.breaker, c.logger)
+		rt.breakers = newBreakers(*c.breaker)
 	}
 	if c.retry != nil {
-		rt.retry = newRetrier(*c.retry, c.now)
+		rt.retry = newRetrier(*c.retry)
 	}
 	return rt
 }
-
-// Base returns the wrapped transport (an [*http.Transport] unless
-// [WithBaseTransport] said otherwise).
-func (rt *RoundTripper) Base() http.RoundTripper { return rt.base }
 
 // CloseIdleConnections closes the idle connections of the wrapped
 // transport; [http.Client.CloseIdleConnections] reaches it.
@@ -142,15 +111,37 @@ func (rt *RoundTripper) CloseIdleConnections() {
 }
 
 // RoundTrip implements [http.RoundTripper].
+//
+// With both a breaker and retries, the breaker counts requests, not
+// attempts: a request is let through (or refused with [ErrCircuitOpen])
+// once, and counts once, with the outcome the caller gets after its
+// retries. So BreakerSettings.ConsecutiveFailures is a number of failed
+// requests as the caller sees them, whatever RetryPolicy.MaxAttempts is,
+// and a retry that succeeds is a success. Retries stay bounded by their
+// budget, so a failing backend sees at most BudgetRatio more load before
+// the breaker opens.
 func (rt *RoundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 	rt.requests.inc()
-	if rt.retry == nil {
-		return rt.attempt(req)
+	done := func(error) {}
+	if rt.breakers != nil {
+		d, err := rt.breakers.allow(req.URL.Host)
+		if err != nil {
+			return nil, err
+		}
+		done = d
 	}
-	return rt.retry.do(req, rt.attempt)
+	var resp *http.Response
+	var err error
+	if rt.retry == nil {
+		resp, err = rt.attempt(req)
+	} else {
+		resp, err = rt.retry.do(req, rt.attempt)
+	}
+	done(breakerOutcome(req, resp, err))
+	return resp, err
 }
 
-// attempt is one try: trace, breaker, base transport.
+// attempt is one try: trace and base transport.
 func (rt *RoundTripper) attempt(req *http.Request) (*http.Response, error) {
 	tr := &reqTrace{rt: rt}
 	ctx := httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
@@ -158,17 +149,7 @@ func (rt *RoundTripper) attempt(req *http.Request) (*http.Response, error) {
 		GotConn:     tr.gotConn,
 		ConnectDone: tr.connectDone,
 	})
-	req = req.WithContext(ctx)
-	if rt.breakers == nil {
-		return rt.base.RoundTrip(req)
-	}
-	done, err := rt.breakers.allow(req.URL.Host)
-	if err != nil {
-		return nil, err
-	}
-	resp, err := rt.base.RoundTrip(req)
-	done(breakerOutcome(req, resp, err))
-	return resp, err
+	return rt.base.RoundTrip(req.WithContext(ctx))
 }
 
 type reqTrace struct {
@@ -176,11 +157,11 @@ type reqTrace struct {
 	start time.Time
 }
 
-func (t *reqTrace) getConn(string) { t.start = t.rt.now() }
+func (t *reqTrace) getConn(string) { t.start = time.Now() }
 
 func (t *reqTrace) gotConn(info httptrace.GotConnInfo) {
 	if !t.start.IsZero() {
-		t.rt.poolWait.observe(t.rt.now().Sub(t.start))
+		t.rt.poolWait.observe(time.Since(t.start))
 	}
 	if info.Reused {
 		t.rt.connsReuse.inc()
@@ -199,7 +180,6 @@ func (t *reqTrace) connectDone(_, _ string, err error) {
 // ClientStats is a snapshot of a [RoundTripper]'s counters. Counters only
 // grow; gauges (the breaker states) are as of the call.
 type ClientStats struct {
-	Name string `json:"name"`
 	// Requests counts calls to RoundTrip (retries are not counted again).
 	Requests uint64 `json:"requests"`
 	// ConnsNew and ConnsReused count connections handed to requests:
@@ -209,11 +189,18 @@ type ClientStats struct {
 	// Dials and DialErrors count TCP connection attempts.
 	Dials      uint64 `json:"dials"`
 	DialErrors uint64 `json:"dial_errors"`
-	// PoolWait is the time from asking the pool for a connection to
-	// getting one (httptrace GetConn to GotConn).
-	PoolWait Histogram `json:"pool_wait"`
-	// Breakers is zero when no breaker is configured.
-	Breakers BreakerStats `json:"breakers"`
+	// PoolWaits counts requests that asked the pool for a connection and
+	// PoolWaitTotal sums the time from asking to getting one (httptrace
+	// GetConn to GotConn); the collector exports the histogram.
+	PoolWaits     uint64        `json:"pool_waits"`
+	PoolWaitTotal time.Duration `json:"pool_wait_total_ns"`
+	// Breakers counts the per-host breakers by state ("closed", "open",
+	// "half_open"); it is nil when no breaker is configured.
+	// BreakerTrips counts transitions to open; BreakerRejected counts
+	// requests refused with [ErrCircuitOpen].
+	Breakers        map[string]int `json:"breakers,omitempty"`
+	BreakerTrips    uint64         `json:"breaker_trips"`
+	BreakerRejected uint64         `json:"breaker_rejected"`
 	// Retries counts retries sent; RetriesDenied counts retries the budget
 	// or the deadline refused.
 	Retries       uint64 `json:"retries"`
@@ -222,17 +209,18 @@ type ClientStats struct {
 
 // Stats returns a snapshot of the counters. Safe for concurrent use.
 func (rt *RoundTripper) Stats() ClientStats {
+	h := rt.poolWait.snapshot()
 	s := ClientStats{
-		Name:        rt.name,
-		Requests:    rt.requests.load(),
-		ConnsNew:    rt.connsNew.Load(),
-		ConnsReused: rt.connsReuse.load(),
-		Dials:       rt.dials.Load(),
-		DialErrors:  rt.dialErrs.Load(),
-		PoolWait:    rt.poolWait.snapshot(),
+		PoolWaits:     h.count,
+		PoolWaitTotal: h.sum,
+		Requests:      rt.requests.load(),
+		ConnsNew:      rt.connsNew.Load(),
+		ConnsReused:   rt.connsReuse.load(),
+		Dials:         rt.dials.Load(),
+		DialErrors:    rt.dialErrs.Load(),
 	}
 	if rt.breakers != nil {
-		s.Breakers = rt.breakers.stats()
+		s.Breakers, s.BreakerTrips, s.BreakerRejected = rt.breakers.stats()
 	}
 	if rt.retry != nil {
 		s.Retries = rt.retry.retries.Load()
@@ -245,4 +233,19 @@ func (rt *RoundTripper) Stats() ClientStats {
 // own request, which says nothing about the backend.
 func callerCanceled(req *http.Request, err error) bool {
 	return errors.Is(err, context.Canceled) && errors.Is(req.Context().Err(), context.Canceled)
+}
+
+// validate panics on values no default can stand for: the documented
+// panic of NewClient.
+func (c *clientConfig) validate() {
+	if b := c.breaker; b != nil {
+		if b.FailureRatio < 0 || b.FailureRatio > 1 || b.Interval < 0 || b.OpenTimeout < 0 {
+			panic(fmt.Sprintf("netx: BreakerSettings{FailureRatio: %v, Interval: %v, OpenTimeout: %v}: ratio outside [0, 1] or negative duration", b.FailureRatio, b.Interval, b.OpenTimeout))
+		}
+	}
+	if p := c.retry; p != nil {
+		if p.MaxAttempts < 0 || p.BaseDelay < 0 || p.MaxDelay < 0 || p.BudgetRatio < 0 || p.MinRetriesPerSecond < 0 {
+			panic(fmt.Sprintf("netx: RetryPolicy %+v: negative field", *p))
+		}
+	}
 }

@@ -39,12 +39,16 @@ func TestNewTransportDefaults(t *testing.T) {
 		t.Error("TLSClientConfig.ClientSessionCache = nil, want a session cache")
 	}
 	cache := tls.NewLRUClientSessionCache(1)
-	tr2 := netx.NewTransport(netx.WithSessionCache(cache), netx.WithMaxConnsPerHost(4), netx.WithMaxIdleConnsPerHost(100))
-	if tr2.TLSClientConfig.ClientSessionCache != cache {
-		t.Error("WithSessionCache: cache not used")
-	}
-	if tr2.MaxConnsPerHost != 4 || tr2.MaxIdleConnsPerHost != 4 {
-		t.Errorf("MaxConnsPerHost, MaxIdleConnsPerHost = %d, %d, want 4, 4", tr2.MaxConnsPerHost, tr2.MaxIdleConnsPerHost)
+	tr2 := netx.NewTransport()
+	tr2.TLSClientConfig.ClientSessionCache = cache
+	var used atomic.Bool
+	c2 := netx.NewClient(netx.WithTransport(roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		used.Store(true)
+		return tr2.RoundTrip(r)
+	})))
+	_, _ = c2.Get("http://127.0.0.1:1/") // refused; only the path matters
+	if !used.Load() {
+		t.Error("WithTransport: transport not used")
 	}
 	c := netx.NewClient()
 	if c.Timeout <= 0 || netx.RoundTripperOf(c) == nil {
@@ -83,7 +87,9 @@ func TestParseRetryAfter(t *testing.T) {
 func TestClientTraceStats(t *testing.T) {
 	checkLeaks(t)
 	url, _ := serveBare(t, okHandler())
-	c := netx.NewClient(netx.WithName("backend"), netx.WithMaxConnsPerHost(1))
+	tr := netx.NewTransport()
+	tr.MaxConnsPerHost = 1
+	c := netx.NewClient(netx.WithTransport(tr))
 	t.Cleanup(c.CloseIdleConnections)
 	for range 5 {
 		if code, _ := get(t, c, url); code != 200 {
@@ -91,19 +97,19 @@ func TestClientTraceStats(t *testing.T) {
 		}
 	}
 	s := netx.RoundTripperOf(c).Stats()
-	if s.Requests != 5 || s.ConnsNew != 1 || s.ConnsReused != 4 || s.Dials != 1 || s.PoolWait.Count != 5 {
+	if s.Requests != 5 || s.ConnsNew != 1 || s.ConnsReused != 4 || s.Dials != 1 || s.PoolWaits != 5 {
 		t.Errorf("Stats() = requests %d new %d reused %d dials %d waits %d, want 5 1 4 1 5",
-			s.Requests, s.ConnsNew, s.ConnsReused, s.Dials, s.PoolWait.Count)
+			s.Requests, s.ConnsNew, s.ConnsReused, s.Dials, s.PoolWaits)
 	}
-	col := netx.NewClientCollector(netx.RoundTripperOf(c))
+	col := netx.NewCollector(netx.RoundTripperOf(c), "backend")
 	if problems, err := testutil.CollectAndLint(col); err != nil || len(problems) > 0 {
 		t.Errorf("CollectAndLint: %v %v", err, problems)
 	}
 	want := `
 # HELP gotune_netx_client_connections_total Connections handed to requests, by kind (new, reused).
 # TYPE gotune_netx_client_connections_total counter
-gotune_netx_client_connections_total{client="backend",kind="new"} 1
-gotune_netx_client_connections_total{client="backend",kind="reused"} 4
+gotune_netx_client_connections_total{kind="new",name="backend"} 1
+gotune_netx_client_connections_total{kind="reused",name="backend"} 4
 `
 	if err := testutil.CollectAndCompare(col, strings.NewReader(want), "gotune_netx_client_connections_total"); err != nil {
 		t.Error(err)
@@ -142,8 +148,8 @@ func TestBreakerIgnoresCancellationAnd4xx(t *testing.T) {
 		}
 		cancel()
 	}
-	s := netx.RoundTripperOf(c).Stats().Breakers
-	if s.Trips != 0 || s.Closed != 1 {
+	s := netx.RoundTripperOf(c).Stats()
+	if s.BreakerTrips != 0 || s.Breakers["closed"] != 1 {
 		t.Errorf("breakers after 5×404 and 3 cancellations = %+v, want 1 closed, 0 trips", s)
 	}
 }
@@ -232,7 +238,9 @@ func TestTLSSessionResumption(t *testing.T) {
 	defer ts.Close()
 	pool := x509.NewCertPool()
 	pool.AddCert(ts.Certificate())
-	c := netx.NewClient(netx.WithTLSConfig(&tls.Config{RootCAs: pool}))
+	tr := netx.NewTransport()
+	tr.TLSClientConfig.RootCAs = pool
+	c := netx.NewClient(netx.WithTransport(tr))
 	defer c.CloseIdleConnections()
 	var resumed []bool
 	for range 3 {
@@ -306,7 +314,11 @@ func TestBreakerFailureRatio(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
-	if s := netx.RoundTripperOf(c).Stats().Breakers; s.Trips != 1 || open != 4 {
-		t.Errorf("alternating 200/500: trips %d, calls refused %d; want 1 trip after 6 requests, 4 refused", s.Trips, open)
+	if s := netx.RoundTripperOf(c).Stats(); s.BreakerTrips != 1 || open != 4 {
+		t.Errorf("alternating 200/500: trips %d, calls refused %d; want 1 trip after 6 requests, 4 refused", s.BreakerTrips, open)
 	}
 }
+
+type roundTripFunc func(*http.Request) (*http.Response, error)
+
+func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }

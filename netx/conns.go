@@ -134,7 +134,7 @@ func (t *connTracker) add(c *trackedConn) bool {
 		t.evicted.Add(1)
 		_ = victim.Close()
 		if t.g.logger != nil {
-			t.g.logger.Debug("netx: connection evicted", "server", t.g.name)
+			t.g.logger.Debug("netx: connection evicted")
 		}
 	case over:
 		t.refused.Add(1)

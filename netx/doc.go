@@ -14,20 +14,39 @@
 // [NewServer] returns an [*http.Server] whose handler is the caller's
 // handler behind a [Guard]:
 //
-//	srv := netx.NewServer(mux, netx.WithName("api"), netx.WithMaxInFlight(200))
+//	srv := netx.NewServer(mux, netx.WithMaxInFlight(200))
 //	srv.Addr = ":8080"
 //	err := netx.ListenAndServe(ctx, srv, netx.WithDrainDelay(5*time.Second))
 //
 // The Guard, in order: answers /healthz and /readyz itself (never shed);
 // sheds with 503 while the pressure signal of [WithPressure] is true;
-// answers 429 with Retry-After past the token bucket of [WithRateLimit] or
-// [WithRateLimitByKey]; sheds with 503 and Retry-After past the in-flight
-// limit ([WithMaxInFlight], or [WithAdaptiveLimit]); refuses bodies over
-// the limit with 413; recovers handler panics with a 500 (the process
-// lives, the panic is logged and counted). Get the Guard of a server with
-// [GuardOf], or build one with [NewGuard] for a server of your own.
+// answers 429 with Retry-After past the token bucket of [WithRateLimit]
+// (per client address with [KeyByClientIP]); sheds with 503 and
+// Retry-After past the in-flight limit ([WithMaxInFlight], or
+// [WithAdaptiveLimit]); refuses bodies over the limit with 413; recovers
+// handler panics with a 500 (the process lives, the panic is logged and
+// counted). [WithRefusal] writes the 503, 429 and 413 answers your way,
+// for example as JSON. Get the Guard of a server with [GuardOf], or build
+// one with [NewGuard] for a server of your own.
 //
-// Server defaults, and when to change them:
+// # Options and values
+//
+// Each constructor takes its own option type: [ServerOption] for
+// [NewServer] and [NewGuard], [ClientOption] for [NewClient],
+// [ServeOption] for [Serve] and [ListenAndServe]; an option meant for one
+// does not compile on another. What is a field of the returned
+// [*http.Server], [*http.Transport] or [*http.Client] (timeouts, pool
+// sizes, TLS configuration) has no option: set the field.
+//
+// One rule for values, the same in every gotune package: the zero value
+// means the documented default; a negative value means off or no limit
+// ([NoDrain] names it for the drain delay); an invalid value (a negative
+// field of [AdaptiveLimit], [BreakerSettings] or [RetryPolicy], a rate
+// limit with no burst) makes the constructor panic, since none of them
+// returns an error.
+//
+// Server defaults (fields of the returned server except where noted), and
+// when to change them:
 //
 //	ReadHeaderTimeout  10s     slowloris bound; rarely needs changing
 //	ReadTimeout        30s     whole request; raise for large uploads
@@ -52,11 +71,11 @@
 // # Shutdown
 //
 // [ListenAndServe] and [Serve] run until the context ends or SIGTERM or
-// SIGINT arrives, then: readiness turns to 503 ([PhaseDraining]), the drain
-// delay lets the load balancer notice, [http.Server.Shutdown] stops
+// SIGINT arrives, then: readiness turns to 503 (phase "draining"), the
+// drain delay lets the load balancer notice, [http.Server.Shutdown] stops
 // accepting and waits for running requests and hijacked connections
-// ([PhaseShutdown]) up to the shutdown timeout, and only then are the rest
-// closed ([PhaseClosing]). The defaults (5s drain, 25s shutdown) fit
+// (phase "shutdown") up to the shutdown timeout, and only then are the
+// rest closed (phase "closing"). The defaults (5s drain, 25s shutdown) fit
 // Kubernetes' 30s termination grace period; tests and local runs want a
 // short drain ([WithDrainDelay]).
 //
@@ -64,7 +83,9 @@
 //
 // [NewTransport] returns an [*http.Transport] and [NewClient] an
 // [*http.Client] whose Transport is a [*RoundTripper] (get it back with
-// [RoundTripperOf]). Client defaults:
+// [RoundTripperOf]) around a NewTransport or the transport of
+// [WithTransport]. Client defaults (fields of the transport, and the
+// client's Timeout):
 //
 //	dial timeout             5s
 //	TLS handshake timeout    5s
@@ -73,26 +94,26 @@
 //	overall timeout          60s   (NewClient; http.Client.Timeout)
 //	max connections per host 512   requests beyond wait (pool-wait histogram)
 //	idle connections / host  128   net/http keeps 2
-//	TLS session resumption   tls.NewLRUClientSessionCache(256), see WithSessionCache
+//	TLS session resumption   tls.NewLRUClientSessionCache(256) in TLSClientConfig
 //
 // The RoundTripper records pool wait, new and reused connections and dials
 // through [net/http/httptrace]. [WithBreaker] adds a circuit breaker per
 // host ([BreakerSettings]); [WithRetry] retries idempotent requests within
 // a budget, caps Retry-After and never waits past the request's deadline
-// ([RetryPolicy]).
+// ([RetryPolicy]). With both, the breaker counts each request once, with
+// its outcome after the retries ([RoundTripper.RoundTrip]).
 //
 // # Metrics
 //
 // [Guard.Stats] and [RoundTripper.Stats] return JSON-marshalable snapshots;
-// [NewServerCollector] and [NewClientCollector] export them to Prometheus
-// as gotune_netx_server_* and gotune_netx_client_*, labelled only with the
-// name of [WithName] and fixed sets (shed reason, connection state, phase,
-// breaker state): never a URL, host or client address.
+// [NewCollector] exports either to Prometheus as gotune_netx_server_* or
+// gotune_netx_client_*, labelled only with the name given to it and fixed
+// sets (shed reason, connection state, phase, breaker state): never a URL,
+// host or client address. The caller registers it.
 //
-//	g := netx.GuardOf(srv)
-//	prometheus.MustRegister(netx.NewServerCollector(g))
-//	client := netx.NewClient(netx.WithName("backend"))
-//	prometheus.MustRegister(netx.NewClientCollector(netx.RoundTripperOf(client)))
+//	prometheus.MustRegister(netx.NewCollector(netx.GuardOf(srv), "api"))
+//	client := netx.NewClient()
+//	prometheus.MustRegister(netx.NewCollector(netx.RoundTripperOf(client), "backend"))
 //
 // # Status pages
 //

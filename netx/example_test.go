@@ -22,13 +22,12 @@ func ExampleNewServer() {
 	})
 	underPressure := func() bool { return false } // for example from gcguard
 	srv := netx.NewServer(mux,
-		netx.WithName("api"),
 		netx.WithMaxInFlight(100),
 		netx.WithPressure(underPressure))
 	srv.Addr = "127.0.0.1:0"
 
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(netx.NewServerCollector(netx.GuardOf(srv)))
+	reg.MustRegister(netx.NewCollector(netx.GuardOf(srv), "api"))
 
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel() // a real program stops on SIGTERM; this example stops at once
@@ -47,7 +46,7 @@ func ExampleGuard() {
 		g.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		fmt.Printf("%s %d Retry-After=%q\n", path, rec.Code, rec.Header().Get("Retry-After"))
 	}
-	fmt.Println("shed by pressure:", g.Stats().Shed[netx.ShedPressure])
+	fmt.Println("shed by pressure:", g.Stats().Shed["pressure"])
 	// Output:
 	// /work 503 Retry-After="1"
 	// /healthz 200 Retry-After=""
@@ -63,10 +62,9 @@ func ExampleNewClient() {
 	defer backend.Close()
 
 	client := netx.NewClient(
-		netx.WithName("backend"),
-		netx.WithTimeout(5*time.Second),
 		netx.WithBreaker(netx.BreakerSettings{ConsecutiveFailures: 5, OpenTimeout: 10 * time.Second}),
 		netx.WithRetry(netx.RetryPolicy{MaxAttempts: 3}))
+	client.Timeout = 5 * time.Second
 	defer client.CloseIdleConnections()
 	for range 3 {
 		resp, err := client.Get(backend.URL)

@@ -11,56 +11,55 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 )
 
-// Shed reasons, as used in [ServerStats] and the reason label of
-// gotune_netx_server_shed_total.
+// Shed reasons, as used in ServerStats.Shed, Refusal.Reason and the reason
+// label of gotune_netx_server_shed_total.
 const (
-	ShedInFlight  = "in_flight"
-	ShedPressure  = "pressure"
-	ShedRateLimit = "rate_limit"
+	shedInFlight  = "in_flight"
+	shedPressure  = "pressure"
+	shedRateLimit = "rate_limit"
 )
 
-// Server phases, as reported by [Guard.Stats] and
+// Server phases, as reported by ServerStats.Phase and the phase label of
 // gotune_netx_server_phase.
 const (
-	PhaseServing  = "serving"
-	PhaseDraining = "draining"
-	PhaseShutdown = "shutdown"
-	PhaseClosing  = "closing"
-	PhaseStopped  = "stopped"
+	phaseServing  = "serving"
+	phaseDraining = "draining"
+	phaseShutdown = "shutdown"
+	phaseClosing  = "closing"
+	phaseStopped  = "stopped"
 )
 
-var phases = [...]string{PhaseServing, PhaseDraining, PhaseShutdown, PhaseClosing, PhaseStopped}
+var phases = [...]string{phaseServing, phaseDraining, phaseShutdown, phaseClosing, phaseStopped}
 
 // NewServer returns an [*http.Server] whose handler is h behind a [Guard]
 // built with the same options, with ReadHeaderTimeout, ReadTimeout,
 // WriteTimeout, IdleTimeout and MaxHeaderBytes set (defaults in the package
-// overview) and ConnState feeding the Guard's connection counts. Get the
-// Guard back with [GuardOf]; serve with [ListenAndServe] or [Serve].
+// overview; change them on the returned server) and ConnState feeding the
+// Guard's connection counts. Get the Guard back with [GuardOf]; serve with
+// [ListenAndServe] or [Serve]. It panics if an option's value is invalid.
 //
 // srv.Addr is left empty; set it, or pass a listener to [Serve].
-func NewServer(h http.Handler, opts ...Option) *http.Server {
-	c := newConfig(opts)
+func NewServer(h http.Handler, opts ...ServerOption) *http.Server {
+	c := newServerConfig(opts)
 	g := newGuard(h, c)
 	srv := &http.Server{
 		Handler:           g,
-		ReadHeaderTimeout: pick(c.readHeaderTimeout, defaultReadHeaderTimeout),
-		ReadTimeout:       pick(c.readTimeout, defaultReadTimeout),
-		WriteTimeout:      pick(c.writeTimeout, defaultWriteTimeout),
-		IdleTimeout:       pick(c.idleTimeout, defaultIdleTimeout),
-		MaxHeaderBytes:    pickN(c.maxHeaderBytes, defaultMaxHeaderBytes),
+		ReadHeaderTimeout: defaultReadHeaderTimeout,
+		ReadTimeout:       defaultReadTimeout,
+		WriteTimeout:      defaultWriteTimeout,
+		IdleTimeout:       defaultIdleTimeout,
+		MaxHeaderBytes:    defaultMaxHeaderBytes,
 		ConnState:         g.ConnState,
-	}
-	if srv.MaxHeaderBytes == 0 {
-		srv.MaxHeaderBytes = 1 << 30 // "unlimited"; 0 would mean net/http's 1 MiB
 	}
 	if c.logger != nil {
 		srv.ErrorLog = slog.NewLogLogger(c.logger.Handler(), slog.LevelWarn)
 	}
-	g.hooked = srv
+	g.hooked[srv] = hookState{chained: true}
 	return srv
 }
 
@@ -81,17 +80,20 @@ func GuardOf(srv *http.Server) *Guard {
 // all for [Guard.Stats]. Build it with [NewGuard] to put it into a server
 // of your own. It is safe for concurrent use.
 type Guard struct {
-	next       http.Handler
-	name       string
-	logger     *slog.Logger
-	now        func() time.Time
-	livePath   string
-	readyPath  string
-	maxBody    int64
-	pressure   func() bool
-	retryAfter string
-	maxConns   int
-	hooked     *http.Server // the server NewServer installed ConnState into
+	next      http.Handler
+	logger    *slog.Logger
+	livePath  string
+	readyPath string
+	maxBody   int64
+	pressure  func() bool
+	maxConns  int
+	refusal   func(http.ResponseWriter, *http.Request, Refusal)
+
+	// hooked holds the servers whose ConnState feeds this Guard (set by
+	// NewServer, or chained in by Serve), so Serve chains a server once
+	// even when it serves it on several listeners at once.
+	hookMu sync.Mutex
+	hooked map[*http.Server]hookState
 
 	limit *inflightLimit
 	rate  *rateLimiter
@@ -109,35 +111,46 @@ type Guard struct {
 	panics        atomic.Uint64
 }
 
-// NewGuard returns a [*Guard] in front of h, configured by the server
-// options (body limit, in-flight and adaptive limits, pressure, rate
-// limits, health paths, connection limit, logger, clock, name). It starts
-// ready and in [PhaseServing].
-func NewGuard(h http.Handler, opts ...Option) *Guard {
-	return newGuard(h, newConfig(opts))
+// hookState is what Serve learned about a server it serves for a Guard.
+type hookState struct {
+	chained  bool // the Guard's ConnState is installed
+	tls      bool // the server serves TLS
+	tlsKnown bool
 }
 
-func newGuard(h http.Handler, c *config) *Guard {
+// NewGuard returns a [*Guard] in front of h, configured by the server
+// options. It starts ready and in phase "serving". It panics if an option's
+// value is invalid.
+func NewGuard(h http.Handler, opts ...ServerOption) *Guard {
+	return newGuard(h, newServerConfig(opts))
+}
+
+func newGuard(h http.Handler, c *serverConfig) *Guard {
+	c.validate()
 	if h == nil {
 		h = http.DefaultServeMux
 	}
 	g := &Guard{
 		next:      h,
-		name:      c.name,
 		logger:    c.logger,
-		now:       c.now,
 		livePath:  c.livePath,
 		readyPath: c.readyPath,
-		maxBody:   int64(pickN(int(c.maxBodyBytes), defaultMaxBodyBytes)),
+		maxBody:   c.maxBody,
 		pressure:  c.pressure,
 		maxConns:  c.maxConns,
+		refusal:   c.refusal,
+		hooked:    make(map[*http.Server]hookState),
 	}
-	if c.maxBodyBytes < 0 {
-		g.maxBody = 0
+	switch {
+	case c.maxBody == 0:
+		g.maxBody = defaultMaxBodyBytes
+	case c.maxBody < 0:
+		g.maxBody = 0 // no limit
 	}
-	ra := pick(c.retryAfter, defaultRetryAfter)
-	g.retryAfter = strconv.Itoa(int((ra + time.Second - 1) / time.Second))
-	static := pickN(c.maxInFlight, max(256, 128*runtime.GOMAXPROCS(0)))
+	static := c.maxInFlight
+	if static == 0 {
+		static = max(256, 128*runtime.GOMAXPROCS(0))
+	}
 	g.limit = newInflightLimit(static, c.adaptive)
 	if c.rateLimit != nil {
 		g.rate = newRateLimiter(*c.rateLimit)
@@ -147,22 +160,18 @@ func newGuard(h http.Handler, c *config) *Guard {
 	return g
 }
 
-// Name returns the name given with [WithName].
-func (g *Guard) Name() string { return g.name }
-
 // SetReady sets what the readiness endpoint answers: 200 when true, 503
 // when false. [ListenAndServe] sets it false when draining starts.
 func (g *Guard) SetReady(ready bool) { g.ready.Store(ready) }
 
-// Ready reports what the readiness endpoint answers.
-func (g *Guard) Ready() bool { return g.ready.Load() && !g.draining.Load() }
+func (g *Guard) isReady() bool { return g.ready.Load() && !g.draining.Load() }
 
 // Drain marks the server as draining: readiness fails and responses carry
 // "Connection: close" so clients move to other instances. Requests are
 // still served. [ListenAndServe] calls it on a signal.
 func (g *Guard) Drain() {
 	g.draining.Store(true)
-	g.setPhase(PhaseDraining)
+	g.setPhase(phaseDraining)
 }
 
 func (g *Guard) setPhase(p string) {
@@ -172,7 +181,7 @@ func (g *Guard) setPhase(p string) {
 		}
 	}
 	if g.logger != nil {
-		g.logger.Info("netx: server phase", "server", g.name, "phase", p)
+		g.logger.Info("netx: server phase", "phase", p)
 	}
 }
 
@@ -185,25 +194,24 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.requests.inc()
 	if g.pressure != nil && g.pressure() {
 		g.shedPressure.Add(1)
-		g.shed(w, ShedPressure, http.StatusServiceUnavailable, g.retryAfter)
+		g.refuse(w, r, Refusal{http.StatusServiceUnavailable, shedPressure, defaultRetryAfter})
 		return
 	}
 	if g.rate != nil {
-		if wait, ok := g.rate.allow(r, g.now()); !ok {
+		if wait, ok := g.rate.allow(r, time.Now()); !ok {
 			g.shedRateLimit.Add(1)
-			g.shed(w, ShedRateLimit, http.StatusTooManyRequests,
-				strconv.Itoa(int((wait+time.Second-1)/time.Second)))
+			g.refuse(w, r, Refusal{http.StatusTooManyRequests, shedRateLimit, wait})
 			return
 		}
 	}
 	if !g.limit.acquire() {
 		g.shedInFlight.Add(1)
-		g.shed(w, ShedInFlight, http.StatusServiceUnavailable, g.retryAfter)
+		g.refuse(w, r, Refusal{http.StatusServiceUnavailable, shedInFlight, defaultRetryAfter})
 		return
 	}
 	var start time.Time
 	if g.limit.adaptive {
-		start = g.now() // the clock is read only where latency steers the limit
+		start = time.Now() // the clock is read only where latency steers the limit
 	}
 	rw := &responseWriter{ResponseWriter: w}
 	defer g.finish(rw, r, start)
@@ -214,7 +222,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > g.maxBody {
 			g.bodyTooLarge.Add(1)
 			w.Header().Set("Connection", "close")
-			http.Error(w, "request body too large", http.StatusRequestEntityTooLarge)
+			g.refuse(rw, r, Refusal{Status: http.StatusRequestEntityTooLarge, Reason: "body_too_large"})
 			return
 		}
 		r.Body = &limitedBody{rc: http.MaxBytesReader(w, r.Body, g.maxBody), rw: rw, g: g}
@@ -226,7 +234,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // recovers a panic.
 func (g *Guard) finish(rw *responseWriter, r *http.Request, start time.Time) {
 	if g.limit.adaptive {
-		g.limit.release(g.now().Sub(start))
+		g.limit.release(time.Since(start))
 	} else {
 		g.limit.release(0)
 	}
@@ -239,7 +247,7 @@ func (g *Guard) finish(rw *responseWriter, r *http.Request, start time.Time) {
 	}
 	g.panics.Add(1)
 	if g.logger != nil {
-		g.logger.Error("netx: handler panic recovered", "server", g.name,
+		g.logger.Error("netx: handler panic recovered",
 			"method", r.Method, "path", r.URL.Path, "panic", fmt.Sprint(v),
 			"stack", string(debug.Stack()))
 	}
@@ -252,22 +260,34 @@ func (g *Guard) finish(rw *responseWriter, r *http.Request, start time.Time) {
 	http.Error(rw, "internal server error", http.StatusInternalServerError)
 }
 
-func (g *Guard) shed(w http.ResponseWriter, reason string, code int, retryAfter string) {
+// refuse answers a request the Guard will not hand to its handler,
+// through the hook of WithRefusal if there is one.
+func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, ref Refusal) {
 	h := w.Header()
-	h.Set("Retry-After", retryAfter)
+	if ref.RetryAfter > 0 {
+		h.Set("Retry-After", strconv.FormatInt(int64((ref.RetryAfter+time.Second-1)/time.Second), 10))
+	}
+	if g.logger != nil {
+		g.logger.Debug("netx: request refused", "reason", ref.Reason, "status", ref.Status)
+	}
+	if g.refusal != nil {
+		g.refusal(w, r, ref)
+		return
+	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
-	w.WriteHeader(code)
-	_, _ = io.WriteString(w, "overloaded: "+reason+"\n")
-	if g.logger != nil {
-		g.logger.Debug("netx: request shed", "server", g.name, "reason", reason)
+	w.WriteHeader(ref.Status)
+	msg := "overloaded: " + ref.Reason + "\n"
+	if ref.Status == http.StatusRequestEntityTooLarge {
+		msg = "request body too large\n"
 	}
+	_, _ = io.WriteString(w, msg)
 }
 
 func (g *Guard) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
-	if r.URL.Path == g.readyPath && !g.Ready() {
+	if r.URL.Path == g.readyPath && !g.isReady() {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		_, _ = io.WriteString(w, "not ready\n")
 		return
@@ -278,18 +298,19 @@ func (g *Guard) serveHealth(w http.ResponseWriter, r *http.Request) {
 // ServerStats is a snapshot of a [Guard]. Counters only grow; the rest is
 // as of the call.
 type ServerStats struct {
-	Name  string `json:"name"`
-	Ready bool   `json:"ready"`
-	// Phase is one of PhaseServing, PhaseDraining, PhaseShutdown,
-	// PhaseClosing, PhaseStopped.
+	Ready bool `json:"ready"`
+	// Phase is "serving", "draining" (readiness fails, see [Guard.Drain]),
+	// "shutdown" (the listener is closed, running requests finish),
+	// "closing" (the shutdown timeout passed; the rest are closed) or
+	// "stopped".
 	Phase string `json:"phase"`
 	// Requests counts requests that reached the limits (health checks
 	// excluded), shed or not.
 	Requests      uint64 `json:"requests"`
 	InFlight      int64  `json:"in_flight"`
 	InFlightLimit int64  `json:"in_flight_limit"`
-	// Shed counts shed requests by reason (ShedInFlight, ShedPressure,
-	// ShedRateLimit).
+	// Shed counts shed requests by reason: "in_flight" (the in-flight
+	// limit), "pressure" ([WithPressure]), "rate_limit" ([WithRateLimit]).
 	Shed         map[string]uint64 `json:"shed"`
 	BodyTooLarge uint64            `json:"body_too_large"`
 	Panics       uint64            `json:"panics"`
@@ -316,16 +337,15 @@ type ConnStats struct {
 // Stats returns a snapshot. Safe for concurrent use.
 func (g *Guard) Stats() ServerStats {
 	return ServerStats{
-		Name:          g.name,
-		Ready:         g.Ready(),
+		Ready:         g.isReady(),
 		Phase:         phases[g.phase.Load()],
 		Requests:      g.requests.load(),
 		InFlight:      g.limit.inflight.Load(),
 		InFlightLimit: g.limit.limit.Load(),
 		Shed: map[string]uint64{
-			ShedInFlight:  g.shedInFlight.Load(),
-			ShedPressure:  g.shedPressure.Load(),
-			ShedRateLimit: g.shedRateLimit.Load(),
+			shedInFlight:  g.shedInFlight.Load(),
+			shedPressure:  g.shedPressure.Load(),
+			shedRateLimit: g.shedRateLimit.Load(),
 		},
 		BodyTooLarge: g.bodyTooLarge.Load(),
 		Panics:       g.panics.Load(),

@@ -33,26 +33,21 @@ func (h *histogram) observe(d time.Duration) {
 	h.sumNs.Add(int64(d))
 }
 
-// Histogram is a snapshot of a latency histogram. Counts[i] is the number
-// of observations at or below UpperBounds[i] and above the bound before it
-// (not cumulative); the last count, one longer than UpperBounds, holds the
-// observations above every bound.
-type Histogram struct {
-	UpperBounds []time.Duration `json:"upper_bounds_ns"`
-	Counts      []uint64        `json:"counts"`
-	Count       uint64          `json:"count"`
-	Sum         time.Duration   `json:"sum_ns"`
+// histSnapshot is a snapshot of a histogram. counts[i] is the number of
+// observations at or below waitBuckets[i] and above the bound before it
+// (not cumulative); the last count holds the observations above every
+// bound.
+type histSnapshot struct {
+	counts [len(waitBuckets) + 1]uint64
+	count  uint64
+	sum    time.Duration
 }
 
-func (h *histogram) snapshot() Histogram {
-	s := Histogram{
-		UpperBounds: append([]time.Duration(nil), waitBuckets[:]...),
-		Counts:      make([]uint64, len(h.counts)),
-		Sum:         time.Duration(h.sumNs.Load()),
-	}
+func (h *histogram) snapshot() histSnapshot {
+	s := histSnapshot{sum: time.Duration(h.sumNs.Load())}
 	for i := range h.counts {
-		s.Counts[i] = h.counts[i].Load()
-		s.Count += s.Counts[i]
+		s.counts[i] = h.counts[i].Load()
+		s.count += s.counts[i]
 	}
 	return s
 }

@@ -2,30 +2,20 @@ package netx
 
 import (
 	"context"
-	"errors"
 	"net"
 )
 
-// ErrUnsupported is returned (wrapped) by [Listen] when an option asks for
-// something the operating system does not offer, such as SO_REUSEPORT
-// outside Linux.
-var ErrUnsupported = errors.New("netx: unsupported on this platform")
-
-// Listen announces on the local network address like [net.Listen], with
-// SO_REUSEPORT when [WithReusePort] is given (see its caveat on how the
-// kernel spreads connections). ctx bounds only the setup of the socket.
-func Listen(ctx context.Context, network, addr string, opts ...Option) (net.Listener, error) {
-	c := newConfig(opts)
-	lc := net.ListenConfig{}
-	if c.reusePort {
-		if !reusePortSupported {
-			return nil, errorUnsupported("SO_REUSEPORT")
-		}
-		lc.Control = reusePortControl
+// ListenReusePort announces on the local network address like
+// [net.Listen], with SO_REUSEPORT set so that several processes can listen
+// on one port. The kernel spreads connections by a hash of the address
+// pair, not by load, so a slow process keeps receiving its share; use it
+// for zero-downtime restarts and per-core processes, not as a load
+// balancer. ctx bounds only the setup of the socket. Linux only; elsewhere
+// it returns an error wrapping [errors.ErrUnsupported].
+func ListenReusePort(ctx context.Context, network, addr string) (net.Listener, error) {
+	if !reusePortSupported {
+		return nil, errorUnsupported("SO_REUSEPORT")
 	}
-	ln, err := lc.Listen(ctx, network, addr)
-	if err != nil {
-		return nil, err
-	}
-	return ln, nil
+	lc := net.ListenConfig{Control: reusePortControl}
+	return lc.Listen(ctx, network, addr)
 }

@@ -6,13 +6,28 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// NewServerCollector returns a Prometheus collector that reads
-// [Guard.Stats] on every scrape. Every metric carries a constant
-// server=<name> label ([WithName]); the other labels are fixed sets
-// (reason, state, phase). Register one per Guard; Guards with different
-// names can share a registry.
-func NewServerCollector(g *Guard) prometheus.Collector {
-	cl := prometheus.Labels{"server": g.name}
+// NewCollector returns a Prometheus collector that reads the Stats of a
+// [*Guard] (metrics gotune_netx_server_*) or of a [*RoundTripper]
+// (gotune_netx_client_*) on every scrape. name, if not empty, becomes a
+// constant "name" label so that several servers or clients can share a
+// registry; keep it a fixed, low-cardinality string such as "api". The
+// other labels are fixed sets (reason, state, phase, kind): never a URL,
+// host or client address. The caller registers it.
+func NewCollector[T *Guard | *RoundTripper](x T, name string) prometheus.Collector {
+	var cl prometheus.Labels
+	if name != "" {
+		cl = prometheus.Labels{"name": name}
+	}
+	switch v := any(x).(type) {
+	case *Guard:
+		return newServerCollector(v, cl)
+	case *RoundTripper:
+		return newClientCollector(v, cl)
+	}
+	panic("unreachable")
+}
+
+func newServerCollector(g *Guard, cl prometheus.Labels) prometheus.Collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("gotune_netx_server_"+name, help, labels, cl)
 	}
@@ -58,7 +73,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.requests, s.Requests)
 	gauge(c.inflight, float64(s.InFlight))
 	gauge(c.limit, float64(s.InFlightLimit))
-	for _, r := range []string{ShedInFlight, ShedPressure, ShedRateLimit} {
+	for _, r := range []string{shedInFlight, shedPressure, shedRateLimit} {
 		counter(c.shed, s.Shed[r], r)
 	}
 	counter(c.tooLarge, s.BodyTooLarge)
@@ -77,11 +92,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	}
 }
 
-// NewClientCollector returns a Prometheus collector that reads
-// [RoundTripper.Stats] on every scrape, with a constant client=<name>
-// label ([WithName]) and no per-host or per-URL labels.
-func NewClientCollector(rt *RoundTripper) prometheus.Collector {
-	cl := prometheus.Labels{"client": rt.name}
+func newClientCollector(rt *RoundTripper, cl prometheus.Labels) prometheus.Collector {
 	d := func(name, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("gotune_netx_client_"+name, help, labels, cl)
 	}
@@ -123,21 +134,22 @@ func (c *clientCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.conns, s.ConnsReused, "reused")
 	counter(c.dials, s.Dials)
 	counter(c.dialErrs, s.DialErrors)
-	buckets := make(map[float64]uint64, len(s.PoolWait.UpperBounds))
+	h := c.rt.poolWait.snapshot()
+	buckets := make(map[float64]uint64, len(waitBuckets))
 	var cum uint64
-	for i, ub := range s.PoolWait.UpperBounds {
-		cum += s.PoolWait.Counts[i]
+	for i, ub := range waitBuckets {
+		cum += h.counts[i]
 		buckets[ub.Seconds()] = cum
 	}
-	ch <- prometheus.MustNewConstHistogram(c.wait, s.PoolWait.Count, s.PoolWait.Sum.Seconds(), buckets)
+	ch <- prometheus.MustNewConstHistogram(c.wait, h.count, h.sum.Seconds(), buckets)
 	g := func(v int, state string) {
 		ch <- prometheus.MustNewConstMetric(c.breakers, prometheus.GaugeValue, float64(v), state)
 	}
-	g(s.Breakers.Closed, "closed")
-	g(s.Breakers.Open, "open")
-	g(s.Breakers.HalfOpen, "half_open")
-	counter(c.trips, s.Breakers.Trips)
-	counter(c.rejected, s.Breakers.Rejected)
+	for _, state := range breakerStates {
+		g(s.Breakers[state], state)
+	}
+	counter(c.trips, s.BreakerTrips)
+	counter(c.rejected, s.BreakerRejected)
 	counter(c.retries, s.Retries)
 	counter(c.denied, s.RetriesDenied)
 }

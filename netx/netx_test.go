@@ -97,12 +97,12 @@ func listen(t *testing.T) net.Listener {
 
 // serveNetx serves srv (built by netx.NewServer) on loopback through
 // netx.Serve and stops it when the test ends. Signals are off.
-func serveNetx(t *testing.T, srv *http.Server, opts ...netx.Option) string {
+func serveNetx(t *testing.T, srv *http.Server, opts ...netx.ServeOption) string {
 	t.Helper()
 	ln := listen(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	opts = append([]netx.Option{netx.WithSignals(), netx.WithDrainDelay(-1), netx.WithShutdownTimeout(2 * time.Second)}, opts...)
+	opts = append([]netx.ServeOption{netx.WithSignals(), netx.WithDrainDelay(netx.NoDrain), netx.WithShutdownTimeout(2 * time.Second)}, opts...)
 	go func() { done <- netx.Serve(ctx, srv, ln, opts...) }()
 	t.Cleanup(func() {
 		cancel()
@@ -129,7 +129,7 @@ func serveBare(t *testing.T, h http.Handler, configure ...func(*http.Server)) (s
 }
 
 // quietServer returns NewServer with net/http's error log discarded.
-func quietServer(h http.Handler, opts ...netx.Option) *http.Server {
+func quietServer(h http.Handler, opts ...netx.ServerOption) *http.Server {
 	srv := netx.NewServer(h, opts...)
 	srv.ErrorLog = log.New(io.Discard, "", 0)
 	return srv

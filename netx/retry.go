@@ -49,8 +49,7 @@ type RetryPolicy struct {
 }
 
 type retrier struct {
-	p   RetryPolicy
-	now func() time.Time
+	p RetryPolicy
 
 	mu     sync.Mutex
 	tokens float64
@@ -62,7 +61,7 @@ type retrier struct {
 
 const maxBankedRetries = 10
 
-func newRetrier(p RetryPolicy, now func() time.Time) *retrier {
+func newRetrier(p RetryPolicy) *retrier {
 	if p.MaxAttempts <= 0 {
 		p.MaxAttempts = 3
 	}
@@ -80,7 +79,6 @@ func newRetrier(p RetryPolicy, now func() time.Time) *retrier {
 	}
 	return &retrier{
 		p:     p,
-		now:   now,
 		floor: rate.NewLimiter(rate.Limit(p.MinRetriesPerSecond), p.MinRetriesPerSecond),
 	}
 }
@@ -98,7 +96,7 @@ func (r *retrier) withdraw() bool {
 		r.tokens--
 		return true
 	}
-	return r.floor.AllowN(r.now(), 1)
+	return r.floor.Allow()
 }
 
 func (r *retrier) do(req *http.Request, attempt func(*http.Request) (*http.Response, error)) (*http.Response, error) {
@@ -115,12 +113,12 @@ func (r *retrier) do(req *http.Request, attempt func(*http.Request) (*http.Respo
 		}
 		wait := backoff(r.p.BaseDelay, n)
 		if resp != nil {
-			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), r.now()); ok {
+			if ra, ok := parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()); ok {
 				wait = ra
 			}
 		}
 		wait = min(wait, r.p.MaxDelay)
-		if dl, ok := ctx.Deadline(); ok && !r.now().Add(wait).Before(dl) {
+		if dl, ok := ctx.Deadline(); ok && !time.Now().Add(wait).Before(dl) {
 			r.denied.Add(1)
 			return resp, err
 		}

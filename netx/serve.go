@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os/signal"
@@ -16,9 +17,9 @@ import (
 var ErrShutdownTimeout = errors.New("netx: shutdown timed out")
 
 // ListenAndServe listens on srv.Addr (":http", or ":https" when srv has a
-// TLS certificate configured) with [Listen] and serves with [Serve]. See
-// Serve for the shutdown sequence.
-func ListenAndServe(ctx context.Context, srv *http.Server, opts ...Option) error {
+// TLS certificate configured) and serves with [Serve]. See Serve for the
+// shutdown sequence; call [ListenReusePort] and Serve for SO_REUSEPORT.
+func ListenAndServe(ctx context.Context, srv *http.Server, opts ...ServeOption) error {
 	addr := srv.Addr
 	tlsOn := hasTLS(srv)
 	if addr == "" {
@@ -27,7 +28,7 @@ func ListenAndServe(ctx context.Context, srv *http.Server, opts ...Option) error
 			addr = ":https"
 		}
 	}
-	ln, err := Listen(ctx, "tcp", addr, opts...)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", addr)
 	if err != nil {
 		return err
 	}
@@ -64,14 +65,14 @@ func hasTLS(srv *http.Server) bool {
 // [NewServer], the Guard's [Guard.ConnState] is chained in front of
 // srv.ConnState (so serve such a server on several listeners only after
 // the first Serve has started, or install the hook yourself).
-func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Option) error {
-	c := newConfig(opts)
+func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...ServeOption) error {
+	c := newServeConfig(opts)
 	g := c.guard
 	if g == nil {
 		g = GuardOf(srv)
 	}
-	logger := c.logger
-	if logger == nil && g != nil {
+	var logger *slog.Logger
+	if g != nil {
 		logger = g.logger
 	}
 	stopCtx, stop := ctx, context.CancelFunc(func() {})
@@ -79,24 +80,16 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Optio
 		stopCtx, stop = signal.NotifyContext(ctx, c.signals...)
 	}
 	defer stop()
-	if g != nil && g.hooked != srv {
-		// A Guard in a server of the caller's: the tracker needs the
-		// state changes to know which connections it may evict.
-		prev := srv.ConnState
-		srv.ConnState = func(c net.Conn, s http.ConnState) {
-			g.ConnState(c, s)
-			if prev != nil {
-				prev(c, s)
-			}
-		}
-		g.hooked = srv // chain once, even if srv is served again
-	}
+	var tlsOn bool
 	if g != nil {
+		tlsOn = g.hook(srv)
 		ln = g.Listener(ln)
 		g.draining.Store(false)
-		g.setPhase(PhaseServing)
+		g.setPhase(phaseServing)
 	}
-	tlsOn := hasTLS(srv)
+	if g == nil {
+		tlsOn = hasTLS(srv)
+	}
 	errc := make(chan error, 1)
 	go func() {
 		if tlsOn {
@@ -108,7 +101,7 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Optio
 	select {
 	case err := <-errc:
 		if g != nil {
-			g.setPhase(PhaseStopped)
+			g.setPhase(phaseStopped)
 		}
 		if errors.Is(err, http.ErrServerClosed) {
 			return nil // someone else shut it down
@@ -130,7 +123,7 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Optio
 	}
 
 	if g != nil {
-		g.setPhase(PhaseShutdown)
+		g.setPhase(phaseShutdown)
 	}
 	timeout := pick(c.shutdownTimeout, defaultShutdownTimeout)
 	sctx, cancel := context.Background(), context.CancelFunc(func() {})
@@ -146,7 +139,7 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Optio
 	}
 	if err != nil {
 		if g != nil {
-			g.setPhase(PhaseClosing)
+			g.setPhase(phaseClosing)
 		}
 		_ = srv.Close()
 		if g != nil {
@@ -156,7 +149,37 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Optio
 	}
 	<-errc
 	if g != nil {
-		g.setPhase(PhaseStopped)
+		g.setPhase(phaseStopped)
 	}
 	return err
+}
+
+// hook chains the Guard's ConnState in front of srv's, once per server: a
+// Guard in a server of the caller's needs the state changes to know which
+// connections it may evict. It returns whether srv serves TLS, read once
+// before the first Serve starts: net/http writes srv.TLSConfig when it
+// starts serving, so a second Serve of the same server must not read it.
+// The lock orders both writes before a concurrent Serve reads them.
+func (g *Guard) hook(srv *http.Server) (tlsOn bool) {
+	g.hookMu.Lock()
+	defer g.hookMu.Unlock()
+	if h, ok := g.hooked[srv]; ok && h.tlsKnown {
+		return h.tls
+	}
+	h := g.hooked[srv]
+	h.tls, h.tlsKnown = hasTLS(srv), true
+	if h.chained {
+		g.hooked[srv] = h
+		return h.tls
+	}
+	prev := srv.ConnState
+	srv.ConnState = func(c net.Conn, s http.ConnState) {
+		g.ConnState(c, s)
+		if prev != nil {
+			prev(c, s)
+		}
+	}
+	h.chained = true
+	g.hooked[srv] = h
+	return h.tls
 }

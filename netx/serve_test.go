@@ -51,7 +51,7 @@ func TestServeWaitsForHijackedConns(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			served := make(chan error, 1)
 			go func() {
-				served <- netx.Serve(ctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(-1), netx.WithShutdownTimeout(tc.timeout))
+				served <- netx.Serve(ctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(netx.NoDrain), netx.WithShutdownTimeout(tc.timeout))
 			}()
 			c, err := net.Dial("tcp", ln.Addr().String())
 			must(t, err)
@@ -96,21 +96,21 @@ func TestServeWaitsForHijackedConns(t *testing.T) {
 func TestListenReusePort(t *testing.T) {
 	checkLeaks(t)
 	ctx := context.Background()
-	a, err := netx.Listen(ctx, "tcp", "127.0.0.1:0", netx.WithReusePort(true))
+	a, err := netx.ListenReusePort(ctx, "tcp", "127.0.0.1:0")
 	if runtime.GOOS != "linux" {
-		if !errors.Is(err, netx.ErrUnsupported) {
-			t.Errorf("Listen(WithReusePort) on %s = %v, want ErrUnsupported", runtime.GOOS, err)
+		if !errors.Is(err, errors.ErrUnsupported) {
+			t.Errorf("ListenReusePort on %s = %v, want ErrUnsupported", runtime.GOOS, err)
 		}
 		return
 	}
 	must(t, err)
 	defer a.Close()
-	b, err := netx.Listen(ctx, "tcp", a.Addr().String(), netx.WithReusePort(true))
+	b, err := netx.ListenReusePort(ctx, "tcp", a.Addr().String())
 	if err != nil {
 		t.Fatalf("second Listen on %s with SO_REUSEPORT: %v", a.Addr(), err)
 	}
 	b.Close()
-	if c, err := netx.Listen(ctx, "tcp", a.Addr().String()); err == nil {
+	if c, err := net.Listen("tcp", a.Addr().String()); err == nil {
 		c.Close()
 		t.Errorf("Listen on %s without SO_REUSEPORT succeeded, want address in use", a.Addr())
 	}
@@ -153,7 +153,7 @@ func TestServeWithGuardOnOwnServer(t *testing.T) {
 	g = netx.NewGuard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		inside <- g.Stats().Conns
 		_, _ = io.WriteString(w, "ok")
-	}), netx.WithName("own"))
+	}))
 	srv := &http.Server{Handler: g, ReadHeaderTimeout: time.Second}
 	url := serveNetx(t, srv, netx.WithGuard(g))
 	c := testClient(t, 1)

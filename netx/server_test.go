@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -44,10 +45,6 @@ func TestNewServerDefaults(t *testing.T) {
 	if netx.GuardOf(&http.Server{}) != nil {
 		t.Error("GuardOf(bare server) != nil")
 	}
-	off := netx.NewServer(okHandler(), netx.WithWriteTimeout(-1), netx.WithReadHeaderTimeout(3*time.Second))
-	if off.WriteTimeout != 0 || off.ReadHeaderTimeout != 3*time.Second {
-		t.Errorf("WithWriteTimeout(-1), WithReadHeaderTimeout(3s): got %v, %v; want 0, 3s", off.WriteTimeout, off.ReadHeaderTimeout)
-	}
 }
 
 func TestGuardHealthAndReadiness(t *testing.T) {
@@ -75,7 +72,7 @@ func TestGuardHealthAndReadiness(t *testing.T) {
 	if got := do("/healthz"); got != 200 {
 		t.Errorf("GET /healthz after Drain = %d, want 200", got)
 	}
-	if s := g.Stats(); s.Phase != netx.PhaseDraining || s.Ready || s.Shed[netx.ShedPressure] != 1 {
+	if s := g.Stats(); s.Phase != "draining" || s.Ready || s.Shed["pressure"] != 1 {
 		t.Errorf("Stats() = %+v, want phase draining, not ready, 1 shed by pressure", s)
 	}
 }
@@ -87,7 +84,7 @@ func TestGuardInFlightShed(t *testing.T) {
 	g := netx.NewGuard(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
 		entered.Done()
 		<-release
-	}), netx.WithMaxInFlight(2), netx.WithRetryAfter(3*time.Second))
+	}), netx.WithMaxInFlight(2))
 	var wg sync.WaitGroup
 	for range 2 {
 		wg.Add(1)
@@ -99,16 +96,16 @@ func TestGuardInFlightShed(t *testing.T) {
 	entered.Wait()
 	rec := httptest.NewRecorder()
 	g.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if rec.Code != 503 || rec.Header().Get("Retry-After") != "3" {
-		t.Errorf("third request: %d Retry-After %q, want 503 \"3\"", rec.Code, rec.Header().Get("Retry-After"))
+	if rec.Code != 503 || rec.Header().Get("Retry-After") != "1" {
+		t.Errorf("third request: %d Retry-After %q, want 503 \"1\"", rec.Code, rec.Header().Get("Retry-After"))
 	}
 	rec = httptest.NewRecorder()
 	g.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != 200 {
 		t.Errorf("readiness while full = %d, want 200", rec.Code)
 	}
-	if s := g.Stats(); s.InFlight != 2 || s.Shed[netx.ShedInFlight] != 1 {
-		t.Errorf("Stats() in flight %d shed %d, want 2, 1", s.InFlight, s.Shed[netx.ShedInFlight])
+	if s := g.Stats(); s.InFlight != 2 || s.Shed["in_flight"] != 1 {
+		t.Errorf("Stats() in flight %d shed %d, want 2, 1", s.InFlight, s.Shed["in_flight"])
 	}
 	close(release)
 	wg.Wait()
@@ -117,11 +114,16 @@ func TestGuardInFlightShed(t *testing.T) {
 	}
 }
 
+// TestGuardRateLimit runs in synctest bubbles: their clock stands still
+// while nothing sleeps, so every request arrives at the same instant.
 func TestGuardRateLimit(t *testing.T) {
-	now := time.Unix(1000, 0)
-	clock := func() time.Time { return now }
-	t.Run("global", func(t *testing.T) {
-		g := netx.NewGuard(okHandler(), netx.WithRateLimit(rate.Every(2*time.Second), 2), netx.WithClock(clock))
+	t.Run("global", func(t *testing.T) { synctest.Test(t, testRateGlobal) })
+	t.Run("per key bounded", func(t *testing.T) { synctest.Test(t, testRatePerKey) })
+}
+
+func testRateGlobal(t *testing.T) {
+	{
+		g := netx.NewGuard(okHandler(), netx.WithRateLimit(rate.Every(2*time.Second), 2, nil))
 		var codes []int
 		for range 3 {
 			rec := httptest.NewRecorder()
@@ -134,10 +136,14 @@ func TestGuardRateLimit(t *testing.T) {
 		if fmt.Sprint(codes) != "[200 200 429]" {
 			t.Errorf("codes = %v, want [200 200 429]", codes)
 		}
-	})
-	t.Run("per key bounded", func(t *testing.T) {
+	}
+}
+
+func testRatePerKey(t *testing.T) {
+	{
 		key := func(r *http.Request) string { return r.Header.Get("X-Key") }
-		g := netx.NewGuard(okHandler(), netx.WithRateLimitByKey(1, 1, key, 2), netx.WithClock(clock))
+		g := netx.NewGuard(okHandler(), netx.WithRateLimit(1, 1, key))
+		netx.SetMaxRateKeys(g, 2)
 		do := func(k string) int {
 			req := httptest.NewRequest("GET", "/", nil)
 			req.Header.Set("X-Key", k)
@@ -154,10 +160,10 @@ func TestGuardRateLimit(t *testing.T) {
 				t.Errorf("step %d key %q = %d, want %d", i, s.key, got, s.want)
 			}
 		}
-		if got := g.Stats().Shed[netx.ShedRateLimit]; got != 2 {
+		if got := g.Stats().Shed["rate_limit"]; got != 2 {
 			t.Errorf("shed rate_limit = %d, want 2", got)
 		}
-	})
+	}
 }
 
 func TestGuardBodyLimit(t *testing.T) {
@@ -238,8 +244,10 @@ func TestGuardPanicRecovery(t *testing.T) {
 }
 
 func TestAdaptiveLimitShrinksAndGrows(t *testing.T) {
-	var now atomic.Int64
-	clock := func() time.Time { return time.Unix(0, now.Load()) }
+	synctest.Test(t, testAdaptiveLimit)
+}
+
+func testAdaptiveLimit(t *testing.T) {
 	var serviceNs atomic.Int64
 	var gate chan struct{}
 	h := http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
@@ -247,9 +255,9 @@ func TestAdaptiveLimitShrinksAndGrows(t *testing.T) {
 			<-gate
 			return
 		}
-		now.Add(serviceNs.Load())
+		time.Sleep(time.Duration(serviceNs.Load()))
 	})
-	g := netx.NewGuard(h, netx.WithAdaptiveLimit(netx.AdaptiveLimit{Min: 2, Max: 20, Target: 10 * time.Millisecond, Window: 5}), netx.WithClock(clock))
+	g := netx.NewGuard(h, netx.WithAdaptiveLimit(netx.AdaptiveLimit{Min: 2, Max: 20, Target: 10 * time.Millisecond, Window: 5}))
 	serve := func(n int) {
 		for range n {
 			g.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
@@ -277,7 +285,10 @@ func TestAdaptiveLimitShrinksAndGrows(t *testing.T) {
 				g.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/block", nil))
 			}()
 		}
-		waitFor(t, 5*time.Second, "slots taken", func() bool { return g.Stats().InFlight == lim })
+		synctest.Wait()
+		if got := g.Stats().InFlight; got != lim {
+			t.Fatalf("round %d: in flight %d, want %d", round, got, lim)
+		}
 		rec := httptest.NewRecorder()
 		g.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
 		if rec.Code != 503 {
@@ -295,16 +306,16 @@ func TestAdaptiveLimitShrinksAndGrows(t *testing.T) {
 }
 
 func TestServerCollector(t *testing.T) {
-	g := netx.NewGuard(okHandler(), netx.WithName("api"))
+	g := netx.NewGuard(okHandler())
 	g.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
-	c := netx.NewServerCollector(g)
+	c := netx.NewCollector(g, "api")
 	if problems, err := testutil.CollectAndLint(c); err != nil || len(problems) > 0 {
 		t.Errorf("CollectAndLint: %v %v", err, problems)
 	}
 	want := `
 # HELP gotune_netx_server_requests_total Requests that reached the limits (health checks excluded), shed or not.
 # TYPE gotune_netx_server_requests_total counter
-gotune_netx_server_requests_total{server="api"} 1
+gotune_netx_server_requests_total{name="api"} 1
 `
 	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "gotune_netx_server_requests_total"); err != nil {
 		t.Error(err)

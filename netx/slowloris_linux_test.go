@@ -64,7 +64,7 @@ func runChild(mode string) int {
 	fmt.Printf("ADDR %s\n", ln.Addr())
 	var serveErr error
 	if mode == "slowloris-netx" {
-		serveErr = netx.Serve(ctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(-1), netx.WithShutdownTimeout(100*time.Millisecond))
+		serveErr = netx.Serve(ctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(netx.NoDrain), netx.WithShutdownTimeout(100*time.Millisecond))
 		s := netx.GuardOf(srv).Stats()
 		fmt.Fprintf(os.Stderr, "netx child: max %d accepted %d evicted %d refused %d\n", s.Conns.Max, s.Conns.Accepted, s.Conns.Evicted, s.Conns.Refused)
 	} else {

@@ -3,6 +3,7 @@
 package netx
 
 import (
+	"errors"
 	"fmt"
 	"syscall"
 
@@ -36,5 +37,5 @@ func nofileSoftLimit() uint64 {
 }
 
 func errorUnsupported(what string) error {
-	return fmt.Errorf("netx: %s: %w", what, ErrUnsupported)
+	return fmt.Errorf("netx: %s: %w", what, errors.ErrUnsupported)
 }

@@ -3,6 +3,7 @@
 package netx
 
 import (
+	"errors"
 	"fmt"
 	"runtime"
 	"syscall"
@@ -18,5 +19,5 @@ func reusePortControl(_, _ string, _ syscall.RawConn) error {
 func nofileSoftLimit() uint64 { return 0 }
 
 func errorUnsupported(what string) error {
-	return fmt.Errorf("netx: %s on %s: %w", what, runtime.GOOS, ErrUnsupported)
+	return fmt.Errorf("netx: %s on %s: %w", what, runtime.GOOS, errors.ErrUnsupported)
 }

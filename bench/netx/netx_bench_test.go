@@ -28,7 +28,7 @@ func handler() http.Handler {
 }
 
 // start serves on loopback and returns the URL and a stop function.
-func start(tb testing.TB, kind string, h http.Handler, opts ...netx.Option) (string, func()) {
+func start(tb testing.TB, kind string, h http.Handler, opts ...netx.ServerOption) (string, func()) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
@@ -58,7 +58,7 @@ func start(tb testing.TB, kind string, h http.Handler, opts ...netx.Option) (str
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
-			_ = netx.Serve(ctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(-1), netx.WithShutdownTimeout(time.Second))
+			_ = netx.Serve(ctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(netx.NoDrain), netx.WithShutdownTimeout(time.Second))
 		}()
 		return url, func() { cancel(); <-done }
 	}
@@ -119,7 +119,7 @@ func BenchmarkClient(b *testing.B) {
 	}{
 		{"default", func() http.RoundTripper { return http.DefaultTransport.(*http.Transport).Clone() }},
 		{"netx-transport", func() http.RoundTripper { return netx.NewTransport() }},
-		{"netx", func() http.RoundTripper { return netx.NewRoundTripper() }},
+		{"netx", func() http.RoundTripper { return netx.RoundTripperOf(netx.NewClient()) }},
 	}
 	for _, c := range clients {
 		b.Run("client="+c.name, func(b *testing.B) {

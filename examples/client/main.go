@@ -45,11 +45,10 @@ func run(w io.Writer, n int, showMetrics bool) error {
 	defer stop()
 
 	client := netx.NewClient(
-		netx.WithName("flaky"),
-		netx.WithTimeout(3*time.Second),
 		netx.WithBreaker(netx.BreakerSettings{ConsecutiveFailures: 3, OpenTimeout: 200 * time.Millisecond}),
 		netx.WithRetry(netx.RetryPolicy{MaxAttempts: 3, BaseDelay: 5 * time.Millisecond, MaxDelay: 50 * time.Millisecond}),
 	)
+	client.Timeout = 3 * time.Second
 	defer client.CloseIdleConnections()
 	rt := netx.RoundTripperOf(client)
 
@@ -82,7 +81,7 @@ func run(w io.Writer, n int, showMetrics bool) error {
 
 	if showMetrics {
 		reg := prometheus.NewRegistry()
-		reg.MustRegister(netx.NewClientCollector(rt))
+		reg.MustRegister(netx.NewCollector(rt, "flaky"))
 		mfs, err := reg.Gather()
 		if err != nil {
 			return err
@@ -111,7 +110,7 @@ func flakyServer(n int) (url string, stop func(), err error) {
 			io.WriteString(w, strings.Repeat("x", 512))
 		}
 	})
-	srv := netx.NewServer(h, netx.WithName("flaky"))
+	srv := netx.NewServer(h)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err
@@ -120,7 +119,7 @@ func flakyServer(n int) (url string, stop func(), err error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		netx.Serve(ctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(0)) //nolint:errcheck // example
+		netx.Serve(ctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(netx.NoDrain)) //nolint:errcheck // example
 	}()
 	return "http://" + ln.Addr().String() + "/", func() { cancel(); <-done }, nil
 }

@@ -6,9 +6,7 @@
 // It needs no files and no flags. At start it:
 //
 //   - imports tune/auto, so GOMAXPROCS and GOMEMLIMIT follow the cgroup;
-//   - generates a self-signed certificate, serves it through tlscache for
-//     any server name and for none, and renews it when a third of its
-//     lifetime (-cert-lifetime) has passed;
+//   - generates a self-signed certificate and serves it through tlscache;
 //   - starts gcguard (its memory target from the cgroup, or -memory-target)
 //     and wires its pressure level to netx's load shedding and to the
 //     buffer pool, which drops idle buffers when memory is critical;
@@ -55,7 +53,6 @@ import (
 type config struct {
 	addr            string
 	plain           bool
-	certLifetime    time.Duration
 	pprof           bool
 	gcguard         bool
 	numa            bool
@@ -71,7 +68,6 @@ func main() {
 	var c config
 	flag.StringVar(&c.addr, "addr", "127.0.0.1:8443", "listen `address` (port 0 picks a free one)")
 	flag.BoolVar(&c.plain, "http", false, "serve plain HTTP instead of HTTPS")
-	flag.DurationVar(&c.certLifetime, "cert-lifetime", 24*time.Hour, "lifetime of the self-signed certificate, renewed when a third of it has passed (at least 10s)")
 	flag.BoolVar(&c.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/")
 	flag.BoolVar(&c.gcguard, "gcguard", true, "run the gcguard GC controller and shed load on its pressure")
 	flag.BoolVar(&c.numa, "numa", true, "show the NUMA topology and export per-node metrics")
@@ -189,9 +185,12 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 		sessions := tlscache.NewSessionCache(0)
 		reg.MustRegister(tlscache.NewSessionCollector(sessions, "backend"))
 		page.Add(status.Section{Name: "tls sessions backend", Snapshot: func() any { return sessions.Stats() }})
-		client = netx.NewClient(netx.WithName("backend"), netx.WithTimeout(5*time.Second), netx.WithSessionCache(sessions))
+		tr := netx.NewTransport()
+		tr.TLSClientConfig.ClientSessionCache = sessions
+		client = netx.NewClient(netx.WithTransport(tr))
+		client.Timeout = 5 * time.Second
 		defer client.CloseIdleConnections()
-		reg.MustRegister(netx.NewClientCollector(netx.RoundTripperOf(client)))
+		reg.MustRegister(netx.NewCollector(netx.RoundTripperOf(client), "backend"))
 		page.Add(status.Section{Name: "client backend", Snapshot: func() any { return netx.RoundTripperOf(client).Stats() }})
 	}
 
@@ -208,31 +207,27 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	}
 
 	srv := netx.NewServer(mux,
-		netx.WithName("front"),
 		netx.WithMaxInFlight(c.maxInFlight),
 		netx.WithPressure(pressure),
 		netx.WithLogger(logger),
 	)
-	reg.MustRegister(netx.NewServerCollector(netx.GuardOf(srv)))
+	reg.MustRegister(netx.NewCollector(netx.GuardOf(srv), "front"))
 	page.Add(status.Section{Name: "server front", Snapshot: func() any { return netx.GuardOf(srv).Stats() }})
 
 	scheme := "http"
 	if !c.plain {
-		certs, err := newSelfSigned(c.certLifetime, logger)
+		cache, err := certCache(logger)
 		if err != nil {
 			return err
 		}
-		defer certs.Close()
-		cache := certs.cache
-		srv.TLSConfig = &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12}
-		// Failed handshakes are any client's doing: Debug, not Warn.
-		srv.ErrorLog = handshakeErrorLog(logger)
+		defer cache.Close()
+		srv.TLSConfig = &tls.Config{GetCertificate: cache.GetCertificate, MinVersion: tls.VersionTLS12}
 		reg.MustRegister(tlscache.NewCollector(cache, "front"))
 		page.Add(status.Section{Name: "tlscache front", Snapshot: func() any { return cache.Stats() }})
 		scheme = "https"
 	}
 
-	ln, err := netx.Listen(ctx, "tcp", c.addr)
+	ln, err := new(net.ListenConfig).Listen(ctx, "tcp", c.addr)
 	if err != nil {
 		return err
 	}
@@ -241,7 +236,6 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	err = netx.Serve(ctx, srv, ln,
 		netx.WithDrainDelay(c.drainDelay),
 		netx.WithShutdownTimeout(c.shutdownTimeout),
-		netx.WithLogger(logger),
 	)
 	fmt.Fprintln(out, "gotune server: stopped")
 	return err
@@ -346,8 +340,8 @@ func startBackend(ctx context.Context, reg prometheus.Registerer, page *status.H
 	}
 	srv := netx.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write(payload) //nolint:errcheck // the client went away
-	}), netx.WithName("backend"), netx.WithLogger(logger))
-	reg.MustRegister(netx.NewServerCollector(netx.GuardOf(srv)))
+	}), netx.WithLogger(logger))
+	reg.MustRegister(netx.NewCollector(netx.GuardOf(srv), "backend"))
 	page.Add(status.Section{Name: "server backend", Snapshot: func() any { return netx.GuardOf(srv).Stats() }})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -359,7 +353,7 @@ func startBackend(ctx context.Context, reg prometheus.Registerer, page *status.H
 		defer close(done)
 		// The front server owns the signals; the backend stops when the
 		// front has drained.
-		netx.Serve(bctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(0), netx.WithShutdownTimeout(5*time.Second)) //nolint:errcheck // logged by netx
+		netx.Serve(bctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(netx.NoDrain), netx.WithShutdownTimeout(5*time.Second)) //nolint:errcheck // logged by netx
 	}()
 	return "http://" + ln.Addr().String() + "/", func() { cancel(); <-done }, nil
 }
