@@ -267,8 +267,12 @@ func (b *Buffers) DropIdle() int {
 	return n
 }
 
-// Close closes every class; see [Pool.Close].
+// Close closes every class; see [Pool.Close]. It is safe on a nil Buffers
+// and more than once.
 func (b *Buffers) Close() {
+	if b == nil {
+		return
+	}
 	b.bufs.Close()
 	for _, c := range b.classes {
 		c.Close()

@@ -129,9 +129,22 @@
 // runtime to return the freed pages to the OS after a large sweep, so
 // RSS falls and not only the heap.
 //
+// # Hooks
+//
+// The reset, destroy, size and pressure hooks run outside the pool's
+// locks, so they may call the pool's methods, and a panic in one cannot
+// leave a lock held or unwind through Close: it is recovered, counted in
+// [Stats.HookPanics] (and gotune_pool_hook_panics_total), and logged
+// where a logger is set. A Put whose reset or size hook panicked drops its
+// object to the destroy hook; a pressure signal that panicked reads as no
+// pressure. The constructor given to [New] runs on Get's goroutine, also
+// outside the locks; a panic in it reaches Get's caller, since Get has no
+// object to return.
+//
 // # Metrics
 //
 // [NewCollector] exports gotune_pool_gets_total, _hits_total,
 // _news_total, _puts_total, _drops_total{reason}, _expired_total,
-// _idle_objects, _idle_bytes and _max_idle_objects, labelled pool=name.
+// _hook_panics_total, _idle_objects, _idle_bytes and _max_idle_objects,
+// labelled pool=name.
 package pool

@@ -3,10 +3,13 @@ package pool
 // SweepAt runs one sweep as if the timer fired at now (ns on the pool's
 // clock) and returns how many objects remain.
 func (p *Pool[T]) SweepAt(now int64) int {
+	pressed := p.underPressure()
 	p.sweepMu.Lock()
-	defer p.sweepMu.Unlock()
 	p.clock.Store(now)
-	return p.sweep(now)
+	sw := p.sweep(now, pressed)
+	p.sweepMu.Unlock()
+	p.finish(sw)
+	return sw.left
 }
 
 // Armed reports whether the sweep timer is armed.

@@ -75,7 +75,9 @@ func WithMaxIdle(n int) Option {
 
 // WithReset sets a hook that Put runs on every object it may keep, before
 // the object becomes visible to Get, for example (*bytes.Buffer).Reset. The
-// hook runs on the caller's goroutine, outside the pool's locks.
+// hook runs on the caller's goroutine, outside the pool's locks. Where it
+// panics, the panic is recovered, counted in [Stats.HookPanics] and logged,
+// and the object is dropped (to the destroy hook), not kept.
 func WithReset[T any](fn func(T)) Option {
 	return optionFunc(func(c *config) { c.reset = fn })
 }
@@ -84,14 +86,18 @@ func WithReset[T any](fn func(T)) Option {
 // refused by Put (full, oversized, closed), expired by the TTL, dropped by
 // [Pool.DropIdle] or drained by [Pool.Close]. Use it for objects that hold
 // resources. It runs outside the pool's locks, on the goroutine of the call
-// that dropped the object or, for expiry, on the sweep timer's goroutine.
+// that dropped the object or, for expiry, on the sweep timer's goroutine,
+// so it may call the pool's methods; but a hook that Puts into its own
+// closed pool is called again for that object, without end. A panic in it
+// is recovered, counted in [Stats.HookPanics] and logged.
 func WithDestroy[T any](fn func(T)) Option {
 	return optionFunc(func(c *config) { c.destroy = fn })
 }
 
 // WithSize sets a function that reports an object's size in bytes (for a
 // buffer, its capacity). The pool uses it for the idle-bytes statistic and,
-// with [WithMaxSize], to refuse oversized objects. It runs on every Put.
+// with [WithMaxSize], to refuse oversized objects. It runs on every Put;
+// a panic in it is handled as one in [WithReset].
 func WithSize[T any](fn func(T) int) Option {
 	return optionFunc(func(c *config) { c.size = fn })
 }
@@ -135,7 +141,9 @@ func WithGroup(g *Group) Option {
 // true, every sweep drops all idle objects (counted as pressure drops), not
 // only expired ones. Sweeps run every TTL/8 while the pool holds idle
 // objects, so the signal needs a TTL. For an immediate reaction push the
-// signal instead, through [Pool.DropIdle] or [Group].
+// signal instead, through [Pool.DropIdle] or [Group]. The signal is polled
+// outside the pool's locks; a panic in it is recovered, counted in
+// [Stats.HookPanics], logged, and read as no pressure.
 func WithPressure(fn func() bool) Option {
 	return optionFunc(func(c *config) { c.pressure = fn })
 }

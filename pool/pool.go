@@ -47,15 +47,18 @@ type Pool[T any] struct {
 
 	// Slow-path counters.
 	misses, oversized, closedPuts atomic.Uint64
+	// hookPanics counts hook calls that panicked; badPuts the Puts whose
+	// size or reset hook panicked, which dropped their object.
+	hookPanics, badPuts atomic.Uint64
 
 	timerMu sync.Mutex
 	timer   *time.Timer
 
-	sweepMu    sync.Mutex // serialises sweeps, DropIdle, Stats and Close
+	sweepMu    sync.Mutex // serialises sweeps, DropIdle, Stats and Close; no hook runs under it
 	expired    uint64     // guarded by sweepMu
 	pressed    uint64     // guarded by sweepMu; idle objects dropped on demand
 	drained    uint64     // guarded by sweepMu; idle objects dropped by Close
-	victims    []T        // sweep scratch, guarded by sweepMu
+	victims    []T        // sweep scratch, guarded by sweepMu; nil while lent out (see takeVictims)
 	sweeps     []int64    // guarded by sweepMu; clock values of recent sweeps, oldest first
 	settled    int64      // guarded by sweepMu; latest sweep at least a TTL old (see sweep)
 	hasSettled bool       // guarded by sweepMu
@@ -622,16 +625,18 @@ func (p *Pool[T]) destroyLate(vs []T) {
 // [WithDestroy] hook. The caller must not use v after Put.
 func (p *Pool[T]) Put(v T) {
 	size := 0
-	if p.sizeFn != nil {
-		size = p.sizeFn(v)
-		if ms := p.maxSize.Load(); ms > 0 && int64(size) > ms {
+	if p.sizeFn != nil || p.reset != nil {
+		var over, ok bool
+		if size, over, ok = p.prepare(v); !ok {
+			p.badPuts.Add(1)
+			p.destroyOne(v)
+			return
+		}
+		if over {
 			p.oversized.Add(1)
 			p.destroyOne(v)
 			return
 		}
-	}
-	if p.reset != nil {
-		p.reset(v)
 	}
 	s := p.pin()
 	if s == nil {
@@ -760,9 +765,64 @@ func (p *Pool[T]) putSlow(home *shard[T], v T, size int) {
 	}
 }
 
+// prepare runs the size and reset hooks on an object Put. ok is false
+// where one panicked: the panic is recovered and counted, and the object,
+// in a state no one knows, is not kept.
+func (p *Pool[T]) prepare(v T) (size int, oversized, ok bool) {
+	hook := "size"
+	defer func() {
+		if r := recover(); r != nil {
+			p.hookPanicked(hook, r)
+			ok = false
+		}
+	}()
+	if p.sizeFn != nil {
+		size = p.sizeFn(v)
+		if ms := p.maxSize.Load(); ms > 0 && int64(size) > ms {
+			return size, true, true
+		}
+	}
+	if p.reset != nil {
+		hook = "reset"
+		p.reset(v)
+	}
+	return size, false, true
+}
+
+// destroyOne runs the destroy hook on v; a panic in it is recovered and
+// counted, so it cannot unwind through the pool.
 func (p *Pool[T]) destroyOne(v T) {
-	if p.destroy != nil {
-		p.destroy(v)
+	if p.destroy == nil {
+		return
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			p.hookPanicked("destroy", r)
+		}
+	}()
+	p.destroy(v)
+}
+
+// underPressure asks the WithPressure signal, recovering a panic in it
+// (counted; read as no pressure). It runs outside the pool's locks, so the
+// signal may call back into the pool.
+func (p *Pool[T]) underPressure() (on bool) {
+	if p.pressure == nil {
+		return false
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			p.hookPanicked("pressure", r)
+			on = false
+		}
+	}()
+	return p.pressure()
+}
+
+func (p *Pool[T]) hookPanicked(hook string, r any) {
+	p.hookPanics.Add(1)
+	if p.logger != nil {
+		p.logger.Error("pool: hook panicked", "pool", p.name, "hook", hook, "panic", fmt.Sprint(r))
 	}
 }
 
@@ -772,16 +832,27 @@ func (p *Pool[T]) destroyOne(v T) {
 // stays usable. Safe for concurrent use.
 func (p *Pool[T]) DropIdle() int {
 	p.sweepMu.Lock()
-	defer p.sweepMu.Unlock()
-	n := p.drainLocked()
+	victims := p.drainLocked()
+	n := len(victims)
 	p.pressed += uint64(n)
+	p.sweepMu.Unlock()
+	p.destroyAll(victims)
 	return n
 }
 
-// drainLocked empties every shard and destroys what it took outside the
-// locks. Callers hold sweepMu.
-func (p *Pool[T]) drainLocked() int {
-	victims := p.victims[:0]
+// takeVictims lends out the scratch slice for objects to destroy; the
+// caller gives it back through destroyAll. Callers hold sweepMu.
+func (p *Pool[T]) takeVictims() []T {
+	v := p.victims[:0]
+	p.victims = nil
+	return v
+}
+
+// drainLocked empties every shard and returns what it took, for the
+// caller to destroy with destroyAll once it has let go of sweepMu.
+// Callers hold sweepMu.
+func (p *Pool[T]) drainLocked() []T {
+	victims := p.takeVictims()
 	for j := range p.shards {
 		s := &p.shards[j]
 		claimed := s.claimAll()
@@ -804,27 +875,37 @@ func (p *Pool[T]) drainLocked() int {
 		o.idleBytes = 0
 		o.mu.Unlock()
 	}
-	n := len(victims)
-	p.destroyAll(victims)
-	return n
+	if len(victims) == 0 {
+		p.victims = victims // nothing to destroy: keep the scratch
+	}
+	return victims
 }
 
-// destroyAll runs the destroy hook on victims, then forgets them so the
-// scratch slice holds no object. Callers hold sweepMu.
+// destroyAll runs the destroy hook on victims, then forgets them and
+// gives the scratch slice back. Callers do not hold sweepMu: a hook may
+// call back into the pool (Stats, DropIdle, Get).
 func (p *Pool[T]) destroyAll(victims []T) {
+	if len(victims) == 0 {
+		return // nothing to give back: the pool keeps the slice it lent
+	}
 	for _, v := range victims {
 		p.destroyOne(v)
 	}
 	clear(victims)
-	p.victims = victims[:0]
+	p.sweepMu.Lock()
+	if p.victims == nil {
+		p.victims = victims[:0]
+	}
+	p.sweepMu.Unlock()
 }
 
 // Close drops and destroys every idle object and stops the sweep timer,
 // waiting for a sweep in progress. Afterwards Put destroys what it is
-// given and Get always calls the constructor. Close is idempotent and safe
-// for concurrent use; it never panics.
+// given and Get always calls the constructor. Close is idempotent, safe
+// for concurrent use and on a nil Pool; it never panics, even where the
+// destroy hook does (see [Stats.HookPanics]).
 func (p *Pool[T]) Close() {
-	if !p.closed.CompareAndSwap(false, true) {
+	if p == nil || !p.closed.CompareAndSwap(false, true) {
 		return
 	}
 	p.timerMu.Lock()
@@ -833,9 +914,11 @@ func (p *Pool[T]) Close() {
 	}
 	p.timerMu.Unlock()
 	p.sweepMu.Lock()
-	n := p.drainLocked()
+	victims := p.drainLocked()
+	n := len(victims)
 	p.drained += uint64(n)
 	p.sweepMu.Unlock()
+	p.destroyAll(victims)
 	if p.group != nil {
 		p.group.Remove(p)
 	}
@@ -888,7 +971,8 @@ func (p *Pool[T]) Stats() Stats {
 	if p.newFn != nil {
 		st.News = misses
 	}
-	st.Puts += oversized
+	st.Puts += oversized + p.badPuts.Load()
+	st.HookPanics = p.hookPanics.Load()
 	st.DropsOversized = oversized
 	st.DropsClosed = closed + p.drained
 	st.DropsPressure = p.pressed

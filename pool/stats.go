@@ -18,6 +18,7 @@ type Stats struct {
 	DropsClosed    uint64        `json:"drops_closed"`    // Puts after Close, and objects Close drained
 	DropsPressure  uint64        `json:"drops_pressure"`  // idle objects dropped by DropIdle or WithPressure
 	Expired        uint64        `json:"expired"`         // idle objects dropped by the TTL sweep
+	HookPanics     uint64        `json:"hook_panics"`     // reset, destroy, size or pressure hook calls that panicked, each recovered (a Put whose reset or size hook panicked drops its object)
 	Idle           int           `json:"idle"`            // objects idle now
 	IdleBytes      int64         `json:"idle_bytes"`      // their size by WithSize (0 without it)
 	MaxIdle        int           `json:"max_idle"`        // the idle bound
@@ -35,6 +36,7 @@ func (s *Stats) add(o Stats) {
 	s.DropsClosed += o.DropsClosed
 	s.DropsPressure += o.DropsPressure
 	s.Expired += o.Expired
+	s.HookPanics += o.HookPanics
 	s.Idle += o.Idle
 	s.IdleBytes += o.IdleBytes
 	s.MaxIdle += o.MaxIdle
@@ -42,7 +44,7 @@ func (s *Stats) add(o Stats) {
 
 // String formats the snapshot on one line for logs.
 func (s Stats) String() string {
-	return fmt.Sprintf("gets=%d hits=%d news=%d puts=%d drops(full=%d oversized=%d closed=%d pressure=%d) expired=%d idle=%d/%d idle_bytes=%d ttl=%v closed=%v",
+	return fmt.Sprintf("gets=%d hits=%d news=%d puts=%d drops(full=%d oversized=%d closed=%d pressure=%d) expired=%d hook_panics=%d idle=%d/%d idle_bytes=%d ttl=%v closed=%v",
 		s.Gets, s.Hits, s.News, s.Puts, s.DropsFull, s.DropsOversized, s.DropsClosed, s.DropsPressure,
-		s.Expired, s.Idle, s.MaxIdle, s.IdleBytes, s.TTL, s.Closed)
+		s.Expired, s.HookPanics, s.Idle, s.MaxIdle, s.IdleBytes, s.TTL, s.Closed)
 }

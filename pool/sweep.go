@@ -75,25 +75,55 @@ func (p *Pool[T]) arm() {
 	}
 }
 
-// onTimer is the timer callback.
+// onTimer is the timer callback. The hooks (pressure, destroy) run
+// outside sweepMu, so they may call back into the pool.
 func (p *Pool[T]) onTimer() {
+	pressed := p.underPressure()
 	p.sweepMu.Lock()
-	defer p.sweepMu.Unlock()
 	if p.closed.Load() {
+		p.sweepMu.Unlock()
 		return
 	}
 	now := p.now().UnixNano()
 	p.clock.Store(now)
-	if p.sweep(now) > 0 {
+	sw := p.sweep(now, pressed)
+	if sw.left > 0 {
 		p.rearm()
-		return
+	} else {
+		// Empty: disarm, then look again. A Put that loaded armed before
+		// this store published before it, so the second look sees its
+		// object; a later Put sees false and arms the timer itself.
+		p.armed.Store(false)
+		if p.idleApprox() > 0 && p.armed.CompareAndSwap(false, true) {
+			p.rearm()
+		}
 	}
-	// Empty: disarm, then look again. A Put that loaded armed before this
-	// store published before it, so the second look sees its object; a
-	// later Put sees false and arms the timer itself.
-	p.armed.Store(false)
-	if p.idleApprox() > 0 && p.armed.CompareAndSwap(false, true) {
-		p.rearm()
+	p.sweepMu.Unlock()
+	p.finish(sw)
+}
+
+// swept is what a sweep left to do once sweepMu is let go: the objects to
+// destroy and the bytes they held.
+type swept[T any] struct {
+	left    int
+	victims []T
+	bytes   int64
+	pressed bool
+}
+
+// finish destroys a sweep's victims and gives the OS hint. It runs
+// without sweepMu.
+func (p *Pool[T]) finish(sw swept[T]) {
+	n := len(sw.victims)
+	p.destroyAll(sw.victims)
+	switch {
+	case sw.pressed:
+		p.logf("pool: pressure drop", n)
+	case n > 0:
+		p.logf("pool: expired idle objects", n)
+	}
+	if !sw.pressed && p.release > 0 && sw.bytes >= p.release && releaseOS(time.Now().UnixNano()) {
+		p.logf("pool: returned memory to the OS", n)
 	}
 }
 
@@ -119,15 +149,16 @@ func (p *Pool[T]) idleApprox() int {
 	return n
 }
 
-// sweep drops objects idle longer than the TTL as of now (or all of them
-// under pressure) and returns how many remain. Callers hold sweepMu.
-func (p *Pool[T]) sweep(now int64) int {
+// sweep takes out objects idle longer than the TTL as of now (or all of
+// them under pressure) and returns how many remain and what the caller
+// must destroy, with finish, once it lets go of sweepMu. Callers hold
+// sweepMu.
+func (p *Pool[T]) sweep(now int64, pressed bool) swept[T] {
 	cut, ok := p.record(now)
-	if p.pressure != nil && p.pressure() {
-		n := p.drainLocked()
-		p.pressed += uint64(n)
-		p.logf("pool: pressure drop", n)
-		return 0
+	if pressed {
+		victims := p.drainLocked()
+		p.pressed += uint64(len(victims))
+		return swept[T]{victims: victims, pressed: true}
 	}
 	if !ok { // no sweep a TTL old yet: nothing can be proven expired
 		cut = math.MinInt64
@@ -136,7 +167,7 @@ func (p *Pool[T]) sweep(now int64) int {
 	// sweep before; treating them as stamped at armedAt only keeps them
 	// longer.
 	floor := p.armedAt.Load()
-	victims := p.victims[:0]
+	victims := p.takeVictims()
 	left := 0
 	var droppedBytes int64
 	for j := range p.shards {
@@ -175,16 +206,11 @@ func (p *Pool[T]) sweep(now int64) int {
 		left += k
 		o.mu.Unlock()
 	}
-	dropped := len(victims)
-	p.expired += uint64(dropped)
-	p.destroyAll(victims)
-	if dropped > 0 {
-		p.logf("pool: expired idle objects", dropped)
+	p.expired += uint64(len(victims))
+	if len(victims) == 0 {
+		p.victims = victims // nothing to destroy: keep the scratch
 	}
-	if p.release > 0 && droppedBytes >= p.release && releaseOS(time.Now().UnixNano()) {
-		p.logf("pool: returned memory to the OS", dropped)
-	}
-	return left
+	return swept[T]{left: left, victims: victims, bytes: droppedBytes}
 }
 
 // maxSweeps bounds the sweep history. The timer sweeps about nine times

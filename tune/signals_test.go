@@ -18,12 +18,13 @@ import (
 func signalTree(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
 	base := map[string]string{
-		"proc/self/cgroup":              "0::/pod\n",
-		"proc/self/mountinfo":           "32 27 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
-		"proc/self/status":              "Cpus_allowed_list:\t0\n",
-		"sys/devices/system/cpu/online": "0\n",
-		"sys/fs/cgroup/pod/cpu.max":     "50000 100000\n",
-		"sys/fs/cgroup/pod/memory.max":  "536870912\n",
+		"proc/self/cgroup":                "0::/pod\n",
+		"proc/self/mountinfo":             "32 27 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
+		"proc/self/status":                "Cpus_allowed_list:\t0\n",
+		"sys/devices/system/cpu/online":   "0\n",
+		"sys/fs/cgroup/pod/cpu.max":       "50000 100000\n",
+		"sys/fs/cgroup/pod/cgroup.events": "populated 1\nfrozen 0\n",
+		"sys/fs/cgroup/pod/memory.max":    "536870912\n",
 	}
 	for k, v := range files {
 		base[k] = v

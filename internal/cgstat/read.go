@@ -190,25 +190,25 @@ func (r *reader) uint(name string, def uint64, found bool) (uint64, bool) {
 // host's, labelled as host-wide.
 func (r *reader) pressure(unified string) *Pressure {
 	if unified != "" {
-		if p := r.psi(unified, false); p != nil {
+		if p := r.psi(unified, ".pressure"); p != nil {
+			// The root cgroup's pressure files (Linux 6.x writes them)
+			// are the whole host's: say so.
+			p.HostWide = isRootCgroup(r.root, unified)
 			return p
 		}
 	}
-	return r.psi("proc/pressure", true)
+	if p := r.psi("proc/pressure", ""); p != nil {
+		p.HostWide = true
+		return p
+	}
+	return nil
 }
 
-func (r *reader) psi(dir string, host bool) *Pressure {
-	if !host && isRootCgroup(r.root, dir) {
-		// The root cgroup's pressure files (Linux 6.x writes them) are
-		// the whole host's: say so.
-		host = true
-	}
-	p := &Pressure{Source: dir, HostWide: host}
+// psi reads dir's cpu, memory and io pressure files (named with suffix).
+func (r *reader) psi(dir, suffix string) *Pressure {
+	p := &Pressure{Source: dir}
 	one := func(res string) *PSI {
-		name := path.Join(dir, res+".pressure")
-		if host {
-			name = path.Join(dir, res)
-		}
+		name := path.Join(dir, res+suffix)
 		b, ok := r.file(name)
 		if !ok {
 			return nil

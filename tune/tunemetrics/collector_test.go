@@ -51,6 +51,7 @@ func TestSignalsSeries(t *testing.T) {
 		"proc/self/status":                 "Cpus_allowed_list:\t0\n",
 		"sys/devices/system/cpu/online":    "0\n",
 		"sys/fs/cgroup/pod/cpu.max":        "20000 100000\n",
+		"sys/fs/cgroup/pod/cgroup.events":  "populated 1\nfrozen 0\n",
 		"sys/fs/cgroup/pod/cpu.stat":       "usage_usec 9\nnr_periods 120\nnr_throttled 46\nthrottled_usec 2500000\nnr_bursts 0\nburst_usec 0\n",
 		"sys/fs/cgroup/pod/memory.events":  "low 0\nhigh 3\nmax 1\noom 0\noom_kill 0\n",
 		"sys/fs/cgroup/pod/memory.current": "8388608\n",
