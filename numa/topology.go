@@ -90,7 +90,7 @@ func discover(root string) (*Topology, error) {
 	}
 	t.NUMA = raw.Present
 	if raw.Present && len(raw.Nodes) == 0 {
-		return nil, fmt.Errorf("numa: %s/%s lists no online node", root, sysnode.NodeDir)
+		return nil, fmt.Errorf("numa: %s/%s/online lists no online node", root, sysnode.NodeDir)
 	}
 	if !raw.Present {
 		n, err := syntheticNode(root)
@@ -213,10 +213,36 @@ func (t *Topology) allowed(root string, online []int, nodes []sysnode.Node) (cpu
 		mems = cpulist.Intersect(mems, cg.MemSet)
 	}
 	if len(cpus) == 0 {
-		return nil, nil, fmt.Errorf("%w: affinity %q ∩ cpuset %q (%s) ∩ online %q is empty (root %s)",
-			ErrNoCPUs, cpulist.Format(st.CPUs), cpulist.Format(cg.CPUSet), t.Cpuset, cpulist.Format(online), root)
+		return nil, nil, fmt.Errorf("%w: affinity %s ∩ cpuset %s (%s) ∩ online %s (%s) is empty (root %s)",
+			ErrNoCPUs, short(st.CPUs), short(cg.CPUSet), t.Cpuset, short(online), onlineFrom(t.NUMA, nodes), root)
 	}
 	return cpus, mems, nil
+}
+
+// short formats ids for an error, quoted and cut to 64 bytes: the lists come
+// from files a broken host may fill with anything.
+func short(ids []int) string {
+	s := cpulist.Format(ids)
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + "…"
+	}
+	return strconv.Quote(s)
+}
+
+// onlineFrom names the files the online CPUs came from, for errors.
+func onlineFrom(numa bool, nodes []sysnode.Node) string {
+	if !numa {
+		return "sys/devices/system/cpu/online"
+	}
+	var files []string
+	for i, n := range nodes {
+		if i == 4 {
+			files = append(files, "…")
+			break
+		}
+		files = append(files, fmt.Sprintf("%s/node%d/cpulist", sysnode.NodeDir, n.ID))
+	}
+	return "the nodes in " + sysnode.NodeDir + "/online: " + strings.Join(files, ", ")
 }
 
 // pickLocal returns the id of the node with the most allowed CPUs; ties go
