@@ -6,7 +6,9 @@
 // It needs no files and no flags. At start it:
 //
 //   - imports tune/auto, so GOMAXPROCS and GOMEMLIMIT follow the cgroup;
-//   - generates a self-signed certificate and serves it through tlscache;
+//   - generates a self-signed certificate, serves it through tlscache for
+//     any server name and for none, and renews it when a third of its
+//     lifetime (-cert-lifetime) has passed;
 //   - starts gcguard (its memory target from the cgroup, or -memory-target)
 //     and wires its pressure level to netx's load shedding and to the
 //     buffer pool, which drops idle buffers when memory is critical;
@@ -53,6 +55,7 @@ import (
 type config struct {
 	addr            string
 	plain           bool
+	certLifetime    time.Duration
 	pprof           bool
 	gcguard         bool
 	numa            bool
@@ -68,6 +71,7 @@ func main() {
 	var c config
 	flag.StringVar(&c.addr, "addr", "127.0.0.1:8443", "listen `address` (port 0 picks a free one)")
 	flag.BoolVar(&c.plain, "http", false, "serve plain HTTP instead of HTTPS")
+	flag.DurationVar(&c.certLifetime, "cert-lifetime", 24*time.Hour, "lifetime of the self-signed certificate, renewed when a third of it has passed (at least 10s)")
 	flag.BoolVar(&c.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/")
 	flag.BoolVar(&c.gcguard, "gcguard", true, "run the gcguard GC controller and shed load on its pressure")
 	flag.BoolVar(&c.numa, "numa", true, "show the NUMA topology and export per-node metrics")
@@ -216,12 +220,15 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 
 	scheme := "http"
 	if !c.plain {
-		cache, err := certCache(logger)
+		certs, err := newSelfSigned(c.certLifetime, logger)
 		if err != nil {
 			return err
 		}
-		defer cache.Close()
-		srv.TLSConfig = &tls.Config{GetCertificate: cache.GetCertificate, MinVersion: tls.VersionTLS12}
+		defer certs.Close()
+		cache := certs.cache
+		srv.TLSConfig = &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12}
+		// Failed handshakes are any client's doing: Debug, not Warn.
+		srv.ErrorLog = handshakeErrorLog(logger)
 		reg.MustRegister(tlscache.NewCollector(cache, "front"))
 		page.Add(status.Section{Name: "tlscache front", Snapshot: func() any { return cache.Stats() }})
 		scheme = "https"
