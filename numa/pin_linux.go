@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gotune/gotune/internal/cpulist"
+	"github.com/gotune/gotune/internal/owner"
 )
 
 // pinMu serializes Pin, undo and the start and end of pinned workers: each
@@ -69,6 +70,11 @@ func workerWant(w *workerThread, all []int) []int {
 // A worker that ends while the pin is in effect leaves its thread on the
 // pin's CPUs; undo gives a running worker's thread its CPUs within the
 // restored mask, and the thread returns to that mask when the worker ends.
+//
+// A pin that lowers GOMAXPROCS owns it while it stands, through the
+// registry that tune and gcguard claim settings in: tune hands it over,
+// its refresh leaves it alone and reports numa as the owner, and undo
+// gives it back.
 //
 // Pins do not nest: while a pin is in effect (made and not yet undone),
 // Pin fails with an error wrapping [ErrPinned] that names the node pinned,
@@ -357,15 +363,26 @@ func followGOMAXPROCS(ncpu int, follow bool, rep *PinReport) func() {
 	case before <= ncpu:
 		return noop
 	}
-	sys.setDefaultGOMAXPROCS()
+	// The pin owns GOMAXPROCS while it stands (internal/owner): tune hands
+	// it over, and its refresh leaves it alone and names numa as the owner.
+	c, err := owner.Take(owner.GOMAXPROCS, owner.NUMA, owner.Tune)
+	if err != nil {
+		rep.Notes = append(rep.Notes, fmt.Sprintf("GOMAXPROCS left at %d: %v", before, err))
+		return noop
+	}
+	c.Set(0, sys.setDefaultGOMAXPROCS)
 	rep.GOMAXPROCSAfter = runtime.GOMAXPROCS(0)
+	c.Set(int64(rep.GOMAXPROCSAfter), nil)
 	rep.Notes = append(rep.Notes, fmt.Sprintf("GOMAXPROCS %d exceeded the %d pinned CPUs: set to the runtime default %d", before, ncpu, rep.GOMAXPROCSAfter))
 	return func() {
 		// The runtime's default for the restored affinity is usually the
 		// old value; where it is not, the old value was set on purpose.
-		sys.setDefaultGOMAXPROCS()
-		if runtime.GOMAXPROCS(0) != before {
-			runtime.GOMAXPROCS(before)
-		}
+		c.Set(int64(before), func() {
+			sys.setDefaultGOMAXPROCS()
+			if runtime.GOMAXPROCS(0) != before {
+				runtime.GOMAXPROCS(before)
+			}
+		})
+		c.Release() // tune owns it again where it handed it over
 	}
 }

@@ -1,0 +1,98 @@
+//go:build linux
+
+package numa
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"syscall"
+	"testing"
+
+	"github.com/gotune/gotune/internal/owner"
+)
+
+// fakePinSys fakes every system call Pin makes.
+func fakePinSys(t *testing.T) {
+	t.Helper()
+	saveSys(t)
+	t.Setenv("GOMAXPROCS", "")
+	f := fakeThreads([]int{0, 1})
+	sys.setaffinityAll = f.all
+	sys.setmempolicyAll = func(int, mask) syscall.Errno { return 0 }
+	sys.setDefaultGOMAXPROCS = func() {}
+}
+
+// A pin that lowers GOMAXPROCS owns it while it stands: tune hands it
+// over, and gets it back at undo. undo is safe twice and concurrently.
+func TestPinOwnsGOMAXPROCS(t *testing.T) {
+	if runtime.GOMAXPROCS(0) < 2 {
+		t.Skip("needs GOMAXPROCS >= 2 for a one-CPU pin to lower it")
+	}
+	fakePinSys(t)
+	tune, err := owner.Take(owner.GOMAXPROCS, owner.Tune)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tune.Release()
+	undo, err := Pin(0, WithRoot("testdata/2socket"), WithCPUs(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if who, _, _ := owner.Holder(owner.GOMAXPROCS); who != owner.NUMA || tune.Owns() {
+		t.Errorf("GOMAXPROCS held by %q while pinned (tune owns: %v), want numa", who, tune.Owns())
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() { defer wg.Done(); errs[i] = undo() }()
+	}
+	wg.Wait()
+	if err := errors.Join(append(errs, undo())...); err != nil {
+		t.Errorf("undo: %v", err)
+	}
+	if !tune.Owns() {
+		t.Errorf("tune does not own GOMAXPROCS again after undo")
+	}
+	if _, ok := Pinned(); ok {
+		t.Errorf("Pinned() reports a pin after undo")
+	}
+}
+
+// Misuse of Pin: absurd nodes and CPUs are errors naming them, a second
+// pin is refused, and nothing is left claimed after any of them.
+func TestPinMisuse(t *testing.T) {
+	fakePinSys(t)
+	for _, tc := range []struct {
+		name string
+		node int
+		opts []Option
+		want error
+	}{
+		{"negative node", -1, nil, ErrNoNode},
+		{"huge node", 1 << 30, nil, ErrNoNode},
+		{"negative cpu", 0, []Option{WithCPUs(-5)}, ErrNoCPUs},
+		{"no cpus", 0, []Option{WithCPUs()}, ErrNoCPUs},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			undo, err := Pin(tc.node, append([]Option{WithRoot("testdata/2socket")}, tc.opts...)...)
+			if !errors.Is(err, tc.want) || undo != nil {
+				t.Errorf("Pin(%d) = %v, %v; want %v and no undo", tc.node, undo != nil, err, tc.want)
+			}
+		})
+	}
+	undo, err := Pin(0, WithRoot("testdata/2socket"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Pin(1, WithRoot("testdata/2socket")); !errors.Is(err, ErrPinned) {
+		t.Errorf("second Pin error %v, want ErrPinned", err)
+	}
+	if err := undo(); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, ok := owner.Holder(owner.GOMAXPROCS); ok {
+		t.Errorf("GOMAXPROCS still claimed after undo")
+	}
+}
