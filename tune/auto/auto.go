@@ -46,7 +46,9 @@ var (
 
 func init() { start(os.LookupEnv, slog.Default()) }
 
-func start(lookup func(string) (string, bool), logger *slog.Logger) {
+// start applies the settings; extra options come after the environment's
+// (tests point it at a hostile root with tune.WithRoot).
+func start(lookup func(string) (string, bool), logger *slog.Logger, extra ...tune.Option) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("tune/auto: recovered from panic: %v", p)
@@ -62,7 +64,7 @@ func start(lookup func(string) (string, bool), logger *slog.Logger) {
 	if env.Off {
 		return
 	}
-	opts := env.Options
+	opts := append(append([]tune.Option{}, env.Options...), extra...)
 	if !env.Quiet {
 		opts = append(opts, tune.WithLogger(logger))
 	}
