@@ -77,8 +77,9 @@
 // [Guard.Level] returns [LevelOK], [LevelElevated] or [LevelCritical]
 // without locks; [Guard.Pressure] is a lock-free func() bool for load
 // shedders; [Guard.OnLevel] calls back on every change, for pools that drop
-// idle objects. Levels rise at once and fall only past a hysteresis and
-// after a hold time.
+// idle objects, from a goroutine the controller does not wait for (changes
+// made while a callback is slow arrive as the latest level). Levels rise
+// at once and fall only past a hysteresis and after a hold time.
 //
 // # The user's settings win
 //
@@ -117,7 +118,8 @@
 // the machine's memory, and negative durations, are errors from Start that
 // name the option. Stop is safe on a nil or zero Guard, twice, and from an
 // OnLevel callback; a callback that panics is recovered, counted in
-// [Stats.CallbackPanics] and logged.
+// [Stats.CallbackPanics] and logged, and one that blocks holds up only the
+// other callbacks, never the controller or Stop's restore.
 //
 // # Metrics
 //

@@ -147,7 +147,9 @@ type Guard struct {
 	nextCB uint64
 
 	cbPanics atomic.Uint64
-	inNotify atomic.Bool // callbacks are running on the loop goroutine
+	inNotify atomic.Bool   // callbacks are running on the notifier goroutine
+	note     chan Level    // the latest level change not yet told to the callbacks
+	noteDone chan struct{} // closed when the notifier goroutine ends
 
 	trig        *trigger
 	stop        chan struct{}
@@ -285,7 +287,9 @@ func Start(opts ...Option) (g *Guard, err error) {
 	g.trig = &trigger{kick: make(chan struct{}, 1)}
 	g.trig.arm()
 	g.stop, g.done = make(chan struct{}), make(chan struct{})
+	g.note, g.noteDone = make(chan Level, 1), make(chan struct{})
 	go g.loop()
+	go g.notifier()
 	return g, nil
 }
 
@@ -416,7 +420,40 @@ func (g *Guard) run(gc bool) {
 		}
 	}
 	if d.level != prev {
-		g.notify(d.level)
+		g.post(d.level)
+	}
+}
+
+// post hands a level change to the notifier goroutine, replacing one it
+// has not taken yet: the controller never waits for the callbacks, and a
+// slow callback sees the latest level rather than a backlog.
+func (g *Guard) post(l Level) {
+	if g.note == nil {
+		return // Start's first run: no callback can be registered yet
+	}
+	for {
+		select {
+		case g.note <- l:
+			return
+		default:
+			select {
+			case <-g.note: // stale: the callbacks get l instead
+			default:
+			}
+		}
+	}
+}
+
+// notifier calls the callbacks with each level change until Stop.
+func (g *Guard) notifier() {
+	defer close(g.noteDone)
+	for {
+		select {
+		case <-g.stop:
+			return
+		case l := <-g.note:
+			g.notify(l)
+		}
 	}
 }
 
@@ -513,9 +550,11 @@ func (g *Guard) call(fn func(Level), l Level) {
 // someone else, who owns it now: Stop leaves it alone. Then it gives up
 // its claims on the settings (tune owns again what it handed over).
 //
-// Stop is safe to call more than once, from several goroutines, on a nil
-// or zero Guard, and from an OnLevel callback, where it restores the
-// settings at once and the guard's goroutine ends when the callbacks
+// Stop restores the settings before it waits for OnLevel callbacks in
+// progress to return. It is safe to call more than once, from several
+// goroutines, on a nil or zero Guard, and from an OnLevel callback, where
+// it returns without waiting for the callbacks (nor does a Stop from
+// another goroutine while they run): their goroutine ends when they
 // return.
 func (g *Guard) Stop() {
 	if g == nil {
@@ -529,13 +568,15 @@ func (g *Guard) Stop() {
 			close(g.stop)
 		}
 	})
-	// Callbacks run on the loop's goroutine: waiting for it from one of
-	// them would wait forever. run checks stopped, so the loop changes
-	// nothing after restore either way.
-	if g.done != nil && !g.inNotify.Load() {
-		<-g.done
+	if g.done != nil {
+		<-g.done // the loop runs no user code: this never waits on a callback
 	}
 	g.restoreOnce.Do(g.restore)
+	// Callbacks run on the notifier's goroutine: waiting for it from one
+	// of them would wait forever.
+	if g.noteDone != nil && !g.inNotify.Load() {
+		<-g.noteDone
+	}
 }
 
 func (g *Guard) restore() {
@@ -596,10 +637,12 @@ func (g *Guard) Level() Level {
 func (g *Guard) Pressure() bool { return g != nil && g.pressure.Load() }
 
 // OnLevel registers fn to be called with the new level each time the level
-// changes, until cancel is called. Calls come one at a time, in registration
-// order, from the guard's goroutine: fn must return quickly, since the
-// controller waits for it. fn may call Stop and the guard's other methods;
-// a panic in fn is recovered, counted in [Stats.CallbackPanics] and logged.
+// changes, until cancel is called. Calls come one at a time, in
+// registration order, from a goroutine of the guard's own that the
+// controller does not wait for: a slow or blocked fn delays only the other
+// callbacks, and changes that happen meanwhile reach them as the latest
+// level, not one by one. fn may call Stop and the guard's other methods; a
+// panic in fn is recovered, counted in [Stats.CallbackPanics] and logged.
 // fn is not called for the level in force when it is registered; read
 // [Guard.Level] for that. cancel is idempotent.
 func (g *Guard) OnLevel(fn func(Level)) (cancel func()) {

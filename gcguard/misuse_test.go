@@ -361,3 +361,34 @@ func TestOwnershipWithTune(t *testing.T) {
 		t.Errorf("GOGC moved by the program after tune: source %q, want code", st.GOGCSource)
 	}
 }
+
+// A callback that blocks does not stop the controller, and Stop restores
+// the settings and returns while it is still blocked.
+func TestOnLevelCallbackBlocks(t *testing.T) {
+	g, flip := levelFlip(t)
+	entered, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	g.OnLevel(func(Level) {
+		once.Do(func() { close(entered) })
+		<-release
+	})
+	defer close(release)
+	flip()
+	awaitClosed(t, entered, "the blocking callback")
+	runs := g.Stats().TimerRuns
+	for i := 0; g.Stats().TimerRuns < runs+3; i++ {
+		if i > 30000 {
+			t.Fatalf("the controller stopped running while a callback blocks")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if g.Level() != LevelCritical {
+		t.Errorf("Level() = %v while a callback blocks, want critical", g.Level())
+	}
+	stopped := make(chan struct{})
+	go func() { g.Stop(); close(stopped) }()
+	awaitClosed(t, stopped, "Stop while a callback blocks")
+	if gogc, l := settings(); gogc != 100 || l != math.MaxInt64 {
+		t.Errorf("after Stop: GOGC %d limit %d, want the defaults restored", gogc, l)
+	}
+}
