@@ -7,6 +7,13 @@
 // and starts a goroutine that re-reads the limits every 10 seconds so the
 // settings follow an in-place resize. [Stop] ends that goroutine.
 //
+// The refresh never fights another gotune package: while gcguard runs it
+// owns GOGC (and GOMEMLIMIT where it was given WithOverride), and while
+// numa.Pin stands it owns GOMAXPROCS. The refresh leaves such a setting
+// alone, the [tune.Report] names its owner ([tune.SourceGCGuard],
+// [tune.SourceNUMA]), and tune takes it back when the owner ends. See
+// tune's "Owners" section.
+//
 // # Metrics
 //
 // The import links no Prometheus code, so it costs what automaxprocs costs.
