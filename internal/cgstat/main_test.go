@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/gotune/gotune/internal/cgroup"
 	"github.com/gotune/gotune/internal/cgstat"
 )
 
@@ -30,5 +31,19 @@ func BenchmarkRead(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkReadLive is the same on this host, for this process's cgroup.
+func BenchmarkReadLive(b *testing.B) {
+	l, err := cgroup.Read("/")
+	if err != nil {
+		b.Skip(err)
+	}
+	b.Logf("dirs %+v", l.Dirs)
+	for b.Loop() {
+		if _, err := cgstat.Read("/", l.Dirs); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
