@@ -299,3 +299,25 @@ func TestRealCgroupV1BadEnv(t *testing.T) {
 		t.Errorf("log = %q, want the bad value named", log)
 	}
 }
+
+// TestRealCgroupMemoryHigh runs the child in a v2 group whose memory.high
+// is below its memory.max: GOMEMLIMIT follows memory.high. memory.high
+// exists only on v2, so the test skips on a v1 host (this machine's kind;
+// fixtures cover memory.high there).
+func TestRealCgroupMemoryHigh(t *testing.T) {
+	g := cgtest.New(t, nil, "high")
+	g.MemoryHigh(t, 256*mib) // skips on v1
+	g.MemoryMax(t, 512*mib)
+	g.Quota(t, 1)
+	p := start(t, g, nil)
+	s := p.state(t)
+	if s.Err != "" {
+		t.Fatalf("child: %s", s.Err)
+	}
+	if want := ratio(0.9, 256*mib); s.GOMEMLIMIT != want || s.Report.Limits.MemoryHigh != 256*mib || s.Report.Limits.MemoryMax != 512*mib {
+		t.Errorf("GOMEMLIMIT = %d, limits %+v; want %d from memory.high 256MiB under memory.max 512MiB", s.GOMEMLIMIT, s.Report.Limits, want)
+	}
+	if s.Report.Limits.Cgroup != "v2" {
+		t.Errorf("cgroup = %q, want v2", s.Report.Limits.Cgroup)
+	}
+}
