@@ -10,7 +10,8 @@ import (
 
 // Tuner applies the settings and re-applies them at an interval, so they
 // follow limits that change while the process runs (Kubernetes in-place pod
-// resize). It is safe for concurrent use.
+// resize). It is safe for concurrent use. The zero Tuner applies the
+// defaults once, as NewTuner(0) does.
 type Tuner struct {
 	cfg      config
 	interval time.Duration
@@ -52,6 +53,9 @@ func (t *Tuner) Apply() (Report, error) { return t.apply(false) }
 func (t *Tuner) apply(refresh bool) (Report, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.cfg.lookupEnv == nil {
+		t.cfg = newConfig(nil) // a zero Tuner: the defaults, applied once
+	}
 	t.refreshes.Add(1)
 	r, err := apply(&t.cfg, refresh)
 	if err != nil {
