@@ -68,7 +68,24 @@
 //
 // [WithRoot] reads /proc and /sys under another directory: a fixture tree, or
 // another process's view through /proc/PID/root. Under a root everything,
-// the CPU affinity included, comes from the files.
+// the CPU affinity included, comes from the files: Cpus_allowed_list of
+// proc/self/status within sys/devices/system/cpu/online.
+//
+// # Broken hosts
+//
+// A tuning library must never leave a service worse off than the runtime's
+// defaults, so the host's files are read as untrusted input. Every file is
+// read through one bounded reader (regular files only, opened without
+// blocking, 64 KiB for a value file and 16 MiB for mountinfo, a 2 s
+// deadline, symlinks kept inside the root): a FIFO, a device, a symlink to
+// /dev/zero, an oversized file or a mount point that leads out of the root
+// is an error that names the file. Values are checked too: a memory limit
+// below 4 MiB (the runtime's own minimum heap goal) is an error for that
+// file, a GOMEMLIMIT that the ratio and reserve would put below 4 MiB is
+// left alone with a warning, and a Cpus_allowed_list that names more CPUs
+// than are online is an error, so GOMAXPROCS never exceeds the CPUs online.
+// CPU and node ids past 16383 are refused. On any such error [Apply]
+// changes nothing and tune/auto logs one line: the runtime's defaults stay.
 //
 // # Metrics
 //

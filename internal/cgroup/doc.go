@@ -23,6 +23,18 @@
 //
 // "max", a v1 "unlimited" sentinel, a missing file and an unreadable file
 // (EACCES, EPERM) all mean "no limit here". Malformed content is an error
-// that names the file and quotes the value; [Read] still returns every limit
-// it could read.
+// that names the file and quotes (the first 64 bytes of) the value; so is a
+// memory limit below [MinMemory] (4 MiB), which is not used. [Read] still
+// returns every limit it could read.
+//
+// # Broken hosts
+//
+// Every file is read through internal/fsread: regular files only, opened
+// without blocking, at most 64 KiB (mountinfo is streamed, at most 16 MiB),
+// within a deadline, symlinks resolved inside the root; anything else is an
+// error naming the file. mountinfo is parsed line by line and only its
+// cgroup mounts are kept (at most 1024); a cgroup mount whose root or mount
+// point is not an absolute, clean path is refused, so a relative or ".."
+// mount point cannot lead the reader out of the root. /proc/self/cgroup may
+// have at most 256 lines.
 package cgroup

@@ -4,6 +4,13 @@
 // /proc/self/status (Cpus_allowed, Mems_allowed), /proc/self/task and
 // /proc/self/numa_maps. It only reads files; package numa makes the
 // decisions. The cgroup cpuset comes from internal/cgroup.
+//
+// Every file and directory is read through internal/fsread (regular files
+// only, without blocking, at most 64 KiB, numa_maps streamed up to 16 MiB,
+// within a deadline, symlinks kept inside the root), so a FIFO, a device or
+// an oversized file is an error naming it. Node ids and counts are bounded
+// by the kernel's: at most [MaxNodes] online nodes, CPU ids below
+// cpulist.MaxID, and at most [MaxTasks] threads.
 package sysnode
 
 import (
