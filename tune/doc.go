@@ -82,9 +82,11 @@
 // is an error that names the file. Values are checked too: a memory limit
 // below 4 MiB (the runtime's own minimum heap goal) is an error for that
 // file, a GOMEMLIMIT that the ratio and reserve would put below 4 MiB is
-// left alone with a warning, and a Cpus_allowed_list that names more CPUs
-// than are online is an error, so GOMAXPROCS never exceeds the CPUs online.
-// CPU and node ids past 16383 are refused. On any such error [Apply]
+// left alone with a warning, and under a root a Cpus_allowed_list that
+// names more CPUs than sys/devices/system/cpu/online is an error (on the
+// live host the affinity comes from sched_getaffinity, within the CPUs
+// online). CPU and node ids past 16383 are refused, so even a root without
+// an online file cannot ask for more than 16384. On any such error [Apply]
 // changes nothing and tune/auto logs one line: the runtime's defaults stay.
 //
 // # Metrics
