@@ -52,6 +52,14 @@ func run(w io.Writer, n int, showMetrics bool) error {
 	defer client.CloseIdleConnections()
 	rt := netx.RoundTripperOf(client)
 
+	fmt.Fprintf(w, `Scenario: a flaky backend on loopback, called %d times in a row through netx's client.
+  - Every third request the backend receives gets 503 with Retry-After (busy):
+    the client retries it (GET is idempotent), up to 3 attempts, within a retry budget.
+  - Requests %d to %d that it receives get 500 (down for a while): after 3 failures
+    in a row the breaker opens and fails calls at once for 200 ms, then lets a
+    probe through; it closes once probes succeed, and opens again if they fail.
+`, n, n/3+1, n/2-1)
+
 	var ok, failed, open int
 	for range n {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -74,7 +82,17 @@ func run(w io.Writer, n int, showMetrics bool) error {
 		}
 		cancel()
 	}
-	fmt.Fprintf(w, "%d requests: %d ok, %d failed, %d refused by the open breaker\n", n, ok, failed, open)
+	fmt.Fprintf(w, "\n%d requests: %d ok, %d failed, %d refused by the open breaker\n", n, ok, failed, open)
+	fmt.Fprint(w, `  ok       a 200 in the end; a 503 that a retry turned into a 200 counts here
+  failed   an error or a non-200 after the retries: the 500s before the breaker opened
+  refused  failed at once by the open breaker, without reaching the backend
+In the client's stats below: requests counts calls of the client, retries the
+extra attempts sent and retries_denied those the budget refused; breaker_trips
+counts the breaker opening and breakers its state now; breaker_rejected the
+calls it refused; conns_new against conns_reused shows keep-alive at work;
+pool_waits and pool_wait_total_ns count the waits for a pooled connection
+and their total time.
+`)
 	st := rt.Stats()
 	b, _ := json.MarshalIndent(st, "", "  ")
 	fmt.Fprintf(w, "client stats: %s\n", b)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -30,6 +31,11 @@ func TestClientExample(t *testing.T) {
 	}
 	if r := regexp.MustCompile(`"retries": (\d+)`).FindStringSubmatch(out); r == nil || r[1] == "0" {
 		t.Errorf("no retries recorded:\n%s", out)
+	}
+	// It says what it runs and what the numbers mean before the JSON.
+	if i, j := strings.Index(out, "Scenario: a flaky backend"), strings.Index(out, "client stats: {"); i < 0 || j < 0 || i > j ||
+		!strings.Contains(out[:j], "refused  failed at once by the open breaker") {
+		t.Errorf("no scenario and legend before the stats:\n%s", out)
 	}
 	for _, want := range []string{"gotune_netx_client_requests_total 1 series", "gotune_netx_client_breaker_trips_total"} {
 		if !bytes.Contains(b.Bytes(), []byte(want)) {
