@@ -41,6 +41,23 @@ const (
 	PressureWarnPercent = 10.0
 )
 
+// The levels of [Tuner.CPUPressure] and [Tuner.MemoryPressure]: the same
+// grades as gcguard's levels (0 ok, 1 elevated, 2 critical), so either
+// plugs into netx.WithPressure with max PressureCritical.
+const (
+	PressureOK       = 0
+	PressureElevated = 1
+	PressureCritical = 2
+)
+
+// criticalShare and criticalPercent grade a signal critical: the quota
+// throttled more than half of the periods between two refreshes, or tasks
+// stalled on the resource more than 40% of the last 10 s.
+const (
+	criticalShare   = 0.5
+	criticalPercent = 40.0
+)
+
 // signalWindow is how far back the throttled share looks, and warnEvery
 // how often one condition may log again while it lasts.
 const (
@@ -80,9 +97,9 @@ type Signals struct {
 
 // sample is what the window keeps of one read.
 type sample struct {
-	at                time.Time
-	periods, throttle uint64
-	memEvents         uint64
+	at                   time.Time
+	periods, throttle    uint64
+	memEvents, oomEvents uint64
 }
 
 // signals is the Tuner's state for Signals; guarded by Tuner.mu.
@@ -118,6 +135,9 @@ func (t *Tuner) readSignals(r Report, now time.Time) {
 		cur.Error = err.Error()
 	}
 	smp := sample{at: now, memEvents: memEvents(st.Memory)}
+	if m := st.Memory; m != nil {
+		smp.oomEvents = m.OOM + m.OOMKill
+	}
 	if c := binding(st.CPU, st.CPUTightest); c != nil {
 		smp.periods, smp.throttle = c.Periods, c.Throttled
 	}
@@ -125,6 +145,11 @@ func (t *Tuner) readSignals(r Report, now time.Time) {
 	s.hist = append(s.hist, smp)
 	for len(s.hist) > 2 && now.Sub(s.hist[1].at) >= signalWindow {
 		s.hist = s.hist[1:]
+	}
+	if n := len(s.hist); n > 1 {
+		t.grade(st, smp, s.hist[n-2])
+	} else {
+		t.grade(st, smp, smp)
 	}
 	if len(s.hist) > 1 {
 		first := s.hist[0]
@@ -199,6 +224,72 @@ func (t *Tuner) warn(as []alert, r Report, now time.Time) {
 		t.sig.lastWarn[a.kind] = now
 		t.cfg.logger.Warn("gotune: "+a.text, slog.String("cgroup", r.Limits.Path))
 	}
+}
+
+// grade sets the pressure levels from the last interval between two
+// refreshes (prev to cur) and the cgroup's own PSI; the host's PSI does not
+// count, as it says nothing of this container.
+func (t *Tuner) grade(st cgstat.Stats, cur, prev sample) {
+	share := 0.0
+	if cur.periods > prev.periods && cur.throttle >= prev.throttle {
+		share = float64(cur.throttle-prev.throttle) / float64(cur.periods-prev.periods)
+	}
+	var cpuPSI, memPSI float64
+	if p := st.Pressure; p != nil && !p.HostWide {
+		if p.CPU != nil {
+			cpuPSI = p.CPU.Some.Avg10
+		}
+		if p.Memory != nil {
+			memPSI = p.Memory.Some.Avg10
+		}
+	}
+	cpu := PressureOK
+	switch {
+	case share > criticalShare || cpuPSI > criticalPercent:
+		cpu = PressureCritical
+	case share > ThrottleWarnShare || cpuPSI > PressureWarnPercent:
+		cpu = PressureElevated
+	}
+	mem := PressureOK
+	// Limit events since the previous refresh: an OOM or OOM kill is hard.
+	hard, soft := cur.oomEvents > prev.oomEvents, cur.memEvents > prev.memEvents
+	switch {
+	case memPSI > criticalPercent || hard:
+		mem = PressureCritical
+	case memPSI > PressureWarnPercent || soft:
+		mem = PressureElevated
+	}
+	t.cpuLevel.Store(int32(cpu))
+	t.memLevel.Store(int32(mem))
+}
+
+// CPUPressure grades how hard the CPU limit bites now, from the periods
+// throttled between the last two refreshes and the cgroup's CPU pressure:
+// [PressureOK], [PressureElevated] (over 10% throttled, or tasks waiting
+// for a CPU over 10% of the last 10 s) or [PressureCritical] (over half, or
+// over 40%). It is one atomic load, cheap enough to call per request, and
+// plugs into netx's pressure input:
+//
+//	netx.WithPressure(tuner.CPUPressure, tune.PressureCritical)
+//
+// It is safe for concurrent use and on a nil Tuner (PressureOK).
+func (t *Tuner) CPUPressure() int {
+	if t == nil {
+		return PressureOK
+	}
+	return int(t.cpuLevel.Load())
+}
+
+// MemoryPressure grades how hard the memory limit bites now, from memory
+// outside the Go heap as much as inside it: the cgroup's memory pressure
+// (over 10% or 40% of the last 10 s stalled) and the limit events since
+// the previous refresh (memory.high or memory.max reached: elevated; an OOM
+// or OOM kill: critical). Levels and use are as for [Tuner.CPUPressure].
+func (t *Tuner) MemoryPressure() int {
+	if t == nil {
+		return PressureOK
+	}
+	return int(t.memLevel.Load())
 }
 
 // Signals returns the figures of the latest refresh. Before the first

@@ -176,3 +176,51 @@ func TestSignalsWithoutPSI(t *testing.T) {
 		t.Errorf("nil Tuner's Signals = %+v", s)
 	}
 }
+
+// TestPressureLevels grades the last interval: throttling and the cgroup's
+// PSI raise CPUPressure, limit events and memory PSI raise MemoryPressure,
+// and both fall back when the next interval is quiet.
+func TestPressureLevels(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		quietMem := "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\nfull avg10=0.00 avg60=0.00 avg300=0.00 total=0\n"
+		signalTree(t, dir, map[string]string{
+			"sys/fs/cgroup/pod/cpu.stat":        cpuStat(100, 0),
+			"sys/fs/cgroup/pod/memory.events":   "low 0\nhigh 0\nmax 0\noom 0\noom_kill 0\n",
+			"sys/fs/cgroup/pod/memory.pressure": quietMem,
+			"sys/fs/cgroup/pod/cpu.pressure":    "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
+		})
+		tu := tune.NewTuner(10*time.Second, tune.WithRoot(dir), tune.WithMaxProcs(tune.MaxProcsOff), tune.WithoutMemoryLimit())
+		if _, err := tu.Apply(); err != nil {
+			t.Fatal(err)
+		}
+		var nilTuner *tune.Tuner
+		if tu.CPUPressure() != tune.PressureOK || tu.MemoryPressure() != tune.PressureOK || nilTuner.CPUPressure() != tune.PressureOK {
+			t.Fatalf("levels at rest: cpu %d, memory %d", tu.CPUPressure(), tu.MemoryPressure())
+		}
+		for _, tc := range []struct {
+			name     string
+			files    map[string]string
+			cpu, mem int
+		}{
+			{"20% throttled", map[string]string{"sys/fs/cgroup/pod/cpu.stat": cpuStat(200, 20)}, tune.PressureElevated, tune.PressureOK},
+			{"80% throttled", map[string]string{"sys/fs/cgroup/pod/cpu.stat": cpuStat(300, 100)}, tune.PressureCritical, tune.PressureOK},
+			{"quiet", map[string]string{"sys/fs/cgroup/pod/cpu.stat": cpuStat(400, 100)}, tune.PressureOK, tune.PressureOK},
+			{"cpu PSI 45%", map[string]string{"sys/fs/cgroup/pod/cpu.pressure": "some avg10=45.00 avg60=0.00 avg300=0.00 total=9\n"}, tune.PressureCritical, tune.PressureOK},
+			{"memory.high reached", map[string]string{
+				"sys/fs/cgroup/pod/cpu.pressure":  "some avg10=0.00 avg60=0.00 avg300=0.00 total=9\n",
+				"sys/fs/cgroup/pod/memory.events": "low 0\nhigh 4\nmax 0\noom 0\noom_kill 0\n"}, tune.PressureOK, tune.PressureElevated},
+			{"OOM kill", map[string]string{"sys/fs/cgroup/pod/memory.events": "low 0\nhigh 4\nmax 1\noom 1\noom_kill 1\n"}, tune.PressureOK, tune.PressureCritical},
+			{"no new events", nil, tune.PressureOK, tune.PressureOK},
+			{"memory PSI 15% with a small heap", map[string]string{"sys/fs/cgroup/pod/memory.pressure": "some avg10=15.00 avg60=1.00 avg300=0.00 total=9\n"}, tune.PressureOK, tune.PressureElevated},
+			{"memory PSI back to 0", map[string]string{"sys/fs/cgroup/pod/memory.pressure": quietMem}, tune.PressureOK, tune.PressureOK},
+		} {
+			time.Sleep(10 * time.Second)
+			signalTree(t, dir, tc.files)
+			tu.Refresh()
+			if c, m := tu.CPUPressure(), tu.MemoryPressure(); c != tc.cpu || m != tc.mem {
+				t.Errorf("%s: CPUPressure() = %d, MemoryPressure() = %d; want %d, %d", tc.name, c, m, tc.cpu, tc.mem)
+			}
+		}
+	})
+}

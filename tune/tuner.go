@@ -27,6 +27,8 @@ type Tuner struct {
 
 	sig signals // what the kernel measured about the limits biting
 
+	cpuLevel, memLevel atomic.Int32 // CPUPressure, MemoryPressure
+
 	refreshes atomic.Uint64
 	errors    atomic.Uint64
 	changes   atomic.Uint64
