@@ -3,6 +3,7 @@ package numa
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"testing"
 
@@ -17,6 +18,8 @@ func FuzzDiscover(f *testing.F) {
 	f.Add("10 21\n", "21 10\n", "Cpus_allowed_list:\t0-31\nMems_allowed_list:\t0-1\n", "0-31\n", "0-1\n")
 	f.Add("10\n", "21 10\n", "Cpus_allowed:\tffff\n", "0-15:2/4\n", "0\n")
 	f.Add("10 21 31\n", "x", "Cpus_allowed_list:\t40\n", "", "0,2")
+	f.Add("10 21\n", "21 10\n", "Cpus_allowed_list:\t0-65535\n", "0-16383,0-16383\n", "0-16383\n")
+	f.Add("", "\x00\xff", "Cpus_allowed:\tffffffff,ffffffff\n", "-1", "1")
 	root := f.TempDir()
 	if err := os.CopyFS(root, os.DirFS("testdata/2socket")); err != nil {
 		f.Fatal(err)
@@ -33,7 +36,16 @@ func FuzzDiscover(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		topo, err := Discover(WithRoot(root))
+		var topo *Topology
+		var err error
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		topo, err = Discover(WithRoot(root))
+		runtime.ReadMemStats(&after)
+		// Each file is at most 64 KiB and each CPU list at most 16384 ids.
+		if n := after.TotalAlloc - before.TotalAlloc; n > 4<<20 {
+			t.Fatalf("Discover allocated %d bytes over fuzzed files", n)
+		}
 		if err != nil {
 			return
 		}

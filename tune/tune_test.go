@@ -424,7 +424,12 @@ func FuzzParseEnv(f *testing.F) {
 	f.Fuzz(func(t *testing.T, on, refresh, procs, ratio, reserve, gogc string) {
 		m := map[string]string{"GOTUNE": on, "GOTUNE_REFRESH": refresh, "GOTUNE_MAXPROCS": procs,
 			"GOTUNE_MEMORY_RATIO": ratio, "GOTUNE_MEMORY_RESERVE": reserve, "GOTUNE_GOGC": gogc}
-		e, err := tune.ParseEnv(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
+		var e tune.EnvConfig
+		var err error
+		n := len(on) + len(refresh) + len(procs) + len(ratio) + len(reserve) + len(gogc)
+		checkAlloc(t, "ParseEnv", 32*n+64<<10, func() {
+			e, err = tune.ParseEnv(func(k string) (string, bool) { v, ok := m[k]; return v, ok })
+		})
 		if err != nil {
 			return
 		}
@@ -436,15 +441,30 @@ func FuzzParseEnv(f *testing.F) {
 }
 
 func FuzzParseBytes(f *testing.F) {
-	for _, s := range []string{"460MiB", "off", "1", "9223372036854775807B", "8EiB"} {
+	for _, s := range []string{"460MiB", "off", "1", "9223372036854775807B", "8EiB", "0", "-1", "18446744073709551616", "1e3MiB", "\x00"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		n, err := tune.ParseBytes(s)
+		var n int64
+		var err error
+		checkAlloc(t, "ParseBytes", 32*len(s)+64<<10, func() { n, err = tune.ParseBytes(s) })
 		if err == nil && n < 0 {
 			t.Fatalf("ParseBytes(%q) = %d", s, n)
 		}
 	})
+}
+
+// checkAlloc fails t if fn allocates more than limit bytes: every parser
+// must cost what its input is worth (issue 15).
+func checkAlloc(t *testing.T, name string, limit int, fn func()) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	fn()
+	runtime.ReadMemStats(&after)
+	if n := after.TotalAlloc - before.TotalAlloc; n > uint64(limit) {
+		t.Fatalf("%s allocated %d bytes, want at most %d", name, n, limit)
+	}
 }
 
 // frac is how automemlimit applies a ratio.

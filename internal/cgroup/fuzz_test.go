@@ -48,6 +48,20 @@ func FuzzParseProcCgroup(f *testing.F) {
 	})
 }
 
+func FuzzStatusField(f *testing.F) {
+	f.Add("Name:\tsvc\nCpus_allowed_list:\t0-3\n", "Cpus_allowed_list")
+	f.Add("Cpus_allowed_list 0-3", "Cpus_allowed_list")
+	f.Add("\x00:\n:", "")
+	f.Fuzz(func(t *testing.T, status, key string) {
+		var v string
+		var ok bool
+		checkAlloc(t, "StatusField", 32*len(status)+64<<10, func() { v, ok = cgroup.StatusField([]byte(status), key) })
+		if ok && len(v) > len(status) {
+			t.Fatalf("StatusField(%q, %q) = %q, longer than the input", status, key, v)
+		}
+	})
+}
+
 func FuzzParseCPUMax(f *testing.F) {
 	for _, s := range []string{"max 100000", "50000 100000", "max", "0 1", "1 2 3"} {
 		f.Add(s)
