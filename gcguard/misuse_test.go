@@ -115,6 +115,8 @@ func TestStartRejectsAbsurdSizes(t *testing.T) {
 		{"negative headroom time", []Option{WithHeadroom(1<<30, -time.Second, 0)}, "WithHeadroom(1073741824, -1s, 0s)"},
 		{"negative cooldown", []Option{WithHeadroom(1<<30, time.Second, -time.Second)}, "WithHeadroom(1073741824, 1s, -1s)"},
 		{"negative headroom limit", []Option{WithHeadroom(-1, time.Second, 0)}, "WithHeadroom(-1, 1s, 0s)"},
+		{"GOGC past int32", []Option{WithGOGCRange(10, 1<<40)}, "WithGOGCRange(10, 1099511627776)"},
+		{"negative min interval", []Option{WithMinInterval(-time.Nanosecond)}, "WithMinInterval(-1ns)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

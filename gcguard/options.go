@@ -3,6 +3,7 @@ package gcguard
 import (
 	"fmt"
 	"log/slog"
+	"math"
 	"time"
 )
 
@@ -73,8 +74,9 @@ func WithRatio(r float64) Option {
 // WithGOGCRange bounds the GOGC the guard sets (10 to 500 by default).
 func WithGOGCRange(lo, hi int) Option {
 	return optionFunc(func(o *options) error {
-		if lo < 1 || hi < lo {
-			return fmt.Errorf("gcguard: WithGOGCRange(%d, %d): want 1 <= min <= max", lo, hi)
+		if lo < 1 || hi < lo || hi > math.MaxInt32 {
+			// The runtime holds GOGC in an int32: a larger one would wrap.
+			return fmt.Errorf("gcguard: WithGOGCRange(%d, %d): want 1 <= min <= max <= %d", lo, hi, math.MaxInt32)
 		}
 		o.cfg.minGOGC, o.cfg.maxGOGC = lo, hi
 		return nil
