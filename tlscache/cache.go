@@ -342,7 +342,7 @@ func (c *Cache) safeLoad(ctx context.Context, name string) (cert *tls.Certificat
 	cert, err = c.loader.Load(ctx, name)
 	if err != nil {
 		// Quote the name once: the ready loaders' errors already do.
-		if strings.Contains(err.Error(), strconv.Quote(name)) {
+		if msg := err.Error(); strings.Contains(msg, strconv.Quote(name)) || strings.Contains(msg, quoteName(name)) {
 			return nil, fmt.Errorf("tlscache: load: %w", err)
 		}
 		return nil, fmt.Errorf("tlscache: load %q: %w", name, err)

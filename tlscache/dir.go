@@ -59,7 +59,7 @@ func (d *Dir) Load(ctx context.Context, name string) (*tls.Certificate, error) {
 		return d.loadStem(ctx, "default")
 	}
 	if !validHostname(name) {
-		return nil, fmt.Errorf("tlscache: dir %q: name %q: %w", d.dir, name, ErrInvalidName)
+		return nil, fmt.Errorf("tlscache: dir %q: name %s: %w", d.dir, quoteName(name), ErrInvalidName)
 	}
 	if rest, ok := strings.CutPrefix(name, "*."); ok {
 		return d.loadStem(ctx, "_."+rest)

@@ -1,6 +1,7 @@
 package tlscache_test
 
 import (
+	"net"
 	"strings"
 	"testing"
 
@@ -75,7 +76,7 @@ func TestValidHostname(t *testing.T) {
 // client-chosen names: normalisation is idempotent and lower-case, and a
 // name the file loader accepts can never step outside its directory.
 func FuzzName(f *testing.F) {
-	for _, s := range []string{"example.com", "A.Example.COM.", "*.example.com", "../x", "a/b", "", ".", "a..b", "_.x.y", "\x00", "É.com"} {
+	for _, s := range []string{"example.com", "A.Example.COM.", "*.example.com", "../x", "a/b", "", ".", "a..b", "_.x.y", "\x00", "É.com", "127.0.0.1", "::1", "1.2.3.4."} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
@@ -89,6 +90,11 @@ func FuzzName(f *testing.F) {
 		if tlscache.ValidHostname(n) {
 			if strings.ContainsAny(n, `/\:`+"\x00") || strings.Contains(n, "..") {
 				t.Errorf("validHostname(%q) = true for a path-like name", n)
+			}
+		}
+		if tlscache.CheckServerName(n) == "" {
+			if !tlscache.ValidHostname(n) || len(n) > 253 || net.ParseIP(n) != nil || strings.ContainsAny(n, "*:/") {
+				t.Errorf("checkServerName(%q) accepted a name that is not a host name", n)
 			}
 		}
 		if k, ok := tlscache.WildcardKey(n); ok && (!strings.HasPrefix(k, ".") || !strings.HasSuffix(n, k)) {

@@ -106,6 +106,19 @@ func TestServerNames(t *testing.T) {
 	}
 }
 
+// TestEmptyServerName: a handshake without SNI is not an invalid name: it
+// asks the loader for the default name (here none, so "").
+func TestEmptyServerName(t *testing.T) {
+	ld := newCountingLoader()
+	cache := tlscache.New(ld)
+	defer cache.Close()
+	_, err := cache.GetCertificate(hello(""))
+	if !errors.Is(err, tlscache.ErrNotFound) || ld.count("") != 1 || cache.Stats().InvalidNames != 0 {
+		t.Errorf("GetCertificate(no SNI) = %v after %d loads of \"\", invalid names %d; want ErrNotFound, 1, 0",
+			err, ld.count(""), cache.Stats().InvalidNames)
+	}
+}
+
 // TestErrorQuotesNameOnce: the ready loaders' errors through the cache
 // quote the name once (the issue saw `tlscache: load "x": tlscache:
 // static: "x": ...`), and a loader whose error does not name it gets the
@@ -122,9 +135,11 @@ func TestErrorQuotesNameOnce(t *testing.T) {
 		"plain":  tlscache.LoaderFunc(func(context.Context, string) (*tls.Certificate, error) { return nil, errBoom }),
 	} {
 		cache := tlscache.New(ld)
-		_, err := cache.GetCertificate(hello("unknown.test"))
-		if n := strings.Count(err.Error(), `"unknown.test"`); n != 1 {
-			t.Errorf("%s: error %q quotes the name %d times, want once", lname, err, n)
+		for _, name := range []string{"unknown.test", strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + ".test"} {
+			_, err := cache.GetCertificate(hello(name))
+			if n := strings.Count(err.Error(), strings.Repeat("a", 40)) + strings.Count(err.Error(), `"unknown.test"`); n != 1 {
+				t.Errorf("%s: error %q quotes the name %d times, want once", lname, err, n)
+			}
 		}
 		cache.Close()
 	}

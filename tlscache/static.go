@@ -102,5 +102,5 @@ func (s *Static) Load(_ context.Context, name string) (*tls.Certificate, error) 
 	if name == "" && s.first != nil {
 		return s.first, nil
 	}
-	return nil, fmt.Errorf("tlscache: static: %q: %w", name, ErrNotFound)
+	return nil, fmt.Errorf("tlscache: static: %s: %w", quoteName(name), ErrNotFound)
 }
