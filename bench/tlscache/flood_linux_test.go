@@ -189,7 +189,7 @@ func TestServerSNIFlood(t *testing.T) {
 				default:
 				}
 				var name string
-				switch l := 1 + r.IntN(64<<10-1024); r.IntN(3) { // less room for the rest of the ClientHello, whose extensions take 2-byte lengths
+				switch l := 1 + r.IntN(64<<10-2048); r.IntN(3) { // less room for the rest of the ClientHello, whose extensions take 2-byte lengths
 				case 0:
 					off := r.IntN(len(src)/2 - l)
 					name = string(src[off : off+l])
