@@ -240,8 +240,12 @@ func (w *Worker) Do(ctx context.Context, fn func()) error {
 
 // Close stops the worker after the call it is running, restores its
 // thread's mask (the pin's CPUs while a [Pin] is in effect) and waits for its goroutine to exit. It returns the error
-// from restoring the mask, if any. Close is idempotent.
+// from restoring the mask, if any. Close is idempotent, and safe on a nil
+// or zero Worker.
 func (w *Worker) Close() error {
+	if w == nil {
+		return nil
+	}
 	w.mu.Lock()
 	if w.closed {
 		w.mu.Unlock()
@@ -249,7 +253,9 @@ func (w *Worker) Close() error {
 	}
 	w.closed = true
 	started := w.started
-	close(w.quit)
+	if w.quit != nil { // nil in a zero Worker, which never started
+		close(w.quit)
+	}
 	w.mu.Unlock()
 	if started {
 		<-w.exited
