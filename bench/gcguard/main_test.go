@@ -8,9 +8,6 @@ import (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(ChildEnv) != "" {
-		os.Exit(RunChild())
-	}
 	if os.Getenv(resizeEnv) != "" {
 		os.Exit(resizeChild())
 	}

@@ -5,6 +5,7 @@ go 1.26.0
 replace github.com/gotune/gotune => ../..
 
 require (
+	github.com/bytedance/gopkg v0.1.4
 	github.com/caddyserver/certmagic v0.25.6
 	github.com/gotune/gotune v0.0.0
 	github.com/hashicorp/go-cleanhttp v0.5.2

@@ -1,10 +1,14 @@
-// Package gcguardbench is the process-level benchmark harness for gcguard:
-// it runs one child process per GC mode, interleaved, on a fixed amount of
-// work, and reports each mode against GOGC=100 from the same run.
+// Package gcguardpeers is the process-level benchmark harness for gcguard
+// (moved here from bench/gcguard so that ByteDance's gctuner can be one of
+// its modes without entering gotune's module graph): it runs one child
+// process per GC mode, interleaved, on a fixed amount of work, and reports
+// each mode against GOGC=100 from the same run. The modes are GOGC=100 and
+// 300, GOMEMLIMIT at the target with GOGC=100 or off, gctuner at 70% of the
+// budget (its README's advice) and at the target, and gcguard.
 //
 // The child is this package's test binary, re-executed with
 // GCGUARD_BENCH_CHILD set; see [RunChild].
-package gcguardbench
+package gcguardpeers
 
 import (
 	"bufio"
@@ -17,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/bytedance/gopkg/util/gctuner"
 	"github.com/gotune/gotune/gcguard"
 )
 
@@ -33,6 +38,13 @@ type Config struct {
 	LeakMiB int    `json:"leak_mib"` // phase "leak": live set reached at the end
 	Target  int64  `json:"target"`   // gcguard's memory target in bytes; 0 = from the cgroup
 	Wait    bool   `json:"wait"`     // wait for a line on stdin before working (cgroup placement)
+	// Ptr selects the pointer-rich workload: each object is a tree of 16
+	// nodes of 64 bytes (two child pointers and 48 bytes of data), 1 KiB
+	// like the pointer-free buffers, so the GC's mark work is pointer
+	// chasing rather than skipping noscan spans.
+	Ptr bool `json:"ptr,omitempty"`
+	// Tuner is gctuner's threshold in bytes for the gctuner modes.
+	Tuner int64 `json:"tuner,omitempty"`
 }
 
 // Result is what a child reports on stdout.
@@ -46,6 +58,9 @@ type Result struct {
 	// Over25At is the fraction of the work done when the GC share over a
 	// stretch first exceeded 25%; -1 never.
 	Over25At float64 `json:"over25_at"`
+	// GOGC is the GOGC in force at the end of the work loop (before a
+	// guard stops): shows what gctuner and gcguard made of it.
+	GOGC int64 `json:"gogc"`
 	// gcguard modes only.
 	Guard *gcguard.Stats `json:"guard,omitempty"`
 	// Shed is the ops a gcguard-shed child refused while the guard reported
@@ -72,6 +87,7 @@ var cpuNames = []string{
 	"/cpu/classes/gc/mark/idle:cpu-seconds",
 	"/cpu/classes/total:cpu-seconds",
 	"/cpu/classes/idle:cpu-seconds",
+	"/gc/gogc:percent",
 }
 
 type cpuReading struct {
@@ -117,19 +133,59 @@ func RunChild() int {
 		}
 	}
 
+	if cfg.Ptr {
+		work(cfg, &r, newTree)
+	} else {
+		work(cfg, &r, func() []byte { return make([]byte, objSize) })
+	}
+	return 0
+}
+
+// node is one node of the pointer-rich workload's trees: 64 bytes.
+type node struct {
+	left, right *node
+	data        [6]int64
+}
+
+// treeNodes is the nodes per tree: 16 × 64 bytes = objSize.
+const treeNodes = objSize / 64
+
+// newTree builds a binary tree of treeNodes nodes, allocated one by one.
+func newTree() *node {
+	nodes := [treeNodes]*node{}
+	for i := range nodes {
+		nodes[i] = &node{data: [6]int64{int64(i)}}
+	}
+	for i := range nodes {
+		if l := 2*i + 1; l < treeNodes {
+			nodes[i].left = nodes[l]
+		}
+		if r := 2*i + 2; r < treeNodes {
+			nodes[i].right = nodes[r]
+		}
+	}
+	return nodes[0]
+}
+
+// work runs the workload with objects made by newObj and fills r.
+func work[T any](cfg Config, r *Result, newObj func() T) {
 	// The live set, one part per worker (GOMAXPROCS of them, so the GC
 	// competes with the work for CPU as in a busy service), built before the
 	// guard starts so that every mode starts alike.
 	workers := runtime.GOMAXPROCS(0)
-	parts := make([][][]byte, workers)
+	parts := make([][]T, workers)
 	per := func(mib int) int { return mib << 10 / workers }
 	for w := range parts {
-		parts[w] = make([][]byte, per(cfg.LiveMiB), per(max(cfg.LiveMiB, cfg.StepMiB, cfg.LeakMiB)))
+		parts[w] = make([]T, per(cfg.LiveMiB), per(max(cfg.LiveMiB, cfg.StepMiB, cfg.LeakMiB)))
 		for i := range parts[w] {
-			parts[w][i] = make([]byte, objSize)
+			parts[w][i] = newObj()
 		}
 	}
 
+	if cfg.Tuner > 0 {
+		// Started where the guard starts, after the live set is built.
+		gctuner.Tuning(uint64(cfg.Tuner))
+	}
 	var guard *gcguard.Guard
 	var mu sync.Mutex // guards done and the Critical* fields of r
 	var done float64  // fraction of the work done
@@ -142,7 +198,7 @@ func RunChild() int {
 		g, err := gcguard.Start(opts...)
 		if err != nil {
 			r.Err = err.Error()
-			return 2
+			return
 		}
 		guard = g
 		g.OnLevel(func(l gcguard.Level) {
@@ -177,15 +233,15 @@ func RunChild() int {
 			for i := 0; i < ops; i++ {
 				if cfg.Phase == "step" && i == ops/2 {
 					for len(live) < per(cfg.StepMiB) {
-						live = append(live, make([]byte, objSize))
+						live = append(live, newObj())
 					}
 				}
 				if shedding && guard.Pressure() {
 					shed[w]++
 				} else if leakEvery > 0 && i%leakEvery == 0 && len(live) < per(cfg.LeakMiB) {
-					live = append(live, make([]byte, objSize))
+					live = append(live, newObj())
 				} else {
-					live[rng.IntN(len(live))] = make([]byte, objSize)
+					live[rng.IntN(len(live))] = newObj()
 				}
 				if w == 0 && i&0x3fff == 0 {
 					mu.Lock()
@@ -217,6 +273,7 @@ func RunChild() int {
 	r.Cycles = end.cycles - start.cycles
 	r.GCCPU = share(start, end)
 	r.GCSec = end.gc - start.gc
+	r.GOGC = int64(s[5].Value.Uint64())
 	if end.at.Sub(win.at) >= stretch/2 {
 		r.MaxGCCPU = max(r.MaxGCCPU, share(win, end))
 	}
@@ -226,5 +283,4 @@ func RunChild() int {
 		r.Guard = &st
 	}
 	runtime.KeepAlive(parts)
-	return 0
 }

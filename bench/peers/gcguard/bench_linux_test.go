@@ -1,6 +1,6 @@
 //go:build linux
 
-package gcguardbench
+package gcguardpeers
 
 import (
 	"context"
@@ -35,7 +35,7 @@ func pick[T any](all []T, name func(T) string, csv string, keep string) []T {
 // BenchmarkModes runs the whole harness once and reports each phase × mode
 // against GOGC=100 from the same run. The recorded run is
 //
-//	go test -run '^$' -bench Modes -benchtime 1x ./bench/gcguard/
+//	go test -run '^$' -bench Modes -benchtime 1x ./gcguard/
 //
 // (3 runs per cell, several minutes). Under a -benchtime shorter than 1s,
 // as in the one command for all of bench/ (-benchtime 200ms), the harness
@@ -127,7 +127,7 @@ func TestRunsFor(t *testing.T) {
 // phases once, checking that each child ran the work and reported.
 func TestHarnessSmoke(t *testing.T) {
 	h := harness{ops: 200_000, runs: 1, live: 8, modes: modes, phases: []phase{
-		{name: "steady", opsMult: 1}, {name: "leak", leak: 16, opsMult: 1},
+		{name: "steady", opsMult: 1}, {name: "steady-ptr", ptr: true, opsMult: 1}, {name: "leak", leak: 16, opsMult: 1},
 	}}
 	res := h.run(context.Background())
 	for _, ph := range h.phases {
@@ -147,6 +147,11 @@ func TestHarnessSmoke(t *testing.T) {
 			if r.Failed != "" || r.Ops != h.ops || (r.Cycles == 0 && m.name != "limit90-off") || r.CPU <= 0 || r.PeakRSS <= 0 {
 				t.Errorf("%s/%s: failed %q, ops %d, cycles %d, cpu %v, rss %d; want ok, %d ops, cycles, cpu and rss",
 					ph.name, m.name, r.Failed, r.Ops, r.Cycles, r.CPU, r.PeakRSS, h.ops)
+			}
+			// gctuner raises GOGC to its bound of 500 while 8 MiB live is far
+			// under its threshold.
+			if m.tuner > 0 && r.GOGC <= 100 {
+				t.Errorf("%s/%s: GOGC %d at the end, want gctuner to have raised it above 100", ph.name, m.name, r.GOGC)
 			}
 			if strings.HasPrefix(m.name, "gcguard") != (r.Guard != nil) {
 				t.Errorf("%s/%s: guard stats %v, want them only for gcguard", ph.name, m.name, r.Guard != nil)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package gcguardbench
+package gcguardpeers
 
 import (
 	"bytes"
@@ -26,20 +26,26 @@ const (
 
 // mode is one way of running the GC, set through the child's environment.
 type mode struct {
-	name string
-	env  []string
+	name  string
+	env   []string
+	tuner int64 // gctuner's threshold; 0: no gctuner
 }
 
 var modes = []mode{
-	{"gogc100", []string{"GOGC=100"}},
-	{"gogc300", []string{"GOGC=300"}},
-	{"limit90", []string{"GOGC=100", "GOMEMLIMIT=" + strconv.Itoa(target)}},
-	{"limit90-off", []string{"GOGC=off", "GOMEMLIMIT=" + strconv.Itoa(target)}},
-	{"gcguard", nil}, // gcguard.Start with the target (or the cgroup's limit × 0.9)
+	{"gogc100", []string{"GOGC=100"}, 0},
+	{"gogc300", []string{"GOGC=300"}, 0},
+	{"limit90", []string{"GOGC=100", "GOMEMLIMIT=" + strconv.Itoa(target)}, 0},
+	{"limit90-off", []string{"GOGC=off", "GOMEMLIMIT=" + strconv.Itoa(target)}, 0},
+	// ByteDance's gctuner at the threshold its README advises (70% of the
+	// limit) and at the target; it moves GOGC (between its 50 and 500
+	// bounds) and sets no memory limit.
+	{name: "gctuner70", env: []string{"GOGC=100"}, tuner: budget * 7 / 10},
+	{name: "gctuner90", env: []string{"GOGC=100"}, tuner: target},
+	{"gcguard", nil, 0}, // gcguard.Start with the target (or the cgroup's limit × 0.9)
 	// gcguard, and the workload refuses ops while Guard.Pressure() is true
 	// (the critical level), as a server behind netx's shedder answers 503:
 	// the remedy the guard's default policy relies on. Run in the leak phases only.
-	{"gcguard-shed", nil},
+	{"gcguard-shed", nil, 0},
 }
 
 // shedOnly reports whether a mode runs in the leak phases only.
@@ -50,19 +56,22 @@ func shedOnly(m mode) bool { return m.name == "gcguard-shed" }
 type phase struct {
 	name    string
 	cgroup  bool
-	step    int // MiB live for the second half
-	leak    int // MiB live at the end
+	ptr     bool // the pointer-rich workload (trees of 64-byte nodes)
+	step    int  // MiB live for the second half
+	leak    int  // MiB live at the end
 	opsMult float64
 }
 
 var phases = []phase{
 	{name: "steady", opsMult: 1},
+	{name: "steady-ptr", ptr: true, opsMult: 1},
 	{name: "step", step: 256, opsMult: 1},
 	// The leaks run 4× the work, so the live set grows 64 → 400 MiB over
 	// 10-15 s on 2 cores rather than 3: still fast for a leak, but slow
 	// enough that GC cycles (the guard's clock) are finer than its growth.
 	{name: "leak", leak: 400, opsMult: 4},
 	{name: "cgroup-steady", cgroup: true, opsMult: 1},
+	{name: "cgroup-steady-ptr", cgroup: true, ptr: true, opsMult: 1},
 	{name: "cgroup-leak", cgroup: true, leak: 400, opsMult: 4},
 }
 
@@ -228,7 +237,7 @@ func (h harness) run(ctx context.Context) map[string]map[string][]run {
 				if shedOnly(m) && ph.leak == 0 {
 					continue
 				}
-				cfg := Config{Phase: ph.name, Ops: int(float64(h.ops) * ph.opsMult), LiveMiB: h.live, StepMiB: ph.step, LeakMiB: ph.leak}
+				cfg := Config{Phase: ph.name, Ops: int(float64(h.ops) * ph.opsMult), LiveMiB: h.live, StepMiB: ph.step, LeakMiB: ph.leak, Ptr: ph.ptr, Tuner: m.tuner}
 				if ph.step > 0 {
 					cfg.Phase = "step"
 				}
