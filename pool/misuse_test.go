@@ -203,3 +203,22 @@ func TestCloseNilZeroTwice(t *testing.T) {
 	b.Close()
 	b.Close()
 }
+
+// A destroy hook run by the TTL sweep, on the timer's goroutine, may call
+// Close and Stats: the sweep runs it after letting go of the pool's lock.
+func TestSweepDestroyHookCallsClose(t *testing.T) {
+	var p *pool.Pool[*obj]
+	closed := make(chan struct{})
+	var once sync.Once
+	p = pool.New(func() *obj { return new(obj) }, pool.WithTTL(8*time.Millisecond),
+		pool.WithDestroy(func(*obj) {
+			_ = p.Stats()
+			p.Close()
+			once.Do(func() { close(closed) })
+		}))
+	p.Put(new(obj))
+	awaitClosed(t, closed, "a sweep's destroy hook calling Close")
+	if st := p.Stats(); !st.Closed || st.Expired != 1 {
+		t.Errorf("after the hook closed the pool: closed %v, expired %d; want true, 1", st.Closed, st.Expired)
+	}
+}

@@ -900,7 +900,10 @@ func (p *Pool[T]) destroyAll(victims []T) {
 }
 
 // Close drops and destroys every idle object and stops the sweep timer,
-// waiting for a sweep in progress. Afterwards Put destroys what it is
+// waiting for a sweep in progress. A sweep runs the destroy hook on what
+// it expired after it lets go of the pool's lock (so the hook may call the
+// pool, Close included): such a hook may still be running when Close
+// returns. Afterwards Put destroys what it is
 // given and Get always calls the constructor. Close is idempotent, safe
 // for concurrent use and on a nil Pool; it never panics, even where the
 // destroy hook does (see [Stats.HookPanics]).
