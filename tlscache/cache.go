@@ -315,6 +315,11 @@ func (c *Cache) run(f *flight) {
 	// load's slot.
 	r := loadResult{err: fmt.Errorf("tlscache: load %q: %w: it called runtime.Goexit", f.name, ErrLoaderPanic)}
 	defer func() {
+		// The slot first: a waiter woken by finish may start another load
+		// at once.
+		c.mu.Lock()
+		c.loading--
+		c.mu.Unlock()
 		if stop() {
 			now := c.cfg.clock.Now()
 			if r.err == nil {
@@ -323,9 +328,6 @@ func (c *Cache) run(f *flight) {
 			c.finish(f, r, now, now.Sub(start))
 			c.wg.Done()
 		}
-		c.mu.Lock()
-		c.loading--
-		c.mu.Unlock()
 	}()
 	r.cert, r.err = c.safeLoad(ctx, f.name)
 }
