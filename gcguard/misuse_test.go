@@ -394,3 +394,40 @@ func TestOnLevelCallbackBlocks(t *testing.T) {
 		t.Errorf("after Stop: GOGC %d limit %d, want the defaults restored", gogc, l)
 	}
 }
+
+// A Start that fails after claiming the settings gives them back: the
+// next Start succeeds, and nothing is left claimed.
+func TestFailedStartReleases(t *testing.T) {
+	ownsSettings(t)
+	fakeSamples(t)
+	for _, tc := range []struct {
+		name       string
+		hard, high int64
+		opts       []Option
+		want       error
+	}{
+		{"no target", 0, 0, nil, ErrNoTarget},
+		{"target above the hard limit", 1 << 30, 0, []Option{WithMemoryTarget(2 << 30)}, nil},
+		{"cgroup limit below the floor", 2, 0, nil, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fakeLimits(t, tc.hard, tc.high, nil)
+			g, err := Start(append(tc.opts, WithInterval(time.Hour))...)
+			if err == nil || tc.want != nil && !errors.Is(err, tc.want) {
+				g.Stop()
+				t.Fatalf("Start = %v, want an error (%v)", err, tc.want)
+			}
+			for _, s := range []owner.Setting{owner.GOGC, owner.GOMEMLIMIT} {
+				if who, _, ok := owner.Holder(s); ok {
+					t.Errorf("%v still held by %s after a failed Start", s, who)
+				}
+			}
+			fakeLimits(t, 0, 0, nil)
+			g, err = Start(WithMemoryTarget(1<<30), WithInterval(time.Hour))
+			if err != nil {
+				t.Fatalf("Start after a failed one: %v", err)
+			}
+			g.Stop()
+		})
+	}
+}
