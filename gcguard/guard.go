@@ -610,8 +610,12 @@ func (g *Guard) restore() {
 	running.Unlock()
 }
 
-// Stats returns a snapshot of what the guard saw and decided.
+// Stats returns a snapshot of what the guard saw and decided; a nil
+// Guard's is the zero Stats.
 func (g *Guard) Stats() Stats {
+	if g == nil {
+		return Stats{}
+	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	s := g.stats

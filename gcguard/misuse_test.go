@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
 	"github.com/gotune/gotune/internal/owner"
 )
 
@@ -151,6 +153,12 @@ func TestStopNilZeroTwice(t *testing.T) {
 	var nilGuard *Guard
 	nilGuard.Stop()
 	nilGuard.Stop()
+	if st := nilGuard.Stats(); st.Target != 0 {
+		t.Errorf("nil Guard's Stats: target %d, want the zero Stats", st.Target)
+	}
+	if n := testutil.CollectAndCount(NewCollector(nilGuard)); n == 0 {
+		t.Errorf("collector of a nil Guard exports nothing, want zeros")
+	}
 	if nilGuard.Level() != LevelOK || nilGuard.Pressure() {
 		t.Errorf("nil Guard: level %v pressure %v, want ok and false", nilGuard.Level(), nilGuard.Pressure())
 	}
