@@ -439,3 +439,38 @@ func TestFailedStartReleases(t *testing.T) {
 		})
 	}
 }
+
+// Every method from many goroutines at once while the controller runs and
+// the level moves, then Stop among them: no race, no deadlock, no leak.
+func TestConcurrentUse(t *testing.T) {
+	g, flip := levelFlip(t)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 200 {
+				_ = g.Stats()
+				_ = g.Level()
+				_ = g.Pressure()
+				cancel := g.OnLevel(func(Level) { _ = g.Stats() })
+				if j%2 == 0 {
+					cancel()
+				}
+				if i == 0 && j == 100 {
+					flip()
+				}
+				if i == 1 && j == 150 {
+					g.Stop()
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	awaitClosed(t, done, "concurrent use")
+	g.Stop()
+	if gogc, l := settings(); gogc != 100 || l != math.MaxInt64 {
+		t.Errorf("after Stop: GOGC %d limit %d, want the defaults", gogc, l)
+	}
+}
