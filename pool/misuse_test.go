@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -220,5 +221,49 @@ func TestSweepDestroyHookCallsClose(t *testing.T) {
 	awaitClosed(t, closed, "a sweep's destroy hook calling Close")
 	if st := p.Stats(); !st.Closed || st.Expired != 1 {
 		t.Errorf("after the hook closed the pool: closed %v, expired %d; want true, 1", st.Closed, st.Expired)
+	}
+}
+
+// Hooks that panic now and then, under Gets, Puts, DropIdle, Stats and a
+// Close from many goroutines: no panic escapes, no lock is left held.
+func TestHookPanicsUnderLoad(t *testing.T) {
+	var n atomic.Int64
+	flaky := func(*obj) {
+		if n.Add(1)%7 == 0 {
+			panic("flaky hook")
+		}
+	}
+	p := pool.New(func() *obj { return new(obj) }, pool.WithTTL(time.Millisecond), pool.WithMaxIdle(8),
+		pool.WithReset(flaky), pool.WithDestroy(flaky),
+		pool.WithPressure(func() bool {
+			if n.Load()%5 == 0 {
+				panic("flaky pressure")
+			}
+			return false
+		}))
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range 500 {
+				p.Put(p.Get())
+				switch {
+				case j%50 == 0:
+					p.DropIdle()
+				case j%70 == 0:
+					_ = p.Stats()
+				case i == 0 && j == 400:
+					p.Close()
+				}
+			}
+		}()
+	}
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	awaitClosed(t, done, "hooks panicking under load")
+	p.Close()
+	if st := p.Stats(); st.HookPanics == 0 || !st.Closed {
+		t.Errorf("Stats after the run: %d hook panics, closed %v; want some, true", st.HookPanics, st.Closed)
 	}
 }
