@@ -5,11 +5,13 @@ go 1.26.0
 replace github.com/gotune/gotune => ../..
 
 require (
+	github.com/KimMachineGun/automemlimit v1.0.1
 	github.com/bytedance/gopkg v0.1.4
 	github.com/caddyserver/certmagic v0.25.6
 	github.com/gotune/gotune v0.0.0
 	github.com/hashicorp/go-cleanhttp v0.5.2
 	github.com/jackc/puddle/v2 v2.2.4
+	go.uber.org/automaxprocs v1.6.0
 	go.uber.org/goleak v1.3.0
 	go.uber.org/zap v1.28.0
 )
@@ -23,6 +25,7 @@ require (
 	github.com/mholt/acmez/v3 v3.1.7 // indirect
 	github.com/miekg/dns v1.1.73 // indirect
 	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/pbnjay/memory v0.0.0-20210728143218-7b4eea64cf58 // indirect
 	github.com/prometheus/client_golang v1.23.2 // indirect
 	github.com/prometheus/client_model v0.6.2 // indirect
 	github.com/prometheus/common v0.66.1 // indirect

@@ -154,14 +154,10 @@ func BenchmarkHit(b *testing.B) {
 
 // manager is certmagic's hook for certificates it does not manage itself
 // (OnDemandConfig.Managers): the counterpart of tlscache's Loader.
-type manager struct {
-	cert  *tls.Certificate
-	loads *atomic.Int64
-}
+type manager struct{ load func() *tls.Certificate }
 
 func (m manager) GetCertificate(context.Context, *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	m.loads.Add(1)
-	return m.cert, nil
+	return m.load(), nil
 }
 
 const stormSize = 10000
@@ -190,8 +186,16 @@ func storm(get getter, loads *atomic.Int64) (int64, int64) {
 
 // stormCase builds a fresh lookup whose loader counts its calls. The
 // RWMutex map fills itself on a miss, as servers write it.
-func stormCase(tb testing.TB, impl string, cert *tls.Certificate, loads *atomic.Int64) (getter, func()) {
-	load := func() *tls.Certificate { loads.Add(1); return cert }
+// A load takes delay (0: returns at once; a read from disk or a secret
+// store takes milliseconds).
+func stormCase(tb testing.TB, impl string, cert *tls.Certificate, loads *atomic.Int64, delay time.Duration) (getter, func()) {
+	load := func() *tls.Certificate {
+		loads.Add(1)
+		if delay > 0 {
+			time.Sleep(delay)
+		}
+		return cert
+	}
 	switch impl {
 	case "tlscache":
 		c := tlscache.New(tlscache.LoaderFunc(func(context.Context, string) (*tls.Certificate, error) {
@@ -199,7 +203,7 @@ func stormCase(tb testing.TB, impl string, cert *tls.Certificate, loads *atomic.
 		}))
 		return c.GetCertificate, func() { c.Close() }
 	case "certmagic":
-		return newCertmagic(tb, nil, &certmagic.OnDemandConfig{Managers: []certmagic.Manager{manager{cert, loads}}})
+		return newCertmagic(tb, nil, &certmagic.OnDemandConfig{Managers: []certmagic.Manager{manager{load}}})
 	case "rwmutex-map":
 		var mu sync.RWMutex
 		m := map[string]*tls.Certificate{}
@@ -222,34 +226,41 @@ func stormCase(tb testing.TB, impl string, cert *tls.Certificate, loads *atomic.
 }
 
 // BenchmarkMissStorm is 10,000 goroutines looking up one uncached name at
-// once, per iteration, on a fresh cache; loads/storm is how many times the
-// loader (certmagic: its external Manager) ran, then-loads/storm how many
-// more a second storm on the same, now warm, cache caused.
+// once, per iteration, on a fresh cache, with a loader that returns at
+// once (load=0) or after 1 ms (load=1ms); loads/storm is how many times
+// the loader (certmagic: its external Manager) ran, then-loads/storm how
+// many more a second storm on the same, now warm, cache caused.
 func BenchmarkMissStorm(b *testing.B) {
 	cert := newCert(b, "storm.test")
-	for _, impl := range []string{"tlscache", "certmagic", "rwmutex-map"} {
-		b.Run("impl="+impl, func(b *testing.B) {
-			var loads atomic.Int64
-			var first, second, failed int64
-			for b.Loop() {
-				b.StopTimer()
-				get, stop := stormCase(b, impl, cert, &loads)
-				b.StartTimer()
-				l, f := storm(get, &loads)
-				b.StopTimer()
-				l2, f2 := storm(get, &loads)
-				stop()
-				first += l
-				second += l2
-				failed += f + f2
-				b.StartTimer()
-			}
-			n := float64(b.N)
-			b.ReportMetric(float64(first)/n, "loads/storm")
-			b.ReportMetric(float64(second)/n, "then-loads/storm")
-			b.ReportMetric(float64(failed)/n, "failed/storm")
-		})
+	for _, delay := range []time.Duration{0, time.Millisecond} {
+		for _, impl := range []string{"tlscache", "certmagic", "rwmutex-map"} {
+			benchStorm(b, impl, cert, delay)
+		}
 	}
+}
+
+func benchStorm(b *testing.B, impl string, cert *tls.Certificate, delay time.Duration) {
+	b.Run(fmt.Sprintf("load=%v/impl=%s", delay, impl), func(b *testing.B) {
+		var loads atomic.Int64
+		var first, second, failed int64
+		for b.Loop() {
+			b.StopTimer()
+			get, stop := stormCase(b, impl, cert, &loads, delay)
+			b.StartTimer()
+			l, f := storm(get, &loads)
+			b.StopTimer()
+			l2, f2 := storm(get, &loads)
+			stop()
+			first += l
+			second += l2
+			failed += f + f2
+			b.StartTimer()
+		}
+		n := float64(b.N)
+		b.ReportMetric(float64(first)/n, "loads/storm")
+		b.ReportMetric(float64(second)/n, "then-loads/storm")
+		b.ReportMetric(float64(failed)/n, "failed/storm")
+	})
 }
 
 // TestStormLoads checks the storm setup of every implementation and that
@@ -258,7 +269,7 @@ func TestStormLoads(t *testing.T) {
 	cert := newCert(t, "storm.test")
 	for _, impl := range []string{"tlscache", "certmagic", "rwmutex-map"} {
 		var loads atomic.Int64
-		get, stop := stormCase(t, impl, cert, &loads)
+		get, stop := stormCase(t, impl, cert, &loads, 0)
 		l, f := storm(get, &loads)
 		stop()
 		t.Logf("%s: %d loads, %d failed lookups in a storm of %d", impl, l, f, stormSize)
