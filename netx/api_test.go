@@ -73,17 +73,18 @@ func TestWithRefusal(t *testing.T) {
 		w.WriteHeader(ref.Status)
 		_ = json.NewEncoder(w).Encode(map[string]any{"error": ref.Reason, "retry_after_s": ref.RetryAfter.Seconds()})
 	}
-	g := netx.NewGuard(okHandler(), netx.WithPressure(func() bool { return true }), netx.WithRefusal(writeJSON))
+	g := netx.NewGuard(okHandler(), netx.WithRateLimit(0.5, 1, nil), netx.WithRefusal(writeJSON))
+	g.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/", nil))
 	rec := httptest.NewRecorder()
 	g.ServeHTTP(rec, httptest.NewRequest("GET", "/", nil))
-	if rec.Code != 503 || rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("Retry-After") != "1" {
-		t.Errorf("refusal = %d %q Retry-After %q, want 503 application/json \"1\"", rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Retry-After"))
+	if rec.Code != 429 || rec.Header().Get("Content-Type") != "application/json" || rec.Header().Get("Retry-After") != "2" {
+		t.Errorf("refusal = %d %q Retry-After %q, want 429 application/json \"2\"", rec.Code, rec.Header().Get("Content-Type"), rec.Header().Get("Retry-After"))
 	}
 	var body struct {
 		Error string `json:"error"`
 	}
-	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error != "pressure" {
-		t.Errorf("refusal body %q: %v, want error %q", rec.Body, err, "pressure")
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil || body.Error != "rate_limit" {
+		t.Errorf("refusal body %q: %v, want error %q", rec.Body, err, "rate_limit")
 	}
 
 	big := netx.NewGuard(okHandler(), netx.WithMaxBodyBytes(10), netx.WithRefusal(writeJSON))

@@ -9,7 +9,13 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 )
+
+// silentGrace is how long a new connection may send nothing before it
+// ranks first for eviction: a client on the far side of a slow link has
+// its first bytes in well under a second.
+var silentGrace = time.Second
 
 // connTracker counts a server's connections by state. Connections accepted
 // through Guard.Listener are tracked exactly and can be evicted; others
@@ -43,6 +49,69 @@ type trackedConn struct {
 	state http.ConnState
 	gone  bool
 	elem  *list.Element
+
+	// What arrived while the connection was new, for eviction: how much,
+	// and the first bytes (a TLS record header says how long the
+	// ClientHello record is).
+	inNew atomic.Bool
+	readN int
+	head  [5]byte
+	since time.Time // accepted
+}
+
+// Read notes what a new connection has sent, so eviction can tell a
+// client mid-handshake from one that has sent nothing.
+func (c *trackedConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 && c.inNew.Load() {
+		c.mu.Lock()
+		if c.readN < len(c.head) {
+			copy(c.head[c.readN:], p[:n])
+		}
+		c.readN += n
+		c.mu.Unlock()
+	}
+	return n, err
+}
+
+// Eviction ranks, lowest evicted first: a connection that has sent
+// nothing for silentGrace; one that has sent part of its first TLS record
+// or of its request headers; one accepted within silentGrace that has
+// sent nothing yet (a real client whose first bytes the server has not
+// read yet looks like that); an idle keep-alive connection; one that has
+// sent a whole TLS ClientHello record and is in its handshake. Busy
+// connections are never evicted. Reconnecting attackers keep their
+// connections young, so age alone would pick the real client whose
+// handshake is older; what a connection has sent tells them apart.
+const (
+	rankSilent = iota
+	rankPartial
+	rankFresh
+	rankIdle
+	rankHandshake
+	rankBusy
+)
+
+func (c *trackedConn) rank() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.gone:
+		return rankBusy
+	case c.state == http.StateIdle:
+		return rankIdle
+	case c.state != http.StateNew:
+		return rankBusy
+	case c.readN == 0:
+		if time.Since(c.since) < silentGrace {
+			return rankFresh
+		}
+		return rankSilent
+	case c.head[0] == 0x16 && c.readN >= len(c.head) &&
+		c.readN >= len(c.head)+int(c.head[3])<<8|int(c.head[4]):
+		return rankHandshake
+	}
+	return rankPartial
 }
 
 // CloseWrite lets net/http half-close after an error response (431, 413)
@@ -79,12 +148,9 @@ func (c *trackedConn) setState(s http.ConnState) {
 	c.t.counts[c.state].Add(-1)
 	c.state = s
 	c.t.counts[s].Add(1)
-}
-
-func (c *trackedConn) evictable() bool {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return !c.gone && (c.state == http.StateNew || c.state == http.StateIdle)
+	if s != http.StateNew {
+		c.inNew.Store(false)
+	}
 }
 
 func (t *connTracker) remove(c *trackedConn) {
@@ -118,12 +184,18 @@ func (t *connTracker) add(c *trackedConn) bool {
 	t.counts[http.StateNew].Add(1)
 	t.mu.Lock()
 	c.elem = t.order.PushBack(c)
+	c.inNew.Store(true)
+	c.since = time.Now()
 	var victim *trackedConn
 	if m := t.max.Load(); m > 0 && int64(t.order.Len()) > m {
+		best := rankBusy
 		for e := t.order.Front(); e != nil && e != c.elem; e = e.Next() {
-			if tc := e.Value.(*trackedConn); tc.evictable() {
-				victim = tc
-				break
+			tc := e.Value.(*trackedConn)
+			if r := tc.rank(); r < best {
+				victim, best = tc, r
+				if r == rankSilent {
+					break // the oldest of the lowest rank
+				}
 			}
 		}
 	}
@@ -274,4 +346,25 @@ func (l *guardListener) Accept() (net.Conn, error) {
 			return tc, nil
 		}
 	}
+}
+
+// closeIdle closes the idle keep-alive connections accepted through
+// Guard.Listener, a remedy under pressure: their clients reconnect when
+// they next need to. It returns how many it closed.
+func (t *connTracker) closeIdle() int {
+	t.mu.Lock()
+	var idle []*trackedConn
+	for e := t.order.Front(); e != nil; e = e.Next() {
+		tc := e.Value.(*trackedConn)
+		tc.mu.Lock()
+		if !tc.gone && tc.state == http.StateIdle {
+			idle = append(idle, tc)
+		}
+		tc.mu.Unlock()
+	}
+	t.mu.Unlock()
+	for _, c := range idle {
+		_ = c.Close()
+	}
+	return len(idle)
 }

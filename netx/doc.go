@@ -18,14 +18,18 @@
 //	srv.Addr = ":8080"
 //	err := netx.ListenAndServe(ctx, srv, netx.WithDrainDelay(5*time.Second))
 //
-// The Guard, in order: answers /healthz and /readyz itself (never shed);
-// sheds with 503 while the pressure signal of [WithPressure] is true;
-// answers 429 with Retry-After past the token bucket of [WithRateLimit]
-// (per client address with [KeyByClientIP]); sheds with 503 and
-// Retry-After past the in-flight limit ([WithMaxInFlight], or
-// [WithAdaptiveLimit]); refuses bodies over the limit with 413; recovers
-// handler panics with a 500 (the process lives, the panic is logged and
-// counted). [WithRefusal] writes the 503, 429 and 413 answers your way,
+// The Guard, in order: answers /healthz and /readyz itself; lets the
+// operator's endpoints (/metrics, /debug/gotune, /debug/pprof/; see
+// [WithExempt]) through every limit below; sheds a share of requests with
+// 503 that grows with the level of [WithPressure]; answers 429 with
+// Retry-After past the token bucket of [WithRateLimit] (per client
+// address with [KeyByClientIP]); sheds with 503 a request whose
+// connection holds more than its fair share of the in-flight limit; sheds
+// with 503 and Retry-After past the in-flight limit ([WithMaxInFlight],
+// or [WithAdaptiveLimit]); refuses bodies over the limit with 413; ends
+// responses and request bodies that stop making progress
+// ([WithProgressTimeouts]); recovers handler panics with a 500 (the
+// process lives, the panic is logged and counted). [WithRefusal] writes the 503, 429 and 413 answers your way,
 // for example as JSON. Get the Guard of a server with [GuardOf], or build
 // one with [NewGuard] for a server of your own.
 //
@@ -57,13 +61,39 @@
 //	in-flight limit    max(256, 128×GOMAXPROCS); set to what the backend holds
 //	Retry-After (503)  1s
 //	connection limit   3/4 of RLIMIT_NOFILE (see Connections)
+//	write stall        15s     a response whose writes move nothing that long is ended
+//	body minimum rate  1 KiB/s after 10s (mod_reqtimeout's body=10,MinRate=1024)
+//
+// # Fairness and overload
+//
+// The in-flight limit protects what the handler holds while it works.
+// Two things keep it from becoming a way to lock others out. First, no
+// connection may hold more than its fair share once the server is past
+// half its limit: limit / (connections with requests in the handler + 1),
+// so a single HTTP/2 connection with hundreds of streams, or HTTP/1
+// pipelining, takes at most half, and its further streams get 503 (reason
+// "conn_share") while other connections are served. Second, a request
+// whose handler is blocked writing to its client (a slow reader, or an
+// HTTP/2 client that opens no flow-control window) does not count against
+// the limit while it waits: the client holds it, not the handler's
+// resources; the write stall timeout ends it.
+//
+// Pressure is graded, not a cliff ([WithPressure]): when the level rises
+// the remedies run first (the caller's, such as dropping idle pool
+// objects or trimming caches, then closing idle keep-alive connections);
+// a second later, if the level is still up, a share of requests grows
+// with the level, up to half at the highest, and shedding stops as soon
+// as the level falls. The operator's endpoints are never shed, so the
+// server can be watched while it recovers.
 //
 // # Connections
 //
 // [Guard.Listener] (applied by [ListenAndServe] and [Serve]) tracks every
 // connection by state. Past the connection limit ([WithMaxConns]) the
-// oldest connection that is idle or has not finished sending its headers
-// is closed to make room, so a flood of slow or idle connections cannot
+// connection that has sent the least (nothing, then part of its headers
+// or ClientHello, then an idle keep-alive connection, then a TLS
+// handshake in progress; the oldest first within each) is closed to make
+// room, so a flood of slow or idle connections cannot
 // take every file descriptor while a normal client waits: under the
 // slowloris test of this package a bare [http.Server] stops accepting and
 // the Guard keeps serving.

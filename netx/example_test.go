@@ -20,10 +20,10 @@ func ExampleNewServer() {
 	mux.HandleFunc("/hello", func(w http.ResponseWriter, _ *http.Request) {
 		_, _ = io.WriteString(w, "hello\n")
 	})
-	underPressure := func() bool { return false } // for example from gcguard
+	level := func() int { return 0 } // for example gcguard's Guard.Level
 	srv := netx.NewServer(mux,
 		netx.WithMaxInFlight(100),
-		netx.WithPressure(underPressure))
+		netx.WithPressure(level, 2))
 	srv.Addr = "127.0.0.1:0"
 
 	reg := prometheus.NewRegistry()
@@ -36,21 +36,23 @@ func ExampleNewServer() {
 	// Output: 10s 2m0s <nil>
 }
 
-// The Guard sheds past its in-flight limit with 503 and Retry-After, and
-// answers health checks whatever the load.
+// The Guard answers past its rate limit with 429 and Retry-After, and
+// answers health checks and the operator's endpoints whatever the load.
 func ExampleGuard() {
 	g := netx.NewGuard(http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}),
-		netx.WithPressure(func() bool { return true }))
-	for _, path := range []string{"/work", "/healthz"} {
+		netx.WithRateLimit(0.5, 1, nil))
+	for _, path := range []string{"/work", "/work", "/healthz", "/metrics"} {
 		rec := httptest.NewRecorder()
 		g.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
 		fmt.Printf("%s %d Retry-After=%q\n", path, rec.Code, rec.Header().Get("Retry-After"))
 	}
-	fmt.Println("shed by pressure:", g.Stats().Shed["pressure"])
+	fmt.Println("rate limited:", g.Stats().Shed["rate_limit"])
 	// Output:
-	// /work 503 Retry-After="1"
+	// /work 200 Retry-After=""
+	// /work 429 Retry-After="2"
 	// /healthz 200 Retry-After=""
-	// shed by pressure: 1
+	// /metrics 200 Retry-After=""
+	// rate limited: 1
 }
 
 // A client with every timeout set, a per-host circuit breaker and budgeted

@@ -1,8 +1,22 @@
 package netx
 
+import "time"
+
 // ParseRetryAfter exposes parseRetryAfter to the tests.
 var ParseRetryAfter = parseRetryAfter
 
 // SetMaxRateKeys lowers the number of per-key buckets g keeps, so a test
 // can see the least recently used one go.
 func SetMaxRateKeys(g *Guard, n int) { g.rate.maxKeys = n }
+
+// SetBodyGrace shortens the time a request body gets before the minimum
+// rate of WithProgressTimeouts applies, so a test need not wait 10s.
+func SetBodyGrace(g *Guard, d time.Duration) { g.bodyGrace = d }
+
+// SetSilentGrace sets how long a new connection may stay silent before it
+// is the first to be evicted, and returns a function that restores it.
+func SetSilentGrace(d time.Duration) (restore func()) {
+	old := silentGrace
+	silentGrace = d
+	return func() { silentGrace = old }
+}

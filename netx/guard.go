@@ -55,7 +55,10 @@ func NewServer(h http.Handler, opts ...ServerOption) *http.Server {
 		IdleTimeout:       defaultIdleTimeout,
 		MaxHeaderBytes:    defaultMaxHeaderBytes,
 		ConnState:         g.ConnState,
+		ConnContext:       g.connContext,
 	}
+	g.readTimeout.Store(int64(srv.ReadTimeout))
+	g.writeTimeout.Store(int64(srv.WriteTimeout))
 	if c.logger != nil {
 		srv.ErrorLog = slog.NewLogLogger(c.logger.Handler(), slog.LevelWarn)
 	}
@@ -85,9 +88,19 @@ type Guard struct {
 	livePath  string
 	readyPath string
 	maxBody   int64
-	pressure  func() bool
+	pressure  *pressure
+	exempt    []string
 	maxConns  int
 	refusal   func(http.ResponseWriter, *http.Request, Refusal)
+
+	// Progress timeouts, and the server's totals they never extend (from
+	// NewServer, updated by Serve).
+	writeStall   time.Duration
+	minBodyRate  int
+	bodyGrace    time.Duration
+	readTimeout  atomic.Int64
+	writeTimeout atomic.Int64
+	busyConns    atomic.Int64 // connections with requests in the handler
 
 	// hooked holds the servers whose ConnState feeds this Guard (set by
 	// NewServer, or chained in by Serve), so Serve chains a server once
@@ -107,8 +120,12 @@ type Guard struct {
 	shedInFlight  atomic.Uint64
 	shedPressure  atomic.Uint64
 	shedRateLimit atomic.Uint64
+	shedConnShare atomic.Uint64
 	bodyTooLarge  atomic.Uint64
 	panics        atomic.Uint64
+	remedies      atomic.Uint64
+	writeStalls   atomic.Uint64
+	slowBodies    atomic.Uint64
 }
 
 // hookState is what Serve learned about a server it serves for a Guard.
@@ -140,6 +157,25 @@ func newGuard(h http.Handler, c *serverConfig) *Guard {
 		maxConns:  c.maxConns,
 		refusal:   c.refusal,
 		hooked:    make(map[*http.Server]hookState),
+		exempt:    defaultExempt,
+	}
+	if c.exemptSet {
+		g.exempt = c.exempt
+	}
+	g.writeStall = c.writeStall
+	switch {
+	case c.writeStall == 0:
+		g.writeStall = defaultWriteStall
+	case c.writeStall < 0:
+		g.writeStall = 0
+	}
+	g.minBodyRate = c.minBodyRate
+	g.bodyGrace = defaultBodyGrace
+	switch {
+	case c.minBodyRate == 0:
+		g.minBodyRate = defaultBodyMinRate
+	case c.minBodyRate < 0:
+		g.minBodyRate = 0
 	}
 	switch {
 	case c.maxBody == 0:
@@ -166,9 +202,9 @@ func (g *Guard) SetReady(ready bool) { g.ready.Store(ready) }
 
 func (g *Guard) isReady() bool { return g.ready.Load() && !g.draining.Load() }
 
-// Drain marks the server as draining: readiness fails and responses carry
-// "Connection: close" so clients move to other instances. Requests are
-// still served. [ListenAndServe] calls it on a signal.
+// Drain marks the server as draining: readiness fails, so load balancers
+// stop sending. Requests are still served, keep-alive connections kept
+// (see [Serve] for why). [Serve] calls it on a signal.
 func (g *Guard) Drain() {
 	g.draining.Store(true)
 	g.setPhase(phaseDraining)
@@ -187,56 +223,87 @@ func (g *Guard) setPhase(p string) {
 
 // ServeHTTP implements [http.Handler].
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if p := r.URL.Path; p == g.livePath || p == g.readyPath {
+	path := r.URL.Path
+	if path == g.livePath || path == g.readyPath {
 		g.serveHealth(w, r)
 		return
 	}
 	g.requests.inc()
-	if g.pressure != nil && g.pressure() {
-		g.shedPressure.Add(1)
-		g.refuse(w, r, Refusal{http.StatusServiceUnavailable, shedPressure, defaultRetryAfter})
-		return
-	}
-	if g.rate != nil {
-		if wait, ok := g.rate.allow(r, time.Now()); !ok {
-			g.shedRateLimit.Add(1)
-			g.refuse(w, r, Refusal{http.StatusTooManyRequests, shedRateLimit, wait})
+	exempt := g.isExempt(path)
+	var cs *connShare
+	if !exempt {
+		if g.pressure != nil && g.pressure.shed(g) {
+			g.shedPressure.Add(1)
+			g.refuse(w, r, Refusal{http.StatusServiceUnavailable, shedPressure, defaultRetryAfter})
+			return
+		}
+		if g.rate != nil {
+			if wait, ok := g.rate.allow(r, time.Now()); !ok {
+				g.shedRateLimit.Add(1)
+				g.refuse(w, r, Refusal{http.StatusTooManyRequests, shedRateLimit, wait})
+				return
+			}
+		}
+		cs, _ = r.Context().Value(connShareKey{}).(*connShare)
+		if cs != nil && !g.acquireShare(cs) {
+			g.shedConnShare.Add(1)
+			g.refuse(w, r, Refusal{http.StatusServiceUnavailable, shedConnShare, defaultRetryAfter})
+			return
+		}
+		if !g.limit.acquire() {
+			if cs != nil {
+				g.releaseShare(cs)
+			}
+			g.shedInFlight.Add(1)
+			g.refuse(w, r, Refusal{http.StatusServiceUnavailable, shedInFlight, defaultRetryAfter})
 			return
 		}
 	}
-	if !g.limit.acquire() {
-		g.shedInFlight.Add(1)
-		g.refuse(w, r, Refusal{http.StatusServiceUnavailable, shedInFlight, defaultRetryAfter})
-		return
+	rw := &responseWriter{ResponseWriter: w, g: g, counted: !exempt, cs: cs}
+	if g.limit.adaptive || g.writeStall > 0 || g.minBodyRate > 0 {
+		rw.start = time.Now() // the clock is read only where something needs it
+		rw.dl, _ = w.(deadliner)
 	}
-	var start time.Time
-	if g.limit.adaptive {
-		start = time.Now() // the clock is read only where latency steers the limit
-	}
-	rw := &responseWriter{ResponseWriter: w}
-	defer g.finish(rw, r, start)
-	if g.draining.Load() {
-		w.Header().Set("Connection", "close")
-	}
-	if g.maxBody > 0 && r.Body != nil && r.Body != http.NoBody {
-		if r.ContentLength > g.maxBody {
+	defer g.finish(rw, r)
+	if r.Body != nil && r.Body != http.NoBody {
+		if g.maxBody > 0 && r.ContentLength > g.maxBody {
 			g.bodyTooLarge.Add(1)
 			w.Header().Set("Connection", "close")
 			g.refuse(rw, r, Refusal{Status: http.StatusRequestEntityTooLarge, Reason: "body_too_large"})
 			return
 		}
-		r.Body = &limitedBody{rc: http.MaxBytesReader(w, r.Body, g.maxBody), rw: rw, g: g}
+		// The handler gets a shallow copy with the wrapped body: net/http
+		// keeps the request it holds, whose Body is its own type, and so
+		// keeps its handling of a body the handler left unread (close the
+		// connection at once if much is left, rather than read it).
+		body := r.Body
+		if g.maxBody > 0 {
+			body = &limitedBody{rc: http.MaxBytesReader(w, body, g.maxBody), rw: rw, g: g}
+		}
+		if g.minBodyRate > 0 && rw.dl != nil {
+			pb := &progressBody{rc: body, rw: rw}
+			pb.arm(rw.start)
+			body = pb
+		}
+		r2 := *r
+		r2.Body = body
+		r = &r2
 	}
 	g.next.ServeHTTP(rw, r)
 }
 
 // finish releases the in-flight slot, feeds the adaptive limit and
 // recovers a panic.
-func (g *Guard) finish(rw *responseWriter, r *http.Request, start time.Time) {
-	if g.limit.adaptive {
-		g.limit.release(time.Since(start))
-	} else {
-		g.limit.release(0)
+func (g *Guard) finish(rw *responseWriter, r *http.Request) {
+	if rw.counted {
+		if g.limit.adaptive {
+			g.limit.release(time.Since(rw.start))
+		} else {
+			g.limit.release(0)
+		}
+		if rw.cs != nil {
+			g.releaseShare(rw.cs)
+		}
 	}
 	v := recover()
 	if v == nil {
@@ -310,11 +377,19 @@ type ServerStats struct {
 	InFlight      int64  `json:"in_flight"`
 	InFlightLimit int64  `json:"in_flight_limit"`
 	// Shed counts shed requests by reason: "in_flight" (the in-flight
-	// limit), "pressure" ([WithPressure]), "rate_limit" ([WithRateLimit]).
+	// limit), "conn_share" (the request's connection held its fair share
+	// of the in-flight limit), "pressure" ([WithPressure]), "rate_limit"
+	// ([WithRateLimit]).
 	Shed         map[string]uint64 `json:"shed"`
 	BodyTooLarge uint64            `json:"body_too_large"`
-	Panics       uint64            `json:"panics"`
-	Conns        ConnStats         `json:"conns"`
+	// Remedies counts pressure rises that ran the remedies of
+	// [WithPressure]. WriteStalls and SlowBodies count responses and
+	// request bodies ended by [WithProgressTimeouts].
+	Remedies    uint64    `json:"remedies"`
+	WriteStalls uint64    `json:"write_stalls"`
+	SlowBodies  uint64    `json:"slow_bodies"`
+	Panics      uint64    `json:"panics"`
+	Conns       ConnStats `json:"conns"`
 }
 
 // ConnStats counts connections of a server by [http.ConnState], and the
@@ -346,7 +421,11 @@ func (g *Guard) Stats() ServerStats {
 			shedInFlight:  g.shedInFlight.Load(),
 			shedPressure:  g.shedPressure.Load(),
 			shedRateLimit: g.shedRateLimit.Load(),
+			shedConnShare: g.shedConnShare.Load(),
 		},
+		Remedies:     g.remedies.Load(),
+		WriteStalls:  g.writeStalls.Load(),
+		SlowBodies:   g.slowBodies.Load(),
 		BodyTooLarge: g.bodyTooLarge.Load(),
 		Panics:       g.panics.Load(),
 		Conns:        g.conns.stats(),
@@ -357,9 +436,20 @@ func (g *Guard) Stats() ServerStats {
 // get a 500 and a body-limit failure can be turned into 413.
 type responseWriter struct {
 	http.ResponseWriter
+	g       *Guard
+	cs      *connShare
 	wrote   bool
 	tooBig  bool
-	counted bool
+	tooBigN bool // the 413 was counted
+	counted bool // holds an in-flight slot
+
+	// Progress timeouts.
+	start         time.Time
+	dl            deadliner
+	armedAt       time.Time
+	writeDeadline time.Time
+	stallArmed    bool // writeDeadline is the stall bound, not WriteTimeout
+	stalled       bool
 }
 
 func (w *responseWriter) WriteHeader(code int) {
@@ -370,6 +460,11 @@ func (w *responseWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Write passes p on. While it blocks on the client, the request does not
+// count against the in-flight limit or its connection's share: a client
+// that reads slowly (or, over HTTP/2, opens no flow-control window) holds
+// its own request, not the handler's resources, and must not lock others
+// out; the stall timeout bounds it.
 func (w *responseWriter) Write(p []byte) (int, error) {
 	if !w.wrote {
 		if w.tooBig {
@@ -377,13 +472,51 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		}
 		w.wrote = true
 	}
-	return w.ResponseWriter.Write(p)
+	if w.dl != nil && w.g.writeStall > 0 {
+		w.armWrite(time.Now())
+	}
+	w.leave()
+	n, err := w.ResponseWriter.Write(p)
+	w.enter()
+	if err != nil {
+		w.noteWriteErr(err)
+	}
+	return n, err
+}
+
+// leave and enter take the request out of the in-flight counts around a
+// write and put it back (past the limit if need be: it is already in).
+func (w *responseWriter) leave() {
+	if w.counted {
+		w.g.limit.inflight.Add(-1)
+		if w.cs != nil {
+			w.cs.n.Add(-1)
+		}
+	}
+}
+
+func (w *responseWriter) enter() {
+	if w.counted {
+		w.g.limit.inflight.Add(1)
+		if w.cs != nil {
+			w.cs.n.Add(1)
+		}
+	}
 }
 
 // ReadFrom keeps net/http's sendfile path for io.Copy into the response.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	w.wrote = true
-	return io.Copy(w.ResponseWriter, r)
+	if w.dl != nil && w.g.writeStall > 0 {
+		w.armWrite(time.Now())
+	}
+	w.leave()
+	n, err := io.Copy(w.ResponseWriter, r)
+	w.enter()
+	if err != nil {
+		w.noteWriteErr(err)
+	}
+	return n, err
 }
 
 // Flush implements [http.Flusher].
@@ -413,8 +546,8 @@ func (b *limitedBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	if err != nil {
 		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) && !b.rw.counted {
-			b.rw.tooBig, b.rw.counted = true, true
+		if errors.As(err, &mbe) && !b.rw.tooBigN {
+			b.rw.tooBig, b.rw.tooBigN = true, true
 			b.g.bodyTooLarge.Add(1)
 		}
 	}

@@ -36,7 +36,10 @@ func newServerCollector(g *Guard, cl prometheus.Labels) prometheus.Collector {
 		requests:  d("requests_total", "Requests that reached the limits (health checks excluded), shed or not."),
 		inflight:  d("in_flight_requests", "Requests being handled."),
 		limit:     d("in_flight_limit_requests", "Current in-flight limit (static or adaptive)."),
-		shed:      d("shed_total", "Requests shed, by reason (in_flight, pressure, rate_limit).", "reason"),
+		shed:      d("shed_total", "Requests shed, by reason (in_flight, conn_share, pressure, rate_limit).", "reason"),
+		remedies:  d("pressure_remedies_total", "Pressure rises that ran the remedies (caller's hooks, closing idle connections)."),
+		stalls:    d("write_stalls_total", "Responses ended because their writes made no progress for the stall timeout."),
+		slowBody:  d("slow_bodies_total", "Request bodies ended for arriving below the minimum rate."),
 		tooLarge:  d("body_too_large_total", "Requests refused with 413 for their body size."),
 		panics:    d("panics_total", "Handler panics recovered."),
 		conns:     d("connections", "Open connections by state (new, active, idle, hijacked).", "state"),
@@ -52,12 +55,14 @@ func newServerCollector(g *Guard, cl prometheus.Labels) prometheus.Collector {
 type serverCollector struct {
 	g                                                          *Guard
 	requests, inflight, limit, shed, tooLarge, panics          *prometheus.Desc
+	remedies, stalls, slowBody                                 *prometheus.Desc
 	conns, accepted, evicted, refused, ready, phase, maxConnsD *prometheus.Desc
 }
 
 func (c *serverCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{c.requests, c.inflight, c.limit, c.shed, c.tooLarge,
-		c.panics, c.conns, c.accepted, c.evicted, c.refused, c.ready, c.phase, c.maxConnsD} {
+		c.panics, c.conns, c.accepted, c.evicted, c.refused, c.ready, c.phase, c.maxConnsD,
+		c.remedies, c.stalls, c.slowBody} {
 		ch <- d
 	}
 }
@@ -73,9 +78,12 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.requests, s.Requests)
 	gauge(c.inflight, float64(s.InFlight))
 	gauge(c.limit, float64(s.InFlightLimit))
-	for _, r := range []string{shedInFlight, shedPressure, shedRateLimit} {
+	for _, r := range []string{shedInFlight, shedConnShare, shedPressure, shedRateLimit} {
 		counter(c.shed, s.Shed[r], r)
 	}
+	counter(c.remedies, s.Remedies)
+	counter(c.stalls, s.WriteStalls)
+	counter(c.slowBody, s.SlowBodies)
 	counter(c.tooLarge, s.BodyTooLarge)
 	counter(c.panics, s.Panics)
 	gauge(c.conns, float64(s.Conns.New), "new")

@@ -86,7 +86,11 @@ type serverConfig struct {
 	maxBody     int64
 	maxInFlight int
 	adaptive    *AdaptiveLimit
-	pressure    func() bool
+	pressure    *pressure
+	exempt      []string
+	exemptSet   bool
+	writeStall  time.Duration
+	minBodyRate int
 	rateLimit   *rateConfig
 	livePath    string
 	readyPath   string
@@ -189,13 +193,6 @@ func WithAdaptiveLimit(a AdaptiveLimit) ServerOption {
 	return serverOption(func(c *serverConfig) { c.adaptive = &a })
 }
 
-// WithPressure sheds requests with 503 while pressure reports true, for
-// example a memory-pressure signal from gotune's gcguard package. It is
-// called once per request and must be cheap and safe for concurrent use.
-func WithPressure(pressure func() bool) ServerOption {
-	return serverOption(func(c *serverConfig) { c.pressure = pressure })
-}
-
 // WithRateLimit sets a token bucket of r requests per second with the
 // given burst; requests beyond it get 429 with a Retry-After that says
 // when a token will be free. With a nil key there is one bucket for the
@@ -218,9 +215,12 @@ func WithHealthPaths(live, ready string) ServerOption {
 }
 
 // WithMaxConns bounds open connections on a listener wrapped by
-// [Guard.Listener]. Past the bound the oldest connection that has not
-// finished sending its headers, or is idle, is closed; a new connection is
-// refused only when every other one is busy with a request. Zero means the
+// [Guard.Listener]. Past the bound a connection that is idle or has not
+// finished sending its headers is closed: first the oldest that has sent
+// nothing, then one that has sent part of its headers or of a TLS
+// ClientHello, then an idle keep-alive connection, and last one whose
+// client sent a whole ClientHello and is in its handshake. A new
+// connection is refused only when every other one is busy with a request. Zero means the
 // default, 3/4 of the RLIMIT_NOFILE soft limit at wrap time (no limit where
 // that limit is not known); negative means no limit.
 func WithMaxConns(n int) ServerOption {
@@ -307,6 +307,9 @@ func (c *serverConfig) validate() {
 		if a.Min > 0 && a.Max > 0 && a.Min > a.Max {
 			panic(fmt.Sprintf("netx: AdaptiveLimit Min %d above Max %d", a.Min, a.Max))
 		}
+	}
+	if p := c.pressure; p != nil && p.max <= 0 {
+		panic(fmt.Sprintf("netx: WithPressure max level %d: must be positive", p.max))
 	}
 	if r := c.rateLimit; r != nil {
 		if r.limit < 0 || r.burst <= 0 {

@@ -47,13 +47,19 @@ func hasTLS(srv *http.Server) bool {
 // phases so that nothing already accepted is lost:
 //
 //  1. Draining: the [Guard] (from [GuardOf] or [WithGuard]) fails its
-//     readiness endpoint and adds "Connection: close" to responses; the
-//     server keeps serving for the drain delay ([WithDrainDelay], default
-//     5s) so load balancers notice and stop sending.
+//     readiness endpoint; the server keeps serving, keep-alive connections
+//     included, for the drain delay ([WithDrainDelay], default 5s) so load
+//     balancers notice and stop sending.
 //  2. Shutdown: [http.Server.Shutdown] closes the listener (new
-//     connections are refused), closes idle connections and waits, up to
-//     the shutdown timeout ([WithShutdownTimeout], default 25s), for
-//     running requests and for hijacked connections to finish.
+//     connections are refused), sends HTTP/2 clients a GOAWAY, closes idle
+//     HTTP/1 connections, answers the requests still running with
+//     "Connection: close" and waits, up to the shutdown timeout
+//     ([WithShutdownTimeout], default 25s), for them and for hijacked
+//     connections to finish. Keep-alive clients are not told to reconnect
+//     during the drain: a client that reconnected then would land in the
+//     listen queue that closing the listener resets, and fail; a request
+//     on an idle connection closed by Shutdown is one net/http's client
+//     retries.
 //  3. Closing: if the timeout passes, [http.Server.Close] and a close of
 //     the remaining hijacked connections end the rest, and Serve returns an
 //     error wrapping [ErrShutdownTimeout].
@@ -168,6 +174,8 @@ func (g *Guard) hook(srv *http.Server) (tlsOn bool) {
 	}
 	h := g.hooked[srv]
 	h.tls, h.tlsKnown = hasTLS(srv), true
+	g.readTimeout.Store(int64(srv.ReadTimeout))
+	g.writeTimeout.Store(int64(srv.WriteTimeout))
 	if h.chained {
 		g.hooked[srv] = h
 		return h.tls
@@ -178,6 +186,13 @@ func (g *Guard) hook(srv *http.Server) (tlsOn bool) {
 		if prev != nil {
 			prev(c, s)
 		}
+	}
+	prevCtx := srv.ConnContext
+	srv.ConnContext = func(ctx context.Context, c net.Conn) context.Context {
+		if prevCtx != nil {
+			ctx = prevCtx(ctx, c)
+		}
+		return g.connContext(ctx, c)
 	}
 	h.chained = true
 	g.hooked[srv] = h

@@ -48,7 +48,8 @@ func TestNewServerDefaults(t *testing.T) {
 }
 
 func TestGuardHealthAndReadiness(t *testing.T) {
-	g := netx.NewGuard(okHandler(), netx.WithPressure(func() bool { return true }))
+	g := netx.NewGuard(okHandler(), netx.WithRateLimit(0.001, 1, nil))
+	g.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", "/work", nil)) // takes the only token
 	do := func(path string) int {
 		rec := httptest.NewRecorder()
 		g.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
@@ -58,7 +59,7 @@ func TestGuardHealthAndReadiness(t *testing.T) {
 		path string
 		want int
 	}{
-		{"/healthz", 200}, {"/readyz", 200}, {"/work", 503}, // pressure sheds work, not health
+		{"/healthz", 200}, {"/readyz", 200}, {"/work", 429}, // the limit refuses work, not health
 	}
 	for _, c := range cases {
 		if got := do(c.path); got != c.want {
@@ -72,8 +73,8 @@ func TestGuardHealthAndReadiness(t *testing.T) {
 	if got := do("/healthz"); got != 200 {
 		t.Errorf("GET /healthz after Drain = %d, want 200", got)
 	}
-	if s := g.Stats(); s.Phase != "draining" || s.Ready || s.Shed["pressure"] != 1 {
-		t.Errorf("Stats() = %+v, want phase draining, not ready, 1 shed by pressure", s)
+	if s := g.Stats(); s.Phase != "draining" || s.Ready || s.Shed["rate_limit"] != 1 {
+		t.Errorf("Stats() = %+v, want phase draining, not ready, 1 rate limited", s)
 	}
 }
 

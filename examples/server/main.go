@@ -136,7 +136,6 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 
 	// gcguard: a per-cycle GC controller; its pressure sheds load below.
 	var guard *gcguard.Guard
-	pressure := func() bool { return false }
 	if c.gcguard {
 		var err error
 		guard, err = startGuard(c, logger)
@@ -152,7 +151,6 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	}
 	if guard != nil {
 		defer guard.Stop()
-		pressure = guard.Pressure
 		level = func() string { return guard.Level().String() }
 		reg.MustRegister(gcguard.NewCollector(guard))
 		page.Add(status.Section{Name: "gcguard", Snapshot: func() any { return guard.Stats() }})
@@ -212,7 +210,10 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 
 	srv := netx.NewServer(mux,
 		netx.WithMaxInFlight(c.maxInFlight),
-		netx.WithPressure(pressure),
+		// A nil guard's level is ok. The Guard closes idle keep-alive
+		// connections when the level rises, then sheds a share that grows
+		// with it; /metrics and /debug/gotune are never shed.
+		netx.WithPressure(guard.Level, gcguard.LevelCritical),
 		netx.WithLogger(logger),
 	)
 	reg.MustRegister(netx.NewCollector(netx.GuardOf(srv), "front"))

@@ -1,0 +1,118 @@
+package netx_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gotune/gotune/netx"
+)
+
+// drainRuns is the number of shutdowns TestDrainKeepAliveClients does per
+// server; GOTUNE_NETX_FULL=1 runs the 10 of the issue.
+func drainRuns() int {
+	if os.Getenv("GOTUNE_NETX_FULL") != "" {
+		return 10
+	}
+	return 3
+}
+
+// TestDrainKeepAliveClients: 32 keep-alive clients send requests in a loop
+// while the server shuts down. None may fail with EOF or reset: only
+// "connection refused" once the listener is closed, as with plain
+// net/http. The drain used to add "Connection: close", so every client
+// reconnected into the listen queue that closing the listener resets.
+func TestDrainKeepAliveClients(t *testing.T) {
+	checkLeaks(t)
+	const clients = 32
+	shutdowns := map[string]func(ctx context.Context, srv *http.Server, url string, ready chan<- string) error{
+		"netx": func(ctx context.Context, srv *http.Server, _ string, ready chan<- string) error {
+			ln := listen(t)
+			ready <- "http://" + ln.Addr().String()
+			return netx.Serve(ctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(200*time.Millisecond), netx.WithShutdownTimeout(5*time.Second))
+		},
+		"bare": func(ctx context.Context, srv *http.Server, _ string, ready chan<- string) error {
+			ln := listen(t)
+			ready <- "http://" + ln.Addr().String()
+			errc := make(chan error, 1)
+			go func() { errc <- srv.Serve(ln) }()
+			<-ctx.Done()
+			time.Sleep(200 * time.Millisecond) // the same serving time as netx's drain
+			sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			err := srv.Shutdown(sctx)
+			<-errc
+			return err
+		},
+	}
+	failures := map[string]int64{}
+	for _, kind := range []string{"bare", "netx"} {
+		for run := range drainRuns() {
+			var srv *http.Server
+			if kind == "netx" {
+				srv = quietServer(okHandler())
+			} else {
+				srv = &http.Server{Handler: okHandler(), ErrorLog: quietServer(nil).ErrorLog}
+			}
+			ctx, cancel := context.WithCancel(context.Background())
+			ready := make(chan string, 1)
+			served := make(chan error, 1)
+			go func() { served <- shutdowns[kind](ctx, srv, "", ready) }()
+			url := <-ready
+			var ok, failed atomic.Int64
+			var firstErr atomic.Value
+			var wg sync.WaitGroup
+			stop := make(chan struct{})
+			for range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					tr := &http.Transport{MaxIdleConnsPerHost: 1}
+					defer tr.CloseIdleConnections()
+					c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+					for {
+						select {
+						case <-stop:
+							return
+						default:
+						}
+						resp, err := c.Get(url + "/")
+						if err != nil {
+							if errors.Is(err, syscall.ECONNREFUSED) {
+								return // the listener is closed: fine, as with net/http
+							}
+							failed.Add(1)
+							firstErr.CompareAndSwap(nil, err.Error())
+							continue
+						}
+						_, _ = io.Copy(io.Discard, resp.Body)
+						resp.Body.Close()
+						ok.Add(1)
+					}
+				}()
+			}
+			waitFor(t, 5*time.Second, "clients running", func() bool { return ok.Load() >= clients*5 })
+			cancel()
+			if err := <-served; err != nil {
+				t.Errorf("%s run %d: serve: %v", kind, run, err)
+			}
+			close(stop)
+			wg.Wait()
+			failures[kind] += failed.Load()
+			if failed.Load() > 0 {
+				t.Logf("%s run %d: %d ok, %d failed (first: %v)", kind, run, ok.Load(), failed.Load(), firstErr.Load())
+			}
+		}
+	}
+	t.Logf("failed requests over %d shutdowns with %d keep-alive clients: netx %d, bare %d", drainRuns(), clients, failures["netx"], failures["bare"])
+	if failures["netx"] != 0 {
+		t.Errorf("netx: %d requests failed with other than connection refused during shutdown, want 0", failures["netx"])
+	}
+}

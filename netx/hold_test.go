@@ -1,0 +1,391 @@
+package netx_test
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/gotune/gotune/netx"
+)
+
+// TestUnreadBodyAnsweredAtOnce: a request declaring a large body that
+// never comes, to a handler that ignores the body, is answered at once,
+// as by plain net/http. The Guard's body wrapper used to replace the Body
+// of the request net/http holds, which hid net/http's own body type: net/http
+// then tried to read 256 KiB of the missing body before answering, and the
+// response came only at ReadTimeout.
+func TestUnreadBodyAnsweredAtOnce(t *testing.T) {
+	checkLeaks(t)
+	netxSrv := quietServer(okHandler())
+	netxSrv.ReadTimeout = time.Minute
+	netxURL := serveNetx(t, netxSrv)
+	bareURL, _ := serveBare(t, okHandler(), func(s *http.Server) { s.ReadTimeout = time.Minute })
+	for _, tc := range []struct{ name, url string }{{"bare", bareURL}, {"netx", netxURL}} {
+		c, err := net.Dial("tcp", strings.TrimPrefix(tc.url, "http://"))
+		must(t, err)
+		// 10s, far below the minute of ReadTimeout: the answer must not
+		// wait for the body.
+		_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+		_, err = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+		must(t, err)
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			t.Errorf("%s: no response to an unread 1 MB body: %v", tc.name, err)
+		} else {
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !resp.Close {
+				t.Errorf("%s: status %d, Connection: close %v; want 200 and the connection closed", tc.name, resp.StatusCode, resp.Close)
+			}
+		}
+		c.Close()
+	}
+}
+
+// h2c starts an HTTP/2 connection without TLS (prior knowledge) to addr,
+// with the client's initial stream window set to window, and returns it.
+func h2c(t *testing.T, addr string, window uint32) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	must(t, err)
+	t.Cleanup(func() { c.Close() })
+	_, err = io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+	must(t, err)
+	// SETTINGS: INITIAL_WINDOW_SIZE (0x4) = window.
+	payload := make([]byte, 6)
+	binary.BigEndian.PutUint16(payload, 0x4)
+	binary.BigEndian.PutUint32(payload[2:], window)
+	writeFrame(t, c, 0x4, 0, 0, payload)
+	// Read and discard what the server sends, so its writes never block on
+	// us; the streams' DATA stays held by the window.
+	go func() { _, _ = io.Copy(io.Discard, c) }()
+	return c
+}
+
+func writeFrame(t *testing.T, c net.Conn, typ, flags byte, stream uint32, payload []byte) {
+	t.Helper()
+	h := make([]byte, 9, 9+len(payload))
+	h[0], h[1], h[2] = byte(len(payload)>>16), byte(len(payload)>>8), byte(len(payload))
+	h[3], h[4] = typ, flags
+	binary.BigEndian.PutUint32(h[5:], stream)
+	if _, err := c.Write(append(h, payload...)); err != nil {
+		t.Fatalf("write frame: %v", err)
+	}
+}
+
+// openStreams sends n GET requests for path on HTTP/2 streams 1, 3, 5, …
+func openStreams(t *testing.T, c net.Conn, n int, path string) {
+	t.Helper()
+	// HPACK by hand: :method GET (static 2), :scheme http (6), :path and
+	// :authority as literals without indexing, no Huffman.
+	block := []byte{0x82, 0x86, 0x04, byte(len(path))}
+	block = append(block, path...)
+	block = append(block, 0x01, 1, 'x')
+	for i := range n {
+		writeFrame(t, c, 0x1, 0x4|0x1, uint32(2*i+1), block) // HEADERS, END_HEADERS|END_STREAM
+	}
+}
+
+// probe sends n GETs, each on a fresh HTTP/1 connection, and returns how
+// many got 200.
+func probe(url string, n int) int {
+	ok := 0
+	for range n {
+		tr := &http.Transport{DisableKeepAlives: true}
+		c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+		resp, err := c.Get(url)
+		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				ok++
+			}
+		}
+		tr.CloseIdleConnections()
+	}
+	return ok
+}
+
+func h2Server(srv *http.Server) {
+	srv.Protocols = new(http.Protocols)
+	srv.Protocols.SetHTTP1(true)
+	srv.Protocols.SetUnencryptedHTTP2(true)
+}
+
+// TestHTTP2ConnShare: two HTTP/2 connections open 200 streams each to a
+// handler that holds its request; each connection gets no more than its
+// fair share of the in-flight limit, its other streams get 503, and other
+// clients are served. Without the share, the 400 streams took every slot.
+func TestHTTP2ConnShare(t *testing.T) {
+	checkLeaks(t)
+	const limit = 64
+	release := make(chan struct{})
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/hold" {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	srv := quietServer(h, netx.WithMaxInFlight(limit))
+	h2Server(srv)
+	url := serveNetx(t, srv)
+	bareURL, _ := serveBare(t, h, h2Server)
+	g := netx.GuardOf(srv)
+	defer close(release)
+
+	for _, u := range []string{url, bareURL} {
+		for range 2 {
+			openStreams(t, h2c(t, strings.TrimPrefix(u, "http://"), 65535), 200, "/hold")
+		}
+	}
+	waitFor(t, 5*time.Second, "streams held or refused", func() bool {
+		s := g.Stats()
+		return s.Shed["conn_share"]+uint64(s.InFlight) >= 400
+	})
+	netxOK, bareOK := probe(url+"/", 10), probe(bareURL+"/", 10)
+	s := g.Stats()
+	t.Logf("netx: probe %d/10, in flight %d of %d, conn_share sheds %d; bare: probe %d/10", netxOK, s.InFlight, limit, s.Shed["conn_share"], bareOK)
+	if netxOK < bareOK || netxOK < 10 {
+		t.Errorf("probe under 2×200 held streams: netx %d/10, bare %d/10; want 10 and netx >= bare", netxOK, bareOK)
+	}
+	if s.InFlight > limit-10 || s.Shed["in_flight"] != 0 {
+		t.Errorf("netx: in flight %d, in_flight sheds %d; want under %d and 0 (the shares must leave room)", s.InFlight, s.Shed["in_flight"], limit-10)
+	}
+}
+
+// TestHTTP2ZeroWindow: streams whose client opened no flow-control window
+// (SETTINGS_INITIAL_WINDOW_SIZE=0) to a large response do not hold the
+// in-flight limit while their writes wait, and are ended by the write
+// stall timeout, counted.
+func TestHTTP2ZeroWindow(t *testing.T) {
+	checkLeaks(t)
+	big := make([]byte, 1<<20)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/big" {
+			_, _ = w.Write(big)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	srv := quietServer(h, netx.WithMaxInFlight(64), netx.WithProgressTimeouts(500*time.Millisecond, 0))
+	h2Server(srv)
+	url := serveNetx(t, srv)
+	bareURL, _ := serveBare(t, h, h2Server)
+	g := netx.GuardOf(srv)
+	var conns []net.Conn
+	for _, u := range []string{url, bareURL} {
+		for range 2 {
+			c := h2c(t, strings.TrimPrefix(u, "http://"), 0)
+			openStreams(t, c, 200, "/big")
+			conns = append(conns, c)
+		}
+	}
+	netxOK, bareOK := probe(url+"/", 10), probe(bareURL+"/", 10)
+	t.Logf("netx: probe %d/10, stats %+v; bare: probe %d/10", netxOK, g.Stats(), bareOK)
+	if netxOK < bareOK || netxOK < 10 {
+		t.Errorf("probe under 2×200 zero-window streams: netx %d/10, bare %d/10; want 10 and netx >= bare", netxOK, bareOK)
+	}
+	waitFor(t, 10*time.Second, "stalled writes ended", func() bool { return g.Stats().WriteStalls > 0 && g.Stats().InFlight == 0 })
+	for _, c := range conns {
+		c.Close()
+	}
+}
+
+// TestWriteStallHTTP1: a client that stops reading a large response is
+// cut after the stall timeout, not after WriteTimeout, and its slot freed.
+func TestWriteStallHTTP1(t *testing.T) {
+	checkLeaks(t)
+	done := make(chan error, 1)
+	srv := quietServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		buf := make([]byte, 64<<10)
+		var err error
+		for err == nil {
+			_, err = w.Write(buf)
+		}
+		done <- err
+	}), netx.WithProgressTimeouts(300*time.Millisecond, 0))
+	srv.WriteTimeout = time.Minute
+	url := serveNetx(t, srv)
+	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+	must(t, err)
+	defer c.Close()
+	_, err = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	must(t, err)
+	select {
+	case err := <-done:
+		t.Logf("handler's write ended: %v", err)
+	case <-time.After(20 * time.Second):
+		t.Fatal("handler still writing to a client that reads nothing after 20s (stall timeout 300ms)")
+	}
+	g := netx.GuardOf(srv)
+	waitFor(t, 5*time.Second, "slot freed", func() bool { return g.Stats().InFlight == 0 })
+	if s := g.Stats(); s.WriteStalls != 1 {
+		t.Errorf("WriteStalls = %d, want 1", s.WriteStalls)
+	}
+}
+
+// TestSlowBody: a body trickling below the minimum rate is ended after the
+// grace, counted, and its slot freed; a body at a good rate is not.
+func TestSlowBody(t *testing.T) {
+	checkLeaks(t)
+	results := make(chan error, 2)
+	srv := quietServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, err := io.Copy(io.Discard, r.Body)
+		results <- err
+		if err != nil {
+			http.Error(w, "slow body", http.StatusRequestTimeout)
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}), netx.WithProgressTimeouts(0, 1000))
+	srv.ReadTimeout = time.Minute
+	g := netx.GuardOf(srv)
+	netx.SetBodyGrace(g, 200*time.Millisecond)
+	url := serveNetx(t, srv)
+	send := func(chunk int, every time.Duration, total int) {
+		c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		must(t, err)
+		defer c.Close()
+		fmt.Fprintf(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n", total)
+		for sent := 0; sent < total; sent += chunk {
+			if _, err := c.Write(make([]byte, min(chunk, total-sent))); err != nil {
+				return
+			}
+			time.Sleep(every)
+		}
+		_, _ = io.Copy(io.Discard, c)
+	}
+	go send(1, 50*time.Millisecond, 1000) // 20 B/s: far below 1000 B/s
+	select {
+	case err := <-results:
+		if err == nil {
+			t.Error("slow body read to the end, want it cut")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("slow body still being read after 20s")
+	}
+	if s := g.Stats(); s.SlowBodies != 1 {
+		t.Errorf("SlowBodies = %d, want 1", s.SlowBodies)
+	}
+	go send(8000, 10*time.Millisecond, 16000) // fast
+	if err := <-results; err != nil {
+		t.Errorf("fast body: %v, want read whole", err)
+	}
+	waitFor(t, 5*time.Second, "slots freed", func() bool { return g.Stats().InFlight == 0 })
+}
+
+// TestPressureGraded: a pressure episode runs the remedies first, then
+// sheds a share that follows the level, never the operator's endpoints,
+// and serves everything again as soon as the level falls.
+func TestPressureGraded(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var level atomic.Int32
+		var remedies atomic.Int32
+		g := netx.NewGuard(okHandler(), netx.WithPressure(level.Load, 2, func() { remedies.Add(1) }))
+		run := func(n int, path string) (ok int) {
+			for range n {
+				rec := httptest.NewRecorder()
+				g.ServeHTTP(rec, httptest.NewRequest("GET", path, nil))
+				if rec.Code == 200 {
+					ok++
+				}
+			}
+			return ok
+		}
+		const n = 1000
+		if got := run(n, "/"); got != n {
+			t.Errorf("level 0: %d/%d served, want all", got, n)
+		}
+		level.Store(2)
+		if got := run(n, "/"); got != n || remedies.Load() != 1 {
+			t.Errorf("critical, within the remedies' grace: %d/%d served, %d remedy runs; want all, 1", got, n, remedies.Load())
+		}
+		time.Sleep(2 * time.Second)
+		steps := []struct {
+			level  int32
+			lo, hi int // served of n
+		}{{2, 350, 650}, {1, 600, 900}, {2, 350, 650}, {0, n, n}}
+		for _, st := range steps {
+			level.Store(st.level)
+			got := run(n, "/")
+			if got < st.lo || got > st.hi {
+				t.Errorf("level %d: %d/%d served, want %d..%d", st.level, got, n, st.lo, st.hi)
+			}
+			for _, p := range []string{"/metrics", "/debug/gotune", "/debug/pprof/heap", "/healthz"} {
+				if got := run(50, p); got != 50 {
+					t.Errorf("level %d: %s %d/50 served, want all (exempt)", st.level, p, got)
+				}
+			}
+		}
+		if got := remedies.Load(); got != 2 {
+			t.Errorf("remedy runs = %d, want 2 (one per rise)", got)
+		}
+		if s := g.Stats(); s.Remedies != 2 || s.Shed["pressure"] == 0 {
+			t.Errorf("Stats(): remedies %d, pressure sheds %d; want 2, > 0", s.Remedies, s.Shed["pressure"])
+		}
+	})
+}
+
+var _ sync.Mutex
+
+// TestEvictionBySentBytes: past the connection limit, connections that
+// have sent nothing go before a client that has sent part of its request
+// and before one that has sent a whole TLS ClientHello record, however
+// old those are. Eviction used to take the oldest such connection, which
+// under reconnect churn is the real client.
+func TestEvictionBySentBytes(t *testing.T) {
+	checkLeaks(t)
+	t.Cleanup(netx.SetSilentGrace(0)) // every silent connection ranks first at once
+	srv := quietServer(okHandler(), netx.WithMaxConns(4))
+	url := serveNetx(t, srv)
+	addr := strings.TrimPrefix(url, "http://")
+	dial := func(send string) net.Conn {
+		c, err := net.Dial("tcp", addr)
+		must(t, err)
+		t.Cleanup(func() { c.Close() })
+		if send != "" {
+			_, err = io.WriteString(c, send)
+			must(t, err)
+		}
+		return c
+	}
+	g := netx.GuardOf(srv)
+	hello := dial("\x16\x03\x01\x00\x04abcd") // a whole (tiny) handshake record
+	partial := dial("GET / HTTP/1.1\r\nHost: x\r\n")
+	waitFor(t, 5*time.Second, "both read", func() bool { return g.Stats().Conns.New == 2 })
+	time.Sleep(50 * time.Millisecond) // let the server read what they sent
+	for i := range 6 {
+		dial("")
+		waitFor(t, 5*time.Second, "accepted", func() bool { return g.Stats().Conns.Accepted == uint64(3+i) })
+	}
+	waitFor(t, 5*time.Second, "evictions", func() bool { return g.Stats().Conns.Evicted >= 4 })
+	_ = hello.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
+	if _, err := hello.Read(make([]byte, 1)); err == nil || !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("connection with a whole ClientHello: read %v, want still open (deadline exceeded)", err)
+	}
+	_, err := io.WriteString(partial, "\r\n")
+	must(t, err)
+	_ = partial.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(partial), nil)
+	if err != nil {
+		t.Fatalf("client that had sent part of its request: %v, want its response (evicted?)", err)
+	}
+	resp.Body.Close()
+	if s := g.Stats().Conns; s.Evicted < 4 || resp.StatusCode != 200 {
+		t.Errorf("status %d, %d evicted; want 200 and the silent ones evicted", resp.StatusCode, s.Evicted)
+	}
+}

@@ -1,0 +1,166 @@
+package netx
+
+import (
+	"context"
+	"math/rand/v2"
+	"net"
+	"strings"
+	"sync/atomic"
+	"time"
+)
+
+// shedConnShare is the shed reason for a request refused because its
+// connection already held more than its fair share of the in-flight limit.
+const shedConnShare = "conn_share"
+
+// defaultExempt is the operator's endpoints, never shed: the pressure that
+// sheds work must not also blind the people and machines watching it.
+var defaultExempt = []string{"/metrics", "/debug/gotune", "/debug/pprof/"}
+
+// pressureGrace is how long a rise in pressure is left to the remedies
+// before shedding starts: dropping idle pool objects or idle connections
+// takes effect at the next GC cycle, a second or less on a busy server.
+const pressureGrace = time.Second
+
+// maxPressureShed is the share of requests shed at the highest pressure
+// level. Shedding everything would also shed the requests that let a
+// server see the pressure has passed, and memory held by caches is not
+// freed by refusing requests: half keeps the server useful while it
+// recovers (a degradation, not a lock-out).
+const maxPressureShed = 0.5
+
+// WithPressure sheds a share of requests with 503 that grows with a
+// pressure level: none at level 0 or below, and level/max × 50% at level
+// 1 to max (so gotune's gcguard sheds a quarter while elevated and half
+// while critical):
+//
+//	netx.WithPressure(guard.Level, gcguard.LevelCritical, bufs.DropIdle)
+//
+// When the level rises the remedies run first, once per rise, and the Guard
+// closes its idle keep-alive connections; shedding starts only if the level
+// is still up a second later. Shedding stops as soon as level reports 0.
+// Requests to the exempt paths ([WithExempt]) are never shed. level is
+// called once per request and must be cheap and safe for concurrent use;
+// remedies are called from a request's goroutine and must return quickly.
+// NewServer and NewGuard panic if max is not positive.
+func WithPressure[L ~int | ~int32 | ~int64](level func() L, max L, remedies ...func()) ServerOption {
+	return serverOption(func(c *serverConfig) {
+		if level == nil {
+			c.pressure = nil
+			return
+		}
+		c.pressure = &pressure{
+			level:    func() int64 { return int64(level()) },
+			max:      int64(max),
+			remedies: append([]func(){}, remedies...),
+		}
+	})
+}
+
+// WithExempt sets the paths that are never shed or rate limited: the
+// operator's endpoints, so that a server under pressure can still be
+// watched. A path ending in "/" matches every path under it. The health
+// and readiness paths are always exempt. The default is "/metrics",
+// "/debug/gotune" and "/debug/pprof/"; WithExempt() with no paths exempts
+// only health and readiness.
+func WithExempt(paths ...string) ServerOption {
+	return serverOption(func(c *serverConfig) {
+		c.exempt = append([]string{}, paths...)
+		c.exemptSet = true
+	})
+}
+
+type pressure struct {
+	level    func() int64
+	max      int64
+	remedies []func()
+	last     atomic.Int64 // the level seen last
+	since    atomic.Int64 // unix ns when it last rose from 0
+}
+
+// shed reports whether this request is one of the share pressure sheds,
+// running the remedies on a rise.
+func (p *pressure) shed(g *Guard) bool {
+	l := min(p.level(), p.max)
+	prev := p.last.Load()
+	if l <= 0 {
+		if prev != 0 {
+			p.last.CompareAndSwap(prev, 0)
+		}
+		return false
+	}
+	if l > prev && p.last.CompareAndSwap(prev, l) {
+		if prev <= 0 {
+			p.since.Store(time.Now().UnixNano())
+		}
+		g.remedy()
+		return false
+	} else if l < prev {
+		p.last.CompareAndSwap(prev, l)
+	}
+	if time.Now().UnixNano()-p.since.Load() < int64(pressureGrace) {
+		return false
+	}
+	share := maxPressureShed * float64(l) / float64(p.max)
+	return rand.Float64() < share
+}
+
+// remedy runs the cheap remedies of a pressure rise: the caller's, then
+// closing idle keep-alive connections (each holds buffers, and a client
+// that comes back reconnects).
+func (g *Guard) remedy() {
+	g.remedies.Add(1)
+	for _, f := range g.pressure.remedies {
+		f()
+	}
+	g.conns.closeIdle()
+}
+
+func (g *Guard) isExempt(path string) bool {
+	for _, e := range g.exempt {
+		if path == e || (strings.HasSuffix(e, "/") && strings.HasPrefix(path, e)) {
+			return true
+		}
+	}
+	return false
+}
+
+// connShare counts one connection's requests in the handler, for the fair
+// share of the in-flight limit. NewServer's ConnContext puts one in each
+// connection's context; HTTP/2 streams inherit it.
+type connShare struct{ n atomic.Int64 }
+
+type connShareKey struct{}
+
+// connContext is an http.Server.ConnContext hook.
+func (g *Guard) connContext(ctx context.Context, _ net.Conn) context.Context {
+	return context.WithValue(ctx, connShareKey{}, &connShare{})
+}
+
+// acquireShare takes a place for r's connection, or reports false when the
+// connection already holds its fair share while the server is busy: past
+// half the in-flight limit, no connection may hold more than
+// limit / (connections with requests in the handler + 1), the +1 keeping
+// room for a connection that has none yet.
+func (g *Guard) acquireShare(cs *connShare) bool {
+	n := cs.n.Add(1)
+	if n == 1 {
+		g.busyConns.Add(1)
+		return true
+	}
+	limit := g.limit.limit.Load()
+	if g.limit.inflight.Load() < limit/2 {
+		return true
+	}
+	if n > max(1, limit/(g.busyConns.Load()+1)) {
+		g.releaseShare(cs)
+		return false
+	}
+	return true
+}
+
+func (g *Guard) releaseShare(cs *connShare) {
+	if cs.n.Add(-1) == 0 {
+		g.busyConns.Add(-1)
+	}
+}
