@@ -259,8 +259,11 @@ func scalar(path []string, v any, now time.Time) string {
 		if t, err := time.Parse(time.RFC3339Nano, x); err == nil && len(x) >= 20 {
 			return FormatTime(t, now)
 		}
-		if parent == "files" && x != "" && !strings.HasPrefix(x, "/") {
-			return "/" + x // tune names files relative to its root, "/" by default
+		if parent == "files" && x != "" && !strings.HasPrefix(x, "/") ||
+			strings.HasPrefix(x, "sys/") || strings.HasPrefix(x, "proc/") {
+			// tune names files relative to its root, "/" by default; the
+			// page shows them as paths, as numa does.
+			return "/" + x
 		}
 		if x == "" {
 			return "—"

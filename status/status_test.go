@@ -41,6 +41,7 @@ func testPage() *status.Handler {
 					"gomemlimit": map[string]any{"after": int64(math.MaxInt64), "before": 483183820},
 					"limits":     map[string]any{"memory_max": 0, "cpu_quota": 1.5, "files": map[string]string{"cpu": "sys/fs/cgroup/cpu.max"}},
 					"cpus":       []int{0, 1},
+					"signals":    map[string]any{"file": "sys/fs/cgroup/cpu/pod1/cpu.stat"},
 				}
 			},
 			Summary: func() []status.Row {
@@ -128,7 +129,7 @@ func TestHTML(t *testing.T) {
 		// details in human units
 		"<h2>tune</h2>", `<details open id="s-pool-buffers">`, `href="#s-pool-buffers"`,
 		"64 KiB", "60 s", "0.0937 %", "never", "1,234,567", "no limit", "460.8 MiB", "1.5 CPUs",
-		"/sys/fs/cgroup/cpu.max", "7 observations, mean 5.71 ms", "≤ 1 ms",
+		"/sys/fs/cgroup/cpu.max", "/sys/fs/cgroup/cpu/pod1/cpu.stat", "7 observations, mean 5.71 ms", "≤ 1 ms",
 		`class="v bad">critical`,
 		"&lt;script&gt;", "&lt;b&gt;x&lt;/b&gt;", `<details open id="s-script">`,
 	} {

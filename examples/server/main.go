@@ -34,13 +34,14 @@ import (
 	"net/http/pprof"
 	"os"
 	"runtime"
-	"runtime/debug"
 	"strconv"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	// First, so that -help prints the usage before any log line.
+	_ "github.com/gotune/gotune/examples/server/internal/helpquiet"
 	"github.com/gotune/gotune/gcguard"
 	"github.com/gotune/gotune/netx"
 	"github.com/gotune/gotune/numa"
@@ -81,6 +82,7 @@ func main() {
 	flag.IntVar(&c.maxInFlight, "max-inflight", 512, "requests served at once before shedding with 503")
 	flag.DurationVar(&c.drainDelay, "drain-delay", time.Second, "how long readiness fails before the listener closes on SIGTERM")
 	flag.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long running requests may take to finish on SIGTERM")
+	flag.Usage = func() { usage(flag.CommandLine.Output(), flag.CommandLine) }
 	flag.Parse()
 
 	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
@@ -92,53 +94,36 @@ func main() {
 
 func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) error {
 	reg := prometheus.DefaultRegisterer
+	// The status page: each part adds a section with its summary rows and
+	// plotted figures (status.go); Run samples the plots once a second.
 	page := status.New()
-	var level func() string // gcguard's level, once it runs
-	page.Add(status.Section{Name: "summary", Snapshot: func() any {
-		m := map[string]any{
-			"GOMAXPROCS": runtime.GOMAXPROCS(0),
-			"GOMEMLIMIT": tune.FormatBytes(debug.SetMemoryLimit(-1)),
-			"goroutines": runtime.NumGoroutine(),
-		}
-		if level != nil {
-			m["pressure level"] = level()
-		}
-		return m
-	}})
+	pageCtx, stopPage := context.WithCancel(ctx)
+	pageDone := make(chan struct{})
+	go func() { defer close(pageDone); page.Run(pageCtx) }() //nolint:errcheck // ends with the server
+	defer func() { stopPage(); <-pageDone }()
 
 	tuner := auto.Tuner()
 	// tune/auto links no Prometheus; its metrics are this one line (a nil
 	// Tuner, under GOTUNE=off, exports nothing).
 	reg.MustRegister(tunemetrics.NewCollector(tuner, ""))
-	if tuner != nil {
-		page.Add(status.Section{Name: "tune", Snapshot: func() any {
-			return struct {
-				Report tune.Report     `json:"report"`
-				Stats  tune.TunerStats `json:"stats"`
-			}{tuner.Report(), tuner.Stats()}
-		}})
-	} else {
-		err := auto.Err()
-		page.Add(status.Section{Name: "tune", Snapshot: func() any {
-			return map[string]string{"state": "off", "why": fmt.Sprint(err, " (GOTUNE=off or a bad GOTUNE* value)")}
-		}})
-	}
+	page.Add(tuneSection(tuner, auto.Err()))
 
 	if c.numa {
 		topo, err := numa.Discover()
 		if err != nil {
 			logger.Warn("numa: topology not available", slog.Any("error", err))
 		} else {
-			page.Add(status.Section{Name: "numa", Snapshot: func() any { return topo }})
+			page.Add(numaSection(topo))
 			reg.MustRegister(numa.NewCollector(numa.WithLogger(logger)))
 		}
 	}
 
 	// gcguard: a per-cycle GC controller; its pressure sheds load below.
 	var guard *gcguard.Guard
+	guardNote := "" // why the target is what it is, where this program chose it
 	if c.gcguard {
 		var err error
-		guard, err = startGuard(c, logger)
+		guard, guardNote, err = startGuard(c, logger)
 		if err != nil {
 			// A bad -memory-target is the user's to fix; anything else
 			// (GOMEMLIMIT above the cgroup's limit, say) leaves the
@@ -151,9 +136,8 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	}
 	if guard != nil {
 		defer guard.Stop()
-		level = func() string { return guard.Level().String() }
 		reg.MustRegister(gcguard.NewCollector(guard))
-		page.Add(status.Section{Name: "gcguard", Snapshot: func() any { return guard.Stats() }})
+		page.Add(gcguardSection(guard, guardNote))
 	}
 
 	// Buffers for the hot path: idle ones go after a minute, and all of them
@@ -193,7 +177,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 		client.Timeout = 5 * time.Second
 		defer client.CloseIdleConnections()
 		reg.MustRegister(netx.NewCollector(netx.RoundTripperOf(client), "backend"))
-		page.Add(status.Section{Name: "client backend", Snapshot: func() any { return netx.RoundTripperOf(client).Stats() }})
+		page.Add(clientSection("backend", netx.RoundTripperOf(client)))
 	}
 
 	mux := http.NewServeMux()
@@ -217,7 +201,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 		netx.WithLogger(logger),
 	)
 	reg.MustRegister(netx.NewCollector(netx.GuardOf(srv), "front"))
-	page.Add(status.Section{Name: "server front", Snapshot: func() any { return netx.GuardOf(srv).Stats() }})
+	page.Add(serverSection("front", netx.GuardOf(srv), "-max-inflight flag"))
 
 	scheme := "http"
 	if !c.plain {
@@ -231,7 +215,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 		// Failed handshakes are any client's doing: Debug, not Warn.
 		srv.ErrorLog = handshakeErrorLog(logger)
 		reg.MustRegister(tlscache.NewCollector(cache, "front"))
-		page.Add(status.Section{Name: "tlscache front", Snapshot: func() any { return cache.Stats() }})
+		page.Add(tlscacheSection("front", cache))
 		scheme = "https"
 	}
 
@@ -240,7 +224,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 		return err
 	}
 	base := fmt.Sprintf("%s://%s", scheme, ln.Addr())
-	printStart(out, base, tuner, guard, c)
+	printStart(out, base, page, c)
 	err = netx.Serve(ctx, srv, ln,
 		netx.WithDrainDelay(c.drainDelay),
 		netx.WithShutdownTimeout(c.shutdownTimeout),
@@ -249,35 +233,39 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	return err
 }
 
-func startGuard(c config, logger *slog.Logger) (*gcguard.Guard, error) {
-	g, err := gcguard.Start(gcguard.WithLogger(logger))
+// startGuard starts gcguard on the cgroup's memory limit, or, where there
+// is none, on -memory-target or a 1 GiB demo target; note then says which,
+// for the summary and the start-up block.
+func startGuard(c config, logger *slog.Logger) (g *gcguard.Guard, note string, err error) {
+	g, err = gcguard.Start(gcguard.WithLogger(logger))
 	if !errors.Is(err, gcguard.ErrNoTarget) {
-		return g, err
+		return g, "", err
 	}
 	// No cgroup memory limit and no GOMEMLIMIT: a demo target keeps the
 	// controller and its pressure signal in the picture.
 	target := int64(1 << 30)
+	note = "No cgroup memory limit and no GOMEMLIMIT; this program's demo default (set one with -memory-target)."
 	if c.memoryTarget != "" {
 		if target, err = tune.ParseBytes(c.memoryTarget); err != nil {
-			return nil, fmt.Errorf("-memory-target: %w", err)
+			return nil, "", fmt.Errorf("-memory-target: %w", err)
 		}
+		note = "No cgroup memory limit; from -memory-target."
 	}
-	logger.Info("gcguard: no cgroup memory limit; using a fixed target", slog.String("target", tune.FormatBytes(target)))
-	return gcguard.Start(gcguard.WithLogger(logger), gcguard.WithMemoryTarget(target))
+	g, err = gcguard.Start(gcguard.WithLogger(logger), gcguard.WithMemoryTarget(target))
+	return g, note, err
 }
 
-func printStart(w io.Writer, base string, tuner *tune.Tuner, guard *gcguard.Guard, c config) {
+// printStart writes the start-up block: the limits tune read, then the
+// status page's summary rows (the same rows, so the two never disagree),
+// then where to look.
+func printStart(w io.Writer, base string, page *status.Handler, c config) {
 	fmt.Fprintf(w, "gotune server: %s on %s/%s\n", runtime.Version(), runtime.GOOS, runtime.GOARCH)
-	if tuner != nil {
-		fmt.Fprintf(w, "  tune:     %s\n", tuner.Report())
+	if tuner := auto.Tuner(); tuner != nil {
+		fmt.Fprintf(w, "  limits:   %s\n", describeLimits(tuner.Report().Limits))
 	} else {
-		fmt.Fprintf(w, "  tune:     off (%v)\n", auto.Err())
+		fmt.Fprintf(w, "  limits:   not read: tune/auto is off (%v)\n", auto.Err())
 	}
-	fmt.Fprintf(w, "  runtime:  GOMAXPROCS=%d GOMEMLIMIT=%s\n", runtime.GOMAXPROCS(0), tune.FormatBytes(debug.SetMemoryLimit(-1)))
-	if guard != nil {
-		s := guard.Stats()
-		fmt.Fprintf(w, "  gcguard:  target %s (%s), GOGC %d, level %s\n", tune.FormatBytes(s.Target), s.TargetSource, s.GOGC, s.Level)
-	}
+	printRows(w, page.Snapshot().Summary)
 	fmt.Fprintf(w, "  serving:  %s/\n", base)
 	fmt.Fprintf(w, "  status:   %s/debug/gotune   (JSON: ?format=json)\n", base)
 	fmt.Fprintf(w, "  metrics:  %s/metrics\n", base)

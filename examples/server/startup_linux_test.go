@@ -49,6 +49,7 @@ type launched struct {
 	url    string
 	block  string // stdout up to and including the "serving:" line's block
 	client *http.Client
+	stderr *syncBuffer // the log
 }
 
 // launch runs cmd (the server binary, maybe inside a cgroup), waits for
@@ -96,7 +97,7 @@ func launch(t *testing.T, cmd *exec.Cmd) *launched {
 		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, // self-signed
 	}}
 	t.Cleanup(client.CloseIdleConnections)
-	return &launched{url: url, block: out.String(), client: client}
+	return &launched{url: url, block: out.String(), client: client, stderr: &stderr}
 }
 
 func (s *launched) get(t *testing.T, path string) string {
@@ -200,8 +201,11 @@ func TestStartupBlock(t *testing.T) {
 			if err := json.Unmarshal([]byte(s.get(t, "/debug/gotune?format=json")), &snap); err != nil {
 				t.Fatal(err)
 			}
+			if raw := rawNumbers(s.get(t, "/debug/gotune")); len(raw) > 0 {
+				t.Errorf("status page shows raw numbers %q; want human units", raw)
+			}
 			for _, row := range snap.Summary {
-				if row.Name == "memory pressure" || strings.HasPrefix(row.Name, "in-flight") || strings.HasPrefix(row.Name, "TLS cache") {
+				if row.Name == "memory pressure" || row.Name == "CPU throttling" || strings.HasPrefix(row.Name, "in-flight") || strings.HasPrefix(row.Name, "TLS cache") {
 					continue // figures that move with traffic
 				}
 				if got := r[row.Name]; got[0] != row.Value || got[1] != row.Source {
@@ -210,6 +214,17 @@ func TestStartupBlock(t *testing.T) {
 			}
 		})
 	}
+}
+
+// rawNumbers returns the numbers of five digits or more in a page's
+// visible text: bytes, nanoseconds or counts that were not put in human
+// units.
+func rawNumbers(html string) []string {
+	text := regexp.MustCompile(`(?s)<style>.*?</style>|<[^>]*>`).ReplaceAllString(html, " ")
+	text = strings.Join(strings.Fields(text), " ")
+	// Each with some context, so a failure says where it is.
+	// Digits inside a word or a path ("gotune-25318") are names, not figures.
+	return regexp.MustCompile(`.{0,40}(?:^|[\s(])\d{5,}\b`).FindAllString(text, -1)
 }
 
 // TestHelp: -help prints the usage first (no log line before it), lists
@@ -255,7 +270,12 @@ func TestFleetMetricsExist(t *testing.T) {
 		t.Skip("starts a server process; skipped with -short")
 	}
 	bin := serverBinary(t)
-	cmd := exec.Command(bin, "-addr", "127.0.0.1:0")
+	// A pod-like cgroup: the CPU quota makes tune export its throttling
+	// figures, as it does in a pod with a CPU limit.
+	g := cgtest.New(t, nil, "fleet")
+	g.Quota(t, 1.5)
+	g.Set(t, "memory.limit_in_bytes", fmt.Sprint(512*mib))
+	cmd := g.Command(bin, "-addr", "127.0.0.1:0")
 	cmd.Env = cgtest.CleanEnv()
 	s := launch(t, cmd)
 	for range 5 {

@@ -7,6 +7,7 @@ import (
 	"math"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/gotune/gotune/gcguard"
 	"github.com/gotune/gotune/internal/owner"
@@ -92,9 +93,10 @@ func tuneSection(tuner *tune.Tuner, err error) status.Section {
 				return map[string]string{"state": "off", "why": fmt.Sprint(err, " (GOTUNE=off or a bad GOTUNE_* value)")}
 			}
 			return struct {
-				Report tune.Report     `json:"report"`
-				Stats  tune.TunerStats `json:"stats"`
-			}{tuner.Report(), tuner.Stats()}
+				Report  tune.Report     `json:"report"`
+				Stats   tune.TunerStats `json:"stats"`
+				Signals tune.Signals    `json:"signals"`
+			}{tuner.Report(), tuner.Stats(), tuner.Signals()}
 		},
 		Summary: func() []status.Row {
 			r := report()
@@ -113,6 +115,7 @@ func tuneSection(tuner *tune.Tuner, err error) status.Section {
 					pick(func(r *tune.Report) *tune.Setting { return &r.GOGC })),
 			}
 			if tuner != nil {
+				rows = append(rows, signalRows(tuner.Signals())...)
 				if st := tuner.Stats(); st.Errors > 0 {
 					rows = append(rows, status.Row{Name: "tune refresh", Value: fmt.Sprintf("%d errors", st.Errors), Source: "tune",
 						Reason: "Re-reading the limits failed; the settings were kept: " + st.LastError, Level: status.Warn})
@@ -124,9 +127,52 @@ func tuneSection(tuner *tune.Tuner, err error) status.Section {
 			if tuner == nil {
 				return nil
 			}
-			return []status.Point{{Plot: "tune refresh errors", Series: "errors", Value: float64(tuner.Stats().Errors), Counter: true, Alert: status.Warn}}
+			pts := []status.Point{{Plot: "tune refresh errors", Series: "errors", Value: float64(tuner.Stats().Errors), Counter: true, Alert: status.Warn}}
+			sig := tuner.Signals()
+			if sig.CPU != nil || sig.CPUTightest != nil {
+				pts = append(pts, status.Point{Plot: "CPU throttling", Series: "periods throttled (last minute)", Unit: status.Share, Value: sig.ThrottledShare})
+			}
+			if sig.Memory != nil {
+				m := sig.Memory
+				pts = append(pts, status.Point{Plot: "memory limit events", Series: "high, max, oom", Value: float64(m.High + m.Max + m.OOM + m.OOMKill), Counter: true, Alert: status.Warn})
+			}
+			if p := sig.Pressure; p != nil && p.Memory != nil {
+				pts = append(pts, status.Point{Plot: "pressure stall (avg10)", Series: "memory", Unit: status.Share, Value: p.Memory.Some.Avg10 / 100})
+				if p.CPU != nil {
+					pts = append(pts, status.Point{Plot: "pressure stall (avg10)", Series: "cpu", Unit: status.Share, Value: p.CPU.Some.Avg10 / 100})
+				}
+			}
+			return pts
 		},
 	}
+}
+
+// signalRows says whether the limits bite: CPU throttling over the last
+// minute, and each alert the Tuner raised (memory events, pressure), with
+// the alert's sentence as the reason.
+func signalRows(sig tune.Signals) []status.Row {
+	var rows []status.Row
+	throttled := false
+	if sig.CPU != nil || sig.CPUTightest != nil {
+		r := status.Row{Name: "CPU throttling", Value: fmt.Sprintf("%.0f%% of periods", 100*sig.ThrottledShare), Source: "kernel (cpu.stat)",
+			Reason: fmt.Sprintf("Periods throttled by the CPU quota over the last %s; above %.0f%% the quota stalls the service.", sig.Window.Round(time.Second), 100*tune.ThrottleWarnShare)}
+		if sig.Window == 0 {
+			r.Value, r.Reason = "not measured yet", "Measured between two refreshes of the limits."
+		}
+		if sig.ThrottledShare > tune.ThrottleWarnShare {
+			r.Level, throttled = status.Warn, true
+		}
+		rows = append(rows, r)
+	}
+	for _, a := range sig.Alerts {
+		if throttled && strings.HasPrefix(a, "throttled in") {
+			rows[0].Reason = a // the row above, with the cause and the fix
+			continue
+		}
+		name, _, _ := strings.Cut(a, ":")
+		rows = append(rows, status.Row{Name: name, Value: "alert", Source: "kernel", Reason: a, Level: status.Warn})
+	}
+	return rows
 }
 
 // gcguardSection shows the guard; note says why its target is what it is
@@ -261,7 +307,7 @@ func tlscacheSection(name string, c *tlscache.Cache) status.Section {
 			if n := s.Hits + s.Misses; n > 0 {
 				hit = status.FormatShare(float64(s.Hits)/float64(n)) + " hits"
 			}
-			return []status.Row{{Name: "TLS cache (" + name + ")", Value: fmt.Sprintf("%d of %d certs, %s", s.Entries, s.MaxEntries, hit),
+			return []status.Row{{Name: "TLS cache (" + name + ")", Value: fmt.Sprintf("%s of %s certs, %s", status.FormatCount(float64(s.Entries)), status.FormatCount(float64(s.MaxEntries)), hit),
 				Source: "tlscache", Reason: "Certificates are served from memory, loaded once per name and refreshed before they expire."}}
 		},
 		Sample: func() []status.Point {
