@@ -318,3 +318,14 @@ func BenchmarkSample(b *testing.B) {
 		status.SampleAt(h, t0.Add(time.Duration(i)*time.Second))
 	}
 }
+
+// TestShareScale: a share near 100 % is drawn against 100 %, not 200 %.
+func TestShareScale(t *testing.T) {
+	h := sampled(status.New(status.Section{Name: "s", Snapshot: func() any { return nil }, Sample: func() []status.Point {
+		return []status.Point{{Plot: "stall", Series: "cpu", Unit: status.Share, Value: 0.953}}
+	}}), 3)
+	_, body := get(t, h, "/", "")
+	if !strings.Contains(body, `<figcaption>stall</figcaption><div class="axis">100 %</div>`) {
+		t.Errorf("share plot's scale is not 100 %%:\n%s", body)
+	}
+}

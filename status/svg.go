@@ -44,6 +44,7 @@ func renderPlot(b *strings.Builder, p plotData) {
 		b.WriteString(`<p class="meta">no samples yet</p></figure>`)
 		return
 	}
+	maxVal := top
 	switch p.Unit {
 	case Share:
 		top = max(top, 0.01) // at least 1 %, so noise does not fill the box
@@ -55,6 +56,9 @@ func renderPlot(b *strings.Builder, p plotData) {
 		top = niceCeil(top*1.05/k) * k
 	} else {
 		top = niceCeil(top * 1.05)
+	}
+	if p.Unit == Share && top > 1 && maxVal <= 1 {
+		top = 1 // a share reads against 100 %, not 200 %
 	}
 	span := max(time.Duration(last-first), time.Minute)
 	span = min(span, HistoryLen*SampleInterval)
