@@ -105,7 +105,9 @@
 // tune's ([SourceTune], for the target and the limit), takes it as its
 // target and follows it through resizes; [WithOverride] hands it to the
 // guard instead. A value that differs from what its owner last set was
-// set by the program since, and is the program's ([SourceCode]).
+// set by the program since, and is the program's ([SourceCode]); that holds
+// for the guard's own settings too: one the program changes while the guard
+// runs, the guard stops setting, reports as set in code and leaves at Stop.
 //
 // A guard that does not set the limit takes no death-spiral escape: it
 // could not lift the limit, so it records [Stats.EscapeRefused] "limit not

@@ -359,6 +359,7 @@ func (g *Guard) run(gc bool) {
 		g.mu.Unlock()
 		return
 	}
+	g.yield()
 	s := g.read(g.opts.now())
 	g.retarget(s, gc)
 	d := g.ctl.step(s)
@@ -421,6 +422,34 @@ func (g *Guard) run(gc bool) {
 	}
 	if d.level != prev {
 		g.post(d.level)
+	}
+}
+
+// yield gives up a setting that the program changed since the guard last
+// set it: a value other than its owner's last is the program's, and the
+// guard no longer sets it (nor restores it at Stop). It is reported as set
+// in code. g.mu is held.
+func (g *Guard) yield() {
+	if g.applyGC {
+		if cur := readGOGC(); cur != g.gogc {
+			g.applyGC, g.setGOGC = false, false
+			g.gcClaim.Release()
+			g.stats.GOGCSource = SourceCode
+			if l := g.opts.logger; l != nil {
+				l.Info("gcguard: GOGC changed by someone else; leaving it to them", "gogc", cur, "guard_set", g.gogc)
+			}
+		}
+	}
+	if g.applyLim {
+		if cur := debug.SetMemoryLimit(-1); cur != g.limit {
+			g.applyLim, g.setLimit = false, false
+			g.ctl.cfg.ownsLimit = false
+			g.limClaim.Release()
+			g.stats.LimitSource = SourceCode
+			if l := g.opts.logger; l != nil {
+				l.Info("gcguard: memory limit changed by someone else; leaving it to them", "memory_limit", cur, "guard_set", g.limit)
+			}
+		}
 	}
 }
 

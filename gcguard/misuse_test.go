@@ -474,3 +474,43 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("after Stop: GOGC %d limit %d, want the defaults", gogc, l)
 	}
 }
+
+// A GOGC or memory limit the program changes while the guard runs is the
+// program's from then on: the guard stops setting it, reports it as set
+// in code, gives up its claim, and leaves it at Stop.
+func TestYieldsToProgramChange(t *testing.T) {
+	ownsSettings(t)
+	fakeLimits(t, 0, 0, nil)
+	p := fakeSamples(t)
+	s := steady(0, 64*mib, 100, math.MaxInt64)
+	p.Store(&s)
+	g, err := Start(WithMemoryTarget(1<<30), WithInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	defer debug.SetGCPercent(100)
+	defer debug.SetMemoryLimit(math.MaxInt64)
+	debug.SetGCPercent(120)
+	debug.SetMemoryLimit(700 * mib)
+	crit := steady(time.Second, 1<<30*95/100, 120, 700*mib) // the guard would lower GOGC now
+	p.Store(&crit)
+	g.run(false)
+	g.run(true)
+	st := g.Stats()
+	if st.GOGCSource != SourceCode || st.LimitSource != SourceCode {
+		t.Errorf("after the program changed both: GOGC from %q, limit from %q; want code, code", st.GOGCSource, st.LimitSource)
+	}
+	for _, s := range []owner.Setting{owner.GOGC, owner.GOMEMLIMIT} {
+		if who, _, ok := owner.Holder(s); ok {
+			t.Errorf("%v still held by %s after the program changed it", s, who)
+		}
+	}
+	if gogc, l := settings(); gogc != 120 || l != 700*mib {
+		t.Errorf("in force: GOGC %d limit %d; want the program's 120 and %d", gogc, l, 700*mib)
+	}
+	g.Stop()
+	if gogc, l := settings(); gogc != 120 || l != 700*mib {
+		t.Errorf("after Stop: GOGC %d limit %d; want the program's 120 and %d left", gogc, l, 700*mib)
+	}
+}
