@@ -137,6 +137,9 @@ type Guard struct {
 	setGOGC   bool // the guard changed GOGC and must restore it
 	setLimit  bool
 	stopped   bool // Stop has restored the settings: runs change nothing
+	// A value of GOGC or of the limit the guard did not set, seen on the
+	// last run (see yield).
+	otherGC, otherLim foreign
 
 	// The guard's claims on the settings it sets (internal/owner), nil
 	// for those it leaves alone.
@@ -359,7 +362,7 @@ func (g *Guard) run(gc bool) {
 		g.mu.Unlock()
 		return
 	}
-	g.yield()
+	holdGC, holdLim := g.yield()
 	s := g.read(g.opts.now())
 	g.retarget(s, gc)
 	d := g.ctl.step(s)
@@ -370,12 +373,12 @@ func (g *Guard) run(gc bool) {
 		st.TimerRuns++
 	}
 	applyGC := func() {
-		if d.gogc != g.gogc && g.applyGC && g.gcClaim.Set(int64(d.gogc), func() { setGCPercent(d.gogc) }) {
+		if !holdGC && d.gogc != g.gogc && g.applyGC && g.gcClaim.Set(int64(d.gogc), func() { setGCPercent(d.gogc) }) {
 			g.gogc, g.setGOGC = d.gogc, true
 		}
 	}
 	applyLim := func() {
-		if d.limit != g.limit && g.applyLim && g.limClaim.Set(d.limit, func() { debug.SetMemoryLimit(d.limit) }) {
+		if !holdLim && d.limit != g.limit && g.applyLim && g.limClaim.Set(d.limit, func() { debug.SetMemoryLimit(d.limit) }) {
 			g.limit, g.setLimit = d.limit, true
 		}
 	}
@@ -427,11 +430,19 @@ func (g *Guard) run(gc bool) {
 
 // yield gives up a setting that the program changed since the guard last
 // set it: a value other than its owner's last is the program's, and the
-// guard no longer sets it (nor restores it at Stop). It is reported as set
-// in code. g.mu is held.
-func (g *Guard) yield() {
+// guard no longer sets it (nor restores it at Stop); it is reported as set
+// in code. A foreign value must be there on two runs in a row: a
+// debug.SetGCPercent round trip that some code uses to read GOGC shows a
+// foreign value for an instant. On the first sighting the guard holds off
+// (hold) rather than overwrite it. g.mu is held.
+func (g *Guard) yield() (holdGC, holdLim bool) {
 	if g.applyGC {
-		if cur := readGOGC(); cur != g.gogc {
+		switch cur := int64(readGOGC()); {
+		case cur == int64(g.gogc):
+			g.otherGC = foreign{}
+		case !g.otherGC.seen || g.otherGC.v != cur:
+			g.otherGC, holdGC = foreign{v: cur, seen: true}, true
+		default:
 			g.applyGC, g.setGOGC = false, false
 			g.gcClaim.Release()
 			g.stats.GOGCSource = SourceCode
@@ -441,7 +452,12 @@ func (g *Guard) yield() {
 		}
 	}
 	if g.applyLim {
-		if cur := debug.SetMemoryLimit(-1); cur != g.limit {
+		switch cur := debug.SetMemoryLimit(-1); {
+		case cur == g.limit:
+			g.otherLim = foreign{}
+		case !g.otherLim.seen || g.otherLim.v != cur:
+			g.otherLim, holdLim = foreign{v: cur, seen: true}, true
+		default:
 			g.applyLim, g.setLimit = false, false
 			g.ctl.cfg.ownsLimit = false
 			g.limClaim.Release()
@@ -451,6 +467,13 @@ func (g *Guard) yield() {
 			}
 		}
 	}
+	return holdGC, holdLim
+}
+
+// foreign is a value of a setting the guard owns that it did not set.
+type foreign struct {
+	v    int64
+	seen bool
 }
 
 // post hands a level change to the notifier goroutine, replacing one it

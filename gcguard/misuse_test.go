@@ -495,8 +495,12 @@ func TestYieldsToProgramChange(t *testing.T) {
 	debug.SetMemoryLimit(700 * mib)
 	crit := steady(time.Second, 1<<30*95/100, 120, 700*mib) // the guard would lower GOGC now
 	p.Store(&crit)
-	g.run(false)
-	g.run(true)
+	g.run(false) // first sighting: the guard holds off
+	if gogc, l := settings(); gogc != 120 || l != 700*mib || g.Stats().GOGCSource != SourceGuard {
+		t.Errorf("first run after the change: GOGC %d limit %d, source %q; want 120, %d left alone, still the guard's",
+			gogc, l, g.Stats().GOGCSource, 700*mib)
+	}
+	g.run(true) // second: the values are the program's
 	st := g.Stats()
 	if st.GOGCSource != SourceCode || st.LimitSource != SourceCode {
 		t.Errorf("after the program changed both: GOGC from %q, limit from %q; want code, code", st.GOGCSource, st.LimitSource)
@@ -512,5 +516,27 @@ func TestYieldsToProgramChange(t *testing.T) {
 	g.Stop()
 	if gogc, l := settings(); gogc != 120 || l != 700*mib {
 		t.Errorf("after Stop: GOGC %d limit %d; want the program's 120 and %d left", gogc, l, 700*mib)
+	}
+}
+
+// A debug.SetGCPercent round trip (read GOGC by setting it) between two
+// runs is not a change: the guard keeps GOGC.
+func TestRoundTripIsNoChange(t *testing.T) {
+	ownsSettings(t)
+	fakeLimits(t, 0, 0, nil)
+	fakeSamples(t)
+	g, err := Start(WithMemoryTarget(1<<30), WithInterval(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Stop()
+	mine := g.Stats().GOGC
+	old := debug.SetGCPercent(-1) // some code reads GOGC this way...
+	g.run(false)                  // ...and a run lands in between
+	debug.SetGCPercent(old)
+	g.run(false)
+	g.run(true)
+	if st := g.Stats(); st.GOGCSource != SourceGuard || readGOGC() != mine {
+		t.Errorf("after a round trip: GOGC %d from %q, want the guard's %d", readGOGC(), st.GOGCSource, mine)
 	}
 }
