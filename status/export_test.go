@@ -3,7 +3,7 @@ package status
 import "time"
 
 // SampleAt takes one sample of the history as Run does, at a given time.
-func SampleAt(h *Handler, t time.Time) { h.sample(t) }
+func SampleAt(h *Handler, t time.Time) { h.Sample(t) }
 
 // HistoryShape reports the ring's size: the series it holds, the values
 // each keeps, and the points it dropped for want of room.

@@ -223,25 +223,30 @@ func (h *history) sample(now time.Time, points []Point) {
 }
 
 // Run samples the history every [SampleInterval] until ctx is done, and
-// returns ctx.Err(). Without Run the page has no plots, only the summary
-// and the sections. Run at most once at a time per Handler.
+// returns ctx.Err(). Without Run (or calls of [Handler.Sample]) the page
+// has no plots, only the summary and the sections.
 func (h *Handler) Run(ctx context.Context) error {
 	t := time.NewTicker(SampleInterval)
 	defer t.Stop()
-	h.sample(time.Now())
+	h.Sample(time.Now())
 	for {
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
 		case now := <-t.C:
-			h.sample(now)
+			h.Sample(now)
 		}
 	}
 }
 
-// sample takes one sample of the runtime and of every section's Sample
-// func. A Sample func that panics loses its points for this sample.
-func (h *Handler) sample(now time.Time) {
+// Sample takes one sample at now, of the runtime and of every section's
+// Sample func, as [Handler.Run] does each second: for a program that
+// drives its own loop. The plots assume about [SampleInterval] between
+// samples. A Sample func that panics loses its points for this sample. It
+// is safe for concurrent use.
+func (h *Handler) Sample(now time.Time) {
+	h.sampleMu.Lock()
+	defer h.sampleMu.Unlock()
 	h.mu.RLock()
 	secs := h.sections
 	h.mu.RUnlock()

@@ -39,8 +39,9 @@ type Handler struct {
 	sections []Section
 	now      func() time.Time
 
-	hist   *history
-	points []Point // reused by sample; only Run's goroutine touches it
+	hist     *history
+	sampleMu sync.Mutex // one Sample at a time
+	points   []Point    // reused by Sample, under sampleMu
 }
 
 // New returns a Handler showing sections in order.
