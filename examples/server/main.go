@@ -59,6 +59,7 @@ type config struct {
 	certLifetime    time.Duration
 	pprof           bool
 	gcguard         bool
+	cpuPressure     bool
 	numa            bool
 	pool            bool
 	backend         bool
@@ -75,6 +76,7 @@ func main() {
 	flag.DurationVar(&c.certLifetime, "cert-lifetime", 24*time.Hour, "lifetime of the self-signed certificate, renewed when a third of it has passed (at least 10s)")
 	flag.BoolVar(&c.pprof, "pprof", false, "serve net/http/pprof under /debug/pprof/")
 	flag.BoolVar(&c.gcguard, "gcguard", true, "run the gcguard GC controller and shed load on its pressure")
+	flag.BoolVar(&c.cpuPressure, "cpu-pressure", true, "shed load also while the CPU quota throttles the process (tune's CPUPressure)")
 	flag.BoolVar(&c.numa, "numa", true, "show the NUMA topology and export per-node metrics")
 	flag.BoolVar(&c.pool, "pool", true, "use pooled buffers on the hot path (off: allocate per request)")
 	flag.BoolVar(&c.backend, "backend", true, "start a backend and call it through a netx client on each request")
@@ -194,10 +196,19 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 
 	srv := netx.NewServer(mux,
 		netx.WithMaxInFlight(c.maxInFlight),
-		// A nil guard's level is ok. The Guard closes idle keep-alive
+		// The pressure is the higher of gcguard's level (memory) and
+		// tune's CPUPressure (the quota throttling the process, or the
+		// cgroup's CPU PSI); both grade 0 ok, 1 elevated, 2 critical, and
+		// a nil guard or tuner is ok. The Guard closes idle keep-alive
 		// connections when the level rises, then sheds a share that grows
 		// with it; /metrics and /debug/gotune are never shed.
-		netx.WithPressure(guard.Level, gcguard.LevelCritical),
+		netx.WithPressure(func() int {
+			l := int(guard.Level())
+			if c.cpuPressure {
+				l = max(l, tuner.CPUPressure())
+			}
+			return l
+		}, int(gcguard.LevelCritical)),
 		netx.WithLogger(logger),
 	)
 	reg.MustRegister(netx.NewCollector(netx.GuardOf(srv), "front"))
