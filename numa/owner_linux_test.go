@@ -96,3 +96,24 @@ func TestPinMisuse(t *testing.T) {
 		t.Errorf("GOMAXPROCS still claimed after undo")
 	}
 }
+
+// A GOMAXPROCS the program sets while pinned is the program's: undo
+// leaves it.
+func TestUndoLeavesGOMAXPROCSSetSince(t *testing.T) {
+	procs := runtime.GOMAXPROCS(4) // above the pin's one CPU, so the pin takes it
+	defer runtime.GOMAXPROCS(procs)
+	fakePinSys(t)
+	calls := 0
+	sys.setDefaultGOMAXPROCS = func() { calls++ }
+	undo, err := Pin(0, WithRoot("testdata/2socket"), WithCPUs(0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	runtime.GOMAXPROCS(2) // the program's own choice
+	if err := undo(); err != nil {
+		t.Fatal(err)
+	}
+	if got := runtime.GOMAXPROCS(0); got != 2 || calls != 1 {
+		t.Errorf("after undo: GOMAXPROCS %d, %d runtime-default calls; want the program's 2 and only the pin's call", got, calls)
+	}
+}

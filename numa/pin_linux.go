@@ -55,8 +55,9 @@ func workerWant(w *workerThread, all []int) []int {
 // Pin restricts every thread of the process, existing and future, to the
 // allowed CPUs of node, sets the memory policy to that node (or, for a
 // memoryless node, to the nearest nodes with memory), and lets GOMAXPROCS
-// follow the new CPU count. The returned undo restores all three; it is
-// safe to call more than once and from any goroutine.
+// follow the new CPU count. The returned undo restores all three (a
+// GOMAXPROCS the program set since the pin stays); it is safe to call more
+// than once and from any goroutine.
 //
 // EPERM or ENOSYS from sched_setaffinity fail Pin with an error wrapping
 // [ErrUnavailable] and change nothing; the same errors from the memory
@@ -371,13 +372,17 @@ func followGOMAXPROCS(ncpu int, follow bool, rep *PinReport) func() {
 		return noop
 	}
 	c.Set(0, sys.setDefaultGOMAXPROCS)
-	rep.GOMAXPROCSAfter = runtime.GOMAXPROCS(0)
-	c.Set(int64(rep.GOMAXPROCSAfter), nil)
+	after := runtime.GOMAXPROCS(0)
+	rep.GOMAXPROCSAfter = after
+	c.Set(int64(after), nil)
 	rep.Notes = append(rep.Notes, fmt.Sprintf("GOMAXPROCS %d exceeded the %d pinned CPUs: set to the runtime default %d", before, ncpu, rep.GOMAXPROCSAfter))
 	return func() {
 		// The runtime's default for the restored affinity is usually the
 		// old value; where it is not, the old value was set on purpose.
 		c.Set(int64(before), func() {
+			if runtime.GOMAXPROCS(0) != after {
+				return // the program set it since: its value stays
+			}
 			sys.setDefaultGOMAXPROCS()
 			if runtime.GOMAXPROCS(0) != before {
 				runtime.GOMAXPROCS(before)
