@@ -52,16 +52,22 @@ func (c *claim) set(v int64, apply func()) bool {
 	return c.c.Set(v, apply)
 }
 
-// restore runs apply where tune still owns the setting, and gives the
-// claim up either way: a setting another claimant took over is theirs to
-// restore when they end.
+// restore runs apply where tune still owns the setting and it still has
+// the value tune last set, and gives the claim up either way: a setting
+// another claimant took over is theirs to restore when they end, and one
+// the program changed since is the program's.
 func (c *claim) restore(apply func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.c == nil {
 		return
 	}
-	c.c.Set(0, apply)
+	last := c.c.Last()
+	c.c.Set(0, func() {
+		if owner.Current(c.s) == last {
+			apply()
+		}
+	})
 	c.c.Release()
 	c.c = nil
 }

@@ -146,3 +146,24 @@ func TestUndoLeavesTakenSetting(t *testing.T) {
 		t.Errorf("Undo while gcguard owns GOGC set it to %d, want gcguard's 250 left", g)
 	}
 }
+
+// Undo leaves a setting the program changed since Apply.
+func TestUndoLeavesProgramChange(t *testing.T) {
+	tune.ResetState()
+	defer tune.ResetState()
+	gogc, _ := settings()
+	defer debug.SetGCPercent(int(gogc))
+	debug.SetGCPercent(100)
+	r, err := tune.Apply(noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(150), tune.WithoutMemoryLimit(), tune.WithMaxProcs(tune.MaxProcsOff))
+	if err != nil {
+		t.Fatal(err)
+	}
+	debug.SetGCPercent(130) // the program's own choice
+	r.Undo()
+	if g, _ := settings(); g != 130 {
+		t.Errorf("Undo after the program set GOGC 130: GOGC %d, want 130 left", g)
+	}
+	if _, _, ok := owner.Holder(owner.GOGC); ok {
+		t.Errorf("GOGC still claimed after Undo")
+	}
+}

@@ -114,7 +114,8 @@ func (r Report) String() string {
 // Undo restores the settings that Apply changed to their values before it:
 // GOMAXPROCS goes back to the runtime's default (and its automatic updates)
 // where that is what it was. A setting that another owner (gcguard,
-// numa.Pin) has taken over since is theirs: Undo leaves it to them. Only
+// numa.Pin) has taken over since is theirs, and one the program changed
+// since is the program's: Undo leaves both. Only
 // the first Undo of a report (or of any copy of it) acts; Undo is a no-op
 // for a report from Detect and for the zero Report.
 func (r Report) Undo() {
