@@ -39,9 +39,11 @@ const (
 // at a time per name, on a context that carries the cache's load timeout
 // and is cancelled by [Cache.Close]; it is never a handshake's context.
 //
-// name is normalised (lower case, no trailing dot). It is the SNI the client
-// sent, so it is attacker-controlled: loaders that turn it into a path or a
-// query must validate it. A loader with nothing for a name should return an
+// name is normalised (lower case, no trailing dot) and, unless it is empty
+// or the name set by [WithDefaultName], a DNS host name: the cache refuses
+// any other server name before calling a loader. It is still the SNI the
+// client sent, so it is attacker-chosen: loaders that turn it into a path
+// or a query should validate it themselves too. A loader with nothing for a name should return an
 // error that wraps [ErrNotFound]. Loaders must be safe for concurrent use
 // for different names.
 type Loader interface {
