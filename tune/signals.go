@@ -34,28 +34,20 @@ const (
 	// window. A quota spent in the first 20 ms of a 100 ms period stalls
 	// every thread for the other 80 ms; at 10% of periods that is already
 	// a p99 tail of tens of milliseconds.
-	ThrottleWarnShare = 0.10
+	ThrottleWarnShare = cgstat.ElevatedShare
 	// PressureWarnPercent: tasks stalled on memory (some avg10) or on the
 	// CPU more than 10% of the last 10 s, the point at which Meta's oomd
 	// and senpai start acting.
-	PressureWarnPercent = 10.0
+	PressureWarnPercent = cgstat.ElevatedPercent
 )
 
 // The levels of [Tuner.CPUPressure] and [Tuner.MemoryPressure]: the same
 // grades as gcguard's levels (0 ok, 1 elevated, 2 critical), so either
 // plugs into netx.WithPressure with max PressureCritical.
 const (
-	PressureOK       = 0
-	PressureElevated = 1
-	PressureCritical = 2
-)
-
-// criticalShare and criticalPercent grade a signal critical: the quota
-// throttled more than half of the periods between two refreshes, or tasks
-// stalled on the resource more than 40% of the last 10 s.
-const (
-	criticalShare   = 0.5
-	criticalPercent = 40.0
+	PressureOK       = cgstat.OK
+	PressureElevated = cgstat.Elevated
+	PressureCritical = cgstat.Critical
 )
 
 // signalWindow is how far back the throttled share looks, and warnEvery
@@ -97,9 +89,9 @@ type Signals struct {
 
 // sample is what the window keeps of one read.
 type sample struct {
-	at                   time.Time
-	periods, throttle    uint64
-	memEvents, oomEvents uint64
+	at                time.Time
+	periods, throttle uint64
+	memEvents         uint64
 }
 
 // signals is the Tuner's state for Signals; guarded by Tuner.mu.
@@ -107,6 +99,7 @@ type signals struct {
 	cur      Signals
 	hist     []sample // oldest first, at most the window's worth
 	lastWarn map[string]time.Time
+	grader   cgstat.Grader // CPUPressure and MemoryPressure
 }
 
 // binding is the cpu.stat of the quota that binds: the ancestor's where
@@ -135,9 +128,6 @@ func (t *Tuner) readSignals(r Report, now time.Time) {
 		cur.Error = err.Error()
 	}
 	smp := sample{at: now, memEvents: memEvents(st.Memory)}
-	if m := st.Memory; m != nil {
-		smp.oomEvents = m.OOM + m.OOMKill
-	}
 	if c := binding(st.CPU, st.CPUTightest); c != nil {
 		smp.periods, smp.throttle = c.Periods, c.Throttled
 	}
@@ -146,11 +136,9 @@ func (t *Tuner) readSignals(r Report, now time.Time) {
 	for len(s.hist) > 2 && now.Sub(s.hist[1].at) >= signalWindow {
 		s.hist = s.hist[1:]
 	}
-	if n := len(s.hist); n > 1 {
-		t.grade(st, smp, s.hist[n-2])
-	} else {
-		t.grade(st, smp, smp)
-	}
+	cpu, mem := s.grader.Grade(st)
+	t.cpuLevel.Store(int32(cpu))
+	t.memLevel.Store(int32(mem))
 	if len(s.hist) > 1 {
 		first := s.hist[0]
 		cur.Window = now.Sub(first.at)
@@ -224,43 +212,6 @@ func (t *Tuner) warn(as []alert, r Report, now time.Time) {
 		t.sig.lastWarn[a.kind] = now
 		t.cfg.logger.Warn("gotune: "+a.text, slog.String("cgroup", r.Limits.Path))
 	}
-}
-
-// grade sets the pressure levels from the last interval between two
-// refreshes (prev to cur) and the cgroup's own PSI; the host's PSI does not
-// count, as it says nothing of this container.
-func (t *Tuner) grade(st cgstat.Stats, cur, prev sample) {
-	share := 0.0
-	if cur.periods > prev.periods && cur.throttle >= prev.throttle {
-		share = float64(cur.throttle-prev.throttle) / float64(cur.periods-prev.periods)
-	}
-	var cpuPSI, memPSI float64
-	if p := st.Pressure; p != nil && !p.HostWide {
-		if p.CPU != nil {
-			cpuPSI = p.CPU.Some.Avg10
-		}
-		if p.Memory != nil {
-			memPSI = p.Memory.Some.Avg10
-		}
-	}
-	cpu := PressureOK
-	switch {
-	case share > criticalShare || cpuPSI > criticalPercent:
-		cpu = PressureCritical
-	case share > ThrottleWarnShare || cpuPSI > PressureWarnPercent:
-		cpu = PressureElevated
-	}
-	mem := PressureOK
-	// Limit events since the previous refresh: an OOM or OOM kill is hard.
-	hard, soft := cur.oomEvents > prev.oomEvents, cur.memEvents > prev.memEvents
-	switch {
-	case memPSI > criticalPercent || hard:
-		mem = PressureCritical
-	case memPSI > PressureWarnPercent || soft:
-		mem = PressureElevated
-	}
-	t.cpuLevel.Store(int32(cpu))
-	t.memLevel.Store(int32(mem))
 }
 
 // CPUPressure grades how hard the CPU limit bites now, from the periods
