@@ -752,7 +752,8 @@ func (c *Cache) Invalidate(name string) {
 // entry and waits for the cache's goroutines to finish (a loader that
 // ignores its context delays Close until it returns). Afterwards
 // GetCertificate returns [ErrClosed]. Close is idempotent and safe for
-// concurrent use.
+// concurrent use, but must not be called from a Loader, whose call it
+// would wait for.
 func (c *Cache) Close() error {
 	c.mu.Lock()
 	if !c.closed {

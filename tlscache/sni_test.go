@@ -373,3 +373,33 @@ func TestSNIFloodHeap(t *testing.T) {
 	}
 	runtime.KeepAlive(cache)
 }
+
+// TestLoaderCallsBack: a loader that calls back into its cache (the same
+// name, another name, Invalidate, Stats) does not deadlock it: a wait on
+// its own load ends at the load timeout, and the cache works afterwards.
+func TestLoaderCallsBack(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		c1 := yearCert(t, "ok.test")
+		var cache *tlscache.Cache
+		cache = tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+			if name == "self.test" {
+				cache.Stats()
+				cache.Invalidate("ok.test")
+				if _, err := cache.GetCertificate(hello("ok.test")); err != nil {
+					return nil, err
+				}
+				return cache.GetCertificate(hello("self.test")) // waits for itself
+			}
+			return c1.cert, nil
+		}), tlscache.WithLoadTimeout(time.Second))
+		defer cache.Close()
+		_, err := cache.GetCertificate(hello("self.test"))
+		if !errors.Is(err, tlscache.ErrLoadTimeout) {
+			t.Errorf("GetCertificate of a name whose loader waits for itself = %v, want ErrLoadTimeout", err)
+		}
+		synctest.Wait()
+		if _, err := cache.GetCertificate(hello("ok.test")); err != nil {
+			t.Errorf("GetCertificate(ok.test) afterwards = %v", err)
+		}
+	})
+}
