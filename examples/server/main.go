@@ -14,11 +14,16 @@
 //     buffer pool, which drops idle buffers when memory is critical;
 //   - starts a small backend and calls it through a netx client;
 //   - serves "/" (hot path: pool buffers), "/metrics" (every gotune
-//     collector and the Go collector), "/debug/gotune" (the status page),
+//     collector and the Go collector), "/debug/gotune" (the status page:
+//     what is abnormal, one row per decision with its source and reason,
+//     plots of the last five minutes; status.go builds its sections),
 //     "/healthz" and "/readyz", and pprof with -pprof;
 //   - on SIGTERM or Ctrl-C turns readiness to 503, drains, and shuts down.
 //
-// Flags turn each part off; see -help.
+// The start-up block prints the status page's summary rows, so the two
+// never disagree. Flags turn each part off; -help lists them and the
+// GOTUNE_* variables. Dockerfile builds it as a static, non-root image
+// without a shell; examples/kubernetes deploys that image.
 package main
 
 import (
