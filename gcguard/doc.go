@@ -81,6 +81,14 @@
 // made while a callback is slow arrive as the latest level). Levels rise
 // at once and fall only past a hysteresis and after a hold time.
 //
+// The level also sees memory outside the Go heap. At most once a second the
+// guard reads the kernel's view of the cgroup's memory: its memory
+// pressure (PSI) and its limit events (memory.high, memory.max, OOMs and
+// OOM kills; memory.failcnt and oom_kill on cgroup v1). Page cache, cgo
+// allocations or a sidecar near the limit then raise the level while the
+// heap is small, and [Stats] says so (KernelLevel, KernelReason). The host's
+// PSI never counts. [WithoutKernelPressure] turns this off.
+//
 // # The user's settings win
 //
 // A GOGC or GOMEMLIMIT set in the environment, or set in code before

@@ -106,6 +106,12 @@ type Stats struct {
 	// CallbackPanics counts OnLevel callbacks that panicked; each was
 	// recovered and logged, and the others still ran.
 	CallbackPanics uint64 `json:"callback_panics"`
+
+	// KernelLevel is the level the kernel's view of the cgroup's memory
+	// gives (see [WithoutKernelPressure]); Level is the higher of it and
+	// the heap's. KernelReason says what raised it.
+	KernelLevel  Level  `json:"kernel_level"`
+	KernelReason string `json:"kernel_reason,omitempty"`
 }
 
 // Guard is a running GC controller. Its methods are safe for concurrent
@@ -117,6 +123,7 @@ type Guard struct {
 
 	// How the target and the hard limit are re-derived after Start.
 	readLims   func(root string) (hard, high int64, err error)
+	kernel     kernel    // the cgroup's memory pressure and events
 	follow     bool      // the target is the memory limit someone else set: follow it
 	cgTarget   bool      // the target is ratio × the cgroup limit: re-read it
 	cgHard     bool      // the hard limit is the cgroup's memory.max: re-read it
@@ -202,7 +209,7 @@ func Start(opts ...Option) (g *Guard, err error) {
 		}
 	}
 
-	g = &Guard{opts: o, cbs: map[uint64]func(Level){}, readLims: readLimits}
+	g = &Guard{opts: o, cbs: map[uint64]func(Level){}, readLims: readLimits, kernel: kernel{root: o.root}}
 	if !o.dryRun {
 		running.Lock()
 		defer running.Unlock()
@@ -367,6 +374,11 @@ func (g *Guard) run(gc bool) {
 	g.retarget(s, gc)
 	d := g.ctl.step(s)
 	st := &g.stats
+	if !g.opts.noKernel {
+		kl := g.kernel.read(s.at)
+		st.KernelLevel, st.KernelReason = kl, g.kernel.why
+		d.level = max(d.level, kl)
+	}
 	if gc {
 		st.Cycles++
 	} else {

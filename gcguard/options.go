@@ -25,6 +25,7 @@ type options struct {
 	dryRun     bool
 	pressureAt Level
 	interval   time.Duration
+	noKernel   bool // WithoutKernelPressure
 	logger     *slog.Logger
 	now        func() time.Time
 }
@@ -186,6 +187,20 @@ func WithDryRun() Option {
 // user's setting alone and only reports what it would set.
 func WithOverride() Option {
 	return optionFunc(func(o *options) error { o.override = true; return nil })
+}
+
+// WithoutKernelPressure makes the level follow the Go heap and the GC
+// alone. By default the guard also reads, at most once a second, the
+// kernel's view of the cgroup's memory: its memory pressure (PSI, where the
+// cgroup has it) and its limit events (memory.events high, max, oom,
+// oom_kill; memory.failcnt and oom_kill on cgroup v1). Memory outside the
+// Go heap, page cache, cgo or a sidecar in the same pod, then raises the
+// level even while the heap is small: elevated while the cgroup's tasks
+// stall on memory over 10% of the last 10 s or a limit was reached since
+// the last read, critical past 40% or on an OOM kill. The host's PSI (a v1
+// host's /proc/pressure) never counts.
+func WithoutKernelPressure() Option {
+	return optionFunc(func(o *options) error { o.noKernel = true; return nil })
 }
 
 // WithPressureAt sets the level at which [Guard.Pressure] reports true
