@@ -11,7 +11,7 @@ type collector struct {
 	g *Guard
 
 	target, hard, gogc, limit, gcCPU, level, effGOGC, headroom *prometheus.Desc
-	adjustments, limiter, runs, cbPanics                       *prometheus.Desc
+	adjustments, limiter, runs, cbPanics, kernelLevel          *prometheus.Desc
 }
 
 // NewCollector returns a Prometheus collector that exports g's [Stats] on
@@ -38,11 +38,12 @@ func NewCollector(g *Guard) prometheus.Collector {
 		limiter:     d("limiter_activations_total", "GC CPU limiter activations seen by the guard."),
 		runs:        d("runs_total", "Controller runs, by trigger (gc cycle or idle timer).", "trigger"),
 		cbPanics:    d("callback_panics_total", "OnLevel callbacks that panicked (recovered)."),
+		kernelLevel: d("kernel_pressure_level", "Level the cgroup's memory pressure and limit events give: 0 ok, 1 elevated, 2 critical; the pressure level is the higher of it and the heap's."),
 	}
 }
 
 func (c *collector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.target, c.hard, c.gogc, c.limit, c.gcCPU, c.level, c.effGOGC, c.headroom, c.adjustments, c.limiter, c.runs, c.cbPanics} {
+	for _, d := range []*prometheus.Desc{c.target, c.hard, c.gogc, c.limit, c.gcCPU, c.level, c.effGOGC, c.headroom, c.adjustments, c.limiter, c.runs, c.cbPanics, c.kernelLevel} {
 		ch <- d
 	}
 }
@@ -61,6 +62,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.limit, float64(s.MemoryLimit))
 	gauge(c.gcCPU, s.GCCPU)
 	gauge(c.level, float64(s.Level))
+	gauge(c.kernelLevel, float64(s.KernelLevel))
 	if s.LiveHeap > 0 {
 		// Before the first cycle it is unknown; a 0 would read as a
 		// collapsed heap goal, the death spiral's sign.

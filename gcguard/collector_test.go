@@ -49,8 +49,8 @@ gotune_gcguard_adjustments_total{reason="raise"} 1
 		"gotune_gcguard_gogc_chosen_percent", "gotune_gcguard_memory_target_bytes", "gotune_gcguard_adjustments_total"); err != nil {
 		t.Error(err)
 	}
-	if n := testutil.CollectAndCount(NewCollector(g)); n != 17 {
-		t.Errorf("CollectAndCount = %d, want 17 series (callback panics included)", n)
+	if n := testutil.CollectAndCount(NewCollector(g)); n != 18 {
+		t.Errorf("CollectAndCount = %d, want 18 series (callback panics and the kernel level included)", n)
 	}
 }
 
@@ -72,8 +72,8 @@ func TestEffectiveGOGCUnknownBeforeFirstGC(t *testing.T) {
 	if err := testutil.CollectAndCompare(NewCollector(g), strings.NewReader(""), "gotune_gcguard_effective_gogc_percent"); err != nil {
 		t.Errorf("before the first GC: %v", err)
 	}
-	if n := testutil.CollectAndCount(NewCollector(g)); n != 16 {
-		t.Errorf("CollectAndCount before the first GC = %d, want 16 series (no effective GOGC)", n)
+	if n := testutil.CollectAndCount(NewCollector(g)); n != 17 {
+		t.Errorf("CollectAndCount before the first GC = %d, want 17 series (no effective GOGC)", n)
 	}
 
 	// After it, the sample is there.
