@@ -14,8 +14,9 @@ import (
 
 // silentGrace is how long a new connection may send nothing before it
 // ranks first for eviction: a client on the far side of a slow link has
-// its first bytes in well under a second.
-var silentGrace = time.Second
+// its first bytes in well under half a second (one round trip after the
+// handshake; the client may send with its ACK).
+var silentGrace = 500 * time.Millisecond
 
 // connTracker counts a server's connections by state. Connections accepted
 // through Guard.Listener are tracked exactly and can be evicted; others
@@ -26,7 +27,7 @@ type connTracker struct {
 	counts   [http.StateClosed + 1]atomic.Int64
 	accepted atomic.Uint64
 	evicted  atomic.Uint64
-	refused  atomic.Uint64
+	waits    atomic.Uint64
 	max      atomic.Int64
 
 	mu      sync.Mutex
@@ -53,10 +54,11 @@ type trackedConn struct {
 	// What arrived while the connection was new, for eviction: how much,
 	// and the first bytes (a TLS record header says how long the
 	// ClientHello record is).
-	inNew atomic.Bool
-	readN int
-	head  [5]byte
-	since time.Time // accepted
+	inNew    atomic.Bool
+	slowBody atomic.Bool // its request body arrives below the minimum rate
+	readN    int
+	head     [5]byte
+	since    time.Time // accepted
 }
 
 // Read notes what a new connection has sent, so eviction can tell a
@@ -76,18 +78,20 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 
 // Eviction ranks, lowest evicted first: a connection that has sent
 // nothing for silentGrace; one that has sent part of its first TLS record
-// or of its request headers; one accepted within silentGrace that has
-// sent nothing yet (a real client whose first bytes the server has not
-// read yet looks like that); an idle keep-alive connection; one that has
-// sent a whole TLS ClientHello record and is in its handshake. Busy
-// connections are never evicted. Reconnecting attackers keep their
+// or of its request headers, or is sending a request body below the
+// minimum rate of WithProgressTimeouts; an idle keep-alive connection.
+// Never evicted:
+// one accepted within silentGrace that has sent nothing yet (a real client
+// whose first bytes the server has not read yet looks like that), one
+// that has sent a whole TLS ClientHello record and is in its handshake,
+// and busy ones. Reconnecting attackers keep their
 // connections young, so age alone would pick the real client whose
 // handshake is older; what a connection has sent tells them apart.
 const (
 	rankSilent = iota
 	rankPartial
-	rankFresh
 	rankIdle
+	rankFresh // not evicted: Accept waits instead
 	rankHandshake
 	rankBusy
 )
@@ -100,6 +104,8 @@ func (c *trackedConn) rank() int {
 		return rankBusy
 	case c.state == http.StateIdle:
 		return rankIdle
+	case c.state == http.StateActive && c.slowBody.Load():
+		return rankPartial // a request whose body trickles: nothing useful
 	case c.state != http.StateNew:
 		return rankBusy
 	case c.readN == 0:
@@ -176,9 +182,8 @@ func (t *connTracker) remove(c *trackedConn) {
 	t.mu.Unlock()
 }
 
-// add registers a newly accepted connection and enforces the limit. It
-// returns false if c itself must be refused.
-func (t *connTracker) add(c *trackedConn) bool {
+// add registers a newly accepted connection.
+func (t *connTracker) add(c *trackedConn) {
 	t.accepted.Add(1)
 	c.state = http.StateNew
 	t.counts[http.StateNew].Add(1)
@@ -186,32 +191,44 @@ func (t *connTracker) add(c *trackedConn) bool {
 	c.elem = t.order.PushBack(c)
 	c.inNew.Store(true)
 	c.since = time.Now()
+	t.mu.Unlock()
+}
+
+// makeRoom reports whether one more connection fits under the limit,
+// evicting the lowest-ranked evictable connection to make room if need
+// be. It reports false when every connection is busy, fresh or in a TLS
+// handshake: the caller then waits before accepting, which leaves new
+// connections queued in the kernel, as net/http does when it runs out of
+// descriptors, rather than closing one.
+func (t *connTracker) makeRoom() bool {
+	m := t.max.Load()
+	if m <= 0 {
+		return true
+	}
+	t.mu.Lock()
+	if int64(t.order.Len()) < m {
+		t.mu.Unlock()
+		return true
+	}
 	var victim *trackedConn
-	if m := t.max.Load(); m > 0 && int64(t.order.Len()) > m {
-		best := rankBusy
-		for e := t.order.Front(); e != nil && e != c.elem; e = e.Next() {
-			tc := e.Value.(*trackedConn)
-			if r := tc.rank(); r < best {
-				victim, best = tc, r
-				if r == rankSilent {
-					break // the oldest of the lowest rank
-				}
+	best := rankFresh
+	for e := t.order.Front(); e != nil; e = e.Next() {
+		tc := e.Value.(*trackedConn)
+		if r := tc.rank(); r < best {
+			victim, best = tc, r
+			if r == rankSilent {
+				break // the oldest of the lowest rank
 			}
 		}
 	}
-	over := victim == nil && t.max.Load() > 0 && int64(t.order.Len()) > t.max.Load()
 	t.mu.Unlock()
-	switch {
-	case victim != nil:
-		t.evicted.Add(1)
-		_ = victim.Close()
-		if t.g.logger != nil {
-			t.g.logger.Debug("netx: connection evicted")
-		}
-	case over:
-		t.refused.Add(1)
-		_ = c.Close()
+	if victim == nil {
 		return false
+	}
+	t.evicted.Add(1)
+	_ = victim.Close()
+	if t.g.logger != nil {
+		t.g.logger.Debug("netx: connection evicted")
 	}
 	return true
 }
@@ -270,7 +287,7 @@ func (t *connTracker) stats() ConnStats {
 		Hijacked: t.counts[http.StateHijacked].Load(),
 		Accepted: t.accepted.Load(),
 		Evicted:  t.evicted.Load(),
-		Refused:  t.refused.Load(),
+		Waits:    t.waits.Load(),
 		Max:      int(t.max.Load()),
 	}
 }
@@ -332,20 +349,38 @@ func (g *Guard) Listener(ln net.Listener) net.Listener {
 
 type guardListener struct {
 	net.Listener
-	t *connTracker
+	t      *connTracker
+	closed atomic.Bool
 }
 
+// Accept waits, while the limit is reached and no connection may be
+// evicted, before it accepts the next connection.
 func (l *guardListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
+	wait := 5 * time.Millisecond
+	counted := false
+	for !l.t.makeRoom() {
+		if l.closed.Load() {
+			return nil, net.ErrClosed
 		}
-		tc := &trackedConn{Conn: c, t: l.t}
-		if l.t.add(tc) {
-			return tc, nil
+		if !counted {
+			l.t.waits.Add(1)
+			counted = true
 		}
+		time.Sleep(wait)
+		wait = min(2*wait, 100*time.Millisecond)
 	}
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	tc := &trackedConn{Conn: c, t: l.t}
+	l.t.add(tc)
+	return tc, nil
+}
+
+func (l *guardListener) Close() error {
+	l.closed.Store(true)
+	return l.Listener.Close()
 }
 
 // closeIdle closes the idle keep-alive connections accepted through

@@ -90,10 +90,10 @@
 //
 // [Guard.Listener] (applied by [ListenAndServe] and [Serve]) tracks every
 // connection by state. Past the connection limit ([WithMaxConns]) the
-// connection that has sent the least (nothing, then part of its headers
-// or ClientHello, then an idle keep-alive connection, then a TLS
-// handshake in progress; the oldest first within each) is closed to make
-// room, so a flood of slow or idle connections cannot
+// connection that has sent the least (nothing for half a second, then part of
+// its headers or ClientHello, then an idle keep-alive connection; the
+// oldest first within each) is closed to make room, and when none of those
+// is left the listener waits before accepting, so a flood of slow or idle connections cannot
 // take every file descriptor while a normal client waits: under the
 // slowloris test of this package a bare [http.Server] stops accepting and
 // the Guard keeps serving.

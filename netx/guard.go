@@ -303,6 +303,9 @@ func (g *Guard) finish(rw *responseWriter, r *http.Request) {
 		}
 		if rw.cs != nil {
 			g.releaseShare(rw.cs)
+			if tc := rw.cs.tc; tc != nil && tc.slowBody.Load() {
+				tc.slowBody.Store(false) // the next request on it starts afresh
+			}
 		}
 	}
 	v := recover()
@@ -400,11 +403,13 @@ type ConnStats struct {
 	Idle     int64 `json:"idle"`
 	Hijacked int64 `json:"hijacked"`
 	// Accepted counts connections seen; Evicted counts idle or
-	// header-pending connections closed to make room; Refused counts new
-	// connections closed because every other one was busy.
+	// header-pending connections closed to make room; Waits counts
+	// accepts that waited because the limit was reached and every
+	// connection was busy, just opened, or in a TLS handshake (new
+	// connections stay queued in the kernel meanwhile).
 	Accepted uint64 `json:"accepted"`
 	Evicted  uint64 `json:"evicted"`
-	Refused  uint64 `json:"refused"`
+	Waits    uint64 `json:"accept_waits"`
 	// Max is the connection limit in force (0: none).
 	Max int `json:"max"`
 }

@@ -389,3 +389,51 @@ func TestEvictionBySentBytes(t *testing.T) {
 		t.Errorf("status %d, %d evicted; want 200 and the silent ones evicted", resp.StatusCode, s.Evicted)
 	}
 }
+
+// TestSlowBodyEvictable: when the connection limit is reached by uploads
+// trickling below the minimum rate, one of them is evicted to let a new
+// client in; a connection busy with a real request would not be.
+func TestSlowBodyEvictable(t *testing.T) {
+	checkLeaks(t)
+	srv := quietServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := io.Copy(io.Discard, r.Body); err != nil {
+			return
+		}
+		_, _ = io.WriteString(w, "ok")
+	}), netx.WithMaxConns(4), netx.WithProgressTimeouts(0, 1000))
+	url := serveNetx(t, srv)
+	addr := strings.TrimPrefix(url, "http://")
+	g := netx.GuardOf(srv)
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for range 4 {
+		c, err := net.Dial("tcp", addr)
+		must(t, err)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close()
+			_, _ = io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n")
+			for {
+				if _, err := c.Write([]byte("x")); err != nil {
+					return
+				}
+				select {
+				case <-stop:
+					return
+				case <-time.After(50 * time.Millisecond):
+				}
+			}
+		}()
+	}
+	waitFor(t, 5*time.Second, "4 uploads running", func() bool { return g.Stats().Conns.Active == 4 })
+	time.Sleep(1200 * time.Millisecond) // past the second a body is watched before it counts as slow
+	if got := probe(url+"/", 3); got != 3 {
+		t.Errorf("probe with the limit held by 4 slow uploads: %d/3, want 3", got)
+	}
+	if s := g.Stats().Conns; s.Evicted == 0 {
+		t.Errorf("Stats().Conns = %+v, want slow uploads evicted", s)
+	}
+	close(stop)
+	wg.Wait()
+}

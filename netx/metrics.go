@@ -45,7 +45,7 @@ func newServerCollector(g *Guard, cl prometheus.Labels) prometheus.Collector {
 		conns:     d("connections", "Open connections by state (new, active, idle, hijacked).", "state"),
 		accepted:  d("connections_accepted_total", "Connections accepted."),
 		evicted:   d("connections_evicted_total", "Idle or header-pending connections closed to stay under the connection limit."),
-		refused:   d("connections_refused_total", "New connections closed because the limit was reached and every other connection was busy."),
+		refused:   d("connections_accept_waits_total", "Times the listener waited before accepting because the limit was reached and no connection could be evicted."),
 		ready:     d("ready", "1 while the readiness endpoint answers 200."),
 		phase:     d("phase", "1 for the current lifecycle phase (serving, draining, shutdown, closing, stopped).", "phase"),
 		maxConnsD: d("connections_limit", "Connection limit in force (0: none)."),
@@ -92,7 +92,7 @@ func (c *serverCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.conns, float64(s.Conns.Hijacked), "hijacked")
 	counter(c.accepted, s.Conns.Accepted)
 	counter(c.evicted, s.Conns.Evicted)
-	counter(c.refused, s.Conns.Refused)
+	counter(c.refused, s.Conns.Waits)
 	gauge(c.maxConnsD, float64(s.Conns.Max))
 	gauge(c.ready, b2f(s.Ready))
 	for _, p := range phases {

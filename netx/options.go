@@ -218,9 +218,11 @@ func WithHealthPaths(live, ready string) ServerOption {
 // [Guard.Listener]. Past the bound a connection that is idle or has not
 // finished sending its headers is closed: first the oldest that has sent
 // nothing, then one that has sent part of its headers or of a TLS
-// ClientHello, then an idle keep-alive connection, and last one whose
-// client sent a whole ClientHello and is in its handshake. A new
-// connection is refused only when every other one is busy with a request. Zero means the
+// ClientHello, then an idle keep-alive connection. A connection accepted
+// less than half a second ago that has sent nothing yet, one whose client sent
+// a whole TLS ClientHello and is in its handshake, and a busy one are not
+// evicted: when only those are left the listener waits before accepting,
+// so new connections queue in the kernel as with plain net/http. Zero means the
 // default, 3/4 of the RLIMIT_NOFILE soft limit at wrap time (no limit where
 // that limit is not known); negative means no limit.
 func WithMaxConns(n int) ServerOption {

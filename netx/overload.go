@@ -128,13 +128,16 @@ func (g *Guard) isExempt(path string) bool {
 // connShare counts one connection's requests in the handler, for the fair
 // share of the in-flight limit. NewServer's ConnContext puts one in each
 // connection's context; HTTP/2 streams inherit it.
-type connShare struct{ n atomic.Int64 }
+type connShare struct {
+	n  atomic.Int64
+	tc *trackedConn // nil unless accepted through Guard.Listener
+}
 
 type connShareKey struct{}
 
 // connContext is an http.Server.ConnContext hook.
-func (g *Guard) connContext(ctx context.Context, _ net.Conn) context.Context {
-	return context.WithValue(ctx, connShareKey{}, &connShare{})
+func (g *Guard) connContext(ctx context.Context, c net.Conn) context.Context {
+	return context.WithValue(ctx, connShareKey{}, &connShare{tc: asTracked(c)})
 }
 
 // acquireShare takes a place for r's connection, or reports false when the

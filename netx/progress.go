@@ -111,7 +111,9 @@ func (b *progressBody) Read(p []byte) (int, error) {
 	n, err := b.rc.Read(p)
 	b.read += int64(n)
 	if err == nil {
-		b.arm(time.Now())
+		now := time.Now()
+		b.arm(now)
+		b.markSlow(now)
 	} else if err != io.EOF && b.rated && !b.counted && !time.Now().Before(b.deadline) {
 		b.counted = true
 		b.rw.g.slowBodies.Add(1)
@@ -119,4 +121,39 @@ func (b *progressBody) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func (b *progressBody) Close() error { return b.rc.Close() }
+func (b *progressBody) Close() error {
+	if tc := b.tc(); tc != nil {
+		tc.slowBody.Store(false)
+	}
+	return b.rc.Close()
+}
+
+func (b *progressBody) tc() *trackedConn {
+	if b.rw.cs == nil {
+		return nil
+	}
+	return b.rw.cs.tc
+}
+
+// slowJudgeAfter is how long a body is watched before its connection can
+// be marked slow: long enough to average over a few round trips.
+const slowJudgeAfter = 500 * time.Millisecond
+
+// markSlow marks the connection evictable while its body arrives below the
+// minimum rate (judged from the first half second on, well before the grace
+// that ends the body), so that under a flood of slow uploads the limit on
+// connections can make room for clients that send their requests.
+func (b *progressBody) markSlow(now time.Time) {
+	tc := b.tc()
+	if tc == nil {
+		return
+	}
+	el := now.Sub(b.rw.start)
+	if el < slowJudgeAfter {
+		return
+	}
+	slow := float64(b.read) < float64(b.rw.g.minBodyRate)*el.Seconds()
+	if tc.slowBody.Load() != slow {
+		tc.slowBody.Store(slow)
+	}
+}

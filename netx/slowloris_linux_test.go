@@ -66,7 +66,7 @@ func runChild(mode string) int {
 	if mode == "slowloris-netx" {
 		serveErr = netx.Serve(ctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(netx.NoDrain), netx.WithShutdownTimeout(100*time.Millisecond))
 		s := netx.GuardOf(srv).Stats()
-		fmt.Fprintf(os.Stderr, "netx child: max %d accepted %d evicted %d refused %d\n", s.Conns.Max, s.Conns.Accepted, s.Conns.Evicted, s.Conns.Refused)
+		fmt.Fprintf(os.Stderr, "netx child: max %d accepted %d evicted %d accept waits %d\n", s.Conns.Max, s.Conns.Accepted, s.Conns.Evicted, s.Conns.Waits)
 	} else {
 		go func() { <-ctx.Done(); _ = srv.Close() }()
 		serveErr = srv.Serve(ln)

@@ -6,6 +6,7 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
 	"sort"
 	"sync"
 	"testing"
@@ -16,7 +17,16 @@ import (
 	"github.com/gotune/gotune/netx"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// childKindEnv makes the test binary run an attack harness server instead
+// of the tests (attack_linux_test.go).
+const childKindEnv = "GOTUNE_ATTACK_CHILD"
+
+func TestMain(m *testing.M) {
+	if kind := os.Getenv(childKindEnv); kind != "" {
+		os.Exit(runChild(kind))
+	}
+	goleak.VerifyTestMain(m)
+}
 
 var payload = []byte("hello, world\n")
 
