@@ -3,7 +3,7 @@ package tlscache
 import "github.com/prometheus/client_golang/prometheus"
 
 // NewCollector returns a Prometheus collector that reads c.Stats() on each
-// scrape. name, if not empty, becomes a constant "cache" label so several
+// scrape. name, if not empty, becomes a constant "name" label so several
 // caches can be registered; no label ever carries a server name.
 //
 // Metrics (all prefixed gotune_tlscache_):
@@ -22,7 +22,7 @@ func NewCollector(c *Cache, name string) prometheus.Collector {
 	col := &collector{c: c}
 	var cl prometheus.Labels
 	if name != "" {
-		cl = prometheus.Labels{"cache": name}
+		cl = prometheus.Labels{"name": name}
 	}
 	d := func(n, help string, labels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("gotune_tlscache_"+n, help, labels, cl)
@@ -108,11 +108,11 @@ func (col *collector) Collect(ch chan<- prometheus.Metric) {
 // NewSessionCollector returns a Prometheus collector for a [SessionCache]:
 // gotune_tlscache_session_hits_total, _session_misses_total,
 // _session_puts_total, _session_evictions_total and the gauge
-// _session_entries. name, if not empty, becomes a constant "cache" label.
+// _session_entries. name, if not empty, becomes a constant "name" label.
 func NewSessionCollector(s *SessionCache, name string) prometheus.Collector {
 	var cl prometheus.Labels
 	if name != "" {
-		cl = prometheus.Labels{"cache": name}
+		cl = prometheus.Labels{"name": name}
 	}
 	d := func(n, help string) *prometheus.Desc {
 		return prometheus.NewDesc("gotune_tlscache_session_"+n, help, nil, cl)
