@@ -108,7 +108,7 @@ func NewBuffers(opts ...Option) *Buffers {
 	group := c.group
 	c.group = nil // the Buffers joins the group, not each class
 	base := make([]Option, 0, len(opts)+4)
-	base = append(base, optionFunc(func(d *config) { *d = c }))
+	base = append(base, optionFunc(func(d *config) { *d = c; d.trusted = true }))
 	for i := range n {
 		size := 1 << (minShift + i)
 		// Put files a slice under the largest class its capacity covers,

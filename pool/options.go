@@ -45,6 +45,9 @@ type config struct {
 	// Buffers only.
 	minClass, maxClass int
 	maxIdleBytes       int64
+	// trusted marks the size and reset hooks as the package's own (Buffers'),
+	// which cannot panic: Put calls them without a deferred recover.
+	trusted bool
 }
 
 func defaultConfig() config {

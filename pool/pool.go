@@ -44,6 +44,7 @@ type Pool[T any] struct {
 	group    *Group
 	pressure func() bool
 	release  int64
+	trusted  bool // the size and reset hooks are Buffers' own (see config.trusted)
 
 	// Slow-path counters.
 	misses, oversized, closedPuts atomic.Uint64
@@ -158,6 +159,7 @@ func New[T any](newFn func() T, opts ...Option) *Pool[T] {
 		group:    c.group,
 		pressure: c.pressure,
 		release:  c.release,
+		trusted:  c.trusted,
 	}
 	p.maxSize.Store(int64(c.maxSize))
 	p.layout(shardCount())
@@ -626,8 +628,13 @@ func (p *Pool[T]) destroyLate(vs []T) {
 func (p *Pool[T]) Put(v T) {
 	size := 0
 	if p.sizeFn != nil || p.reset != nil {
-		var over, ok bool
-		if size, over, ok = p.prepare(v); !ok {
+		over, ok := false, true
+		if p.trusted {
+			size, over = p.hooks(v)
+		} else {
+			size, over, ok = p.prepare(v)
+		}
+		if !ok {
 			p.badPuts.Add(1)
 			p.destroyOne(v)
 			return
@@ -763,6 +770,22 @@ func (p *Pool[T]) putSlow(home *shard[T], v T, size int) {
 	if !p.armed.Load() {
 		p.arm()
 	}
+}
+
+// hooks runs the size and reset hooks on an object Put, for trusted hooks
+// that cannot panic: the deferred recover in prepare costs a few ns a Put,
+// which Buffers' hot path need not pay.
+func (p *Pool[T]) hooks(v T) (size int, oversized bool) {
+	if p.sizeFn != nil {
+		size = p.sizeFn(v)
+		if ms := p.maxSize.Load(); ms > 0 && int64(size) > ms {
+			return size, true
+		}
+	}
+	if p.reset != nil {
+		p.reset(v)
+	}
+	return size, false
 }
 
 // prepare runs the size and reset hooks on an object Put. ok is false
