@@ -12,6 +12,7 @@ type pageData struct {
 	Alerts   []Alert
 	Summary  []Row
 	Plots    []template.HTML
+	Flat     string // plots left out because they were zero throughout
 	Sections []sectionView
 }
 
@@ -33,11 +34,19 @@ func newPageData(title string, snap Snapshot, plots []plotData, refresh int) pag
 		Alerts:  snap.Alerts,
 		Summary: snap.Summary,
 	}
+	var flat []string
 	for _, p := range plots {
+		// A section's plot that stayed at zero (no errors, no events) says
+		// all it has to say in one line; the built-in plots always draw.
+		if p.Title != PlotHeap && p.Title != PlotGCCPU && p.Title != PlotGOGC && zero(p) {
+			flat = append(flat, p.Title)
+			continue
+		}
 		var b strings.Builder
 		renderPlot(&b, p)
 		d.Plots = append(d.Plots, template.HTML(b.String()))
 	}
+	d.Flat = strings.Join(flat, ", ")
 	for _, s := range snap.Sections {
 		v := sectionView{Name: s.Name, ID: slug(s.Name), Error: s.Error}
 		if s.Error == "" {
@@ -48,6 +57,19 @@ func newPageData(title string, snap Snapshot, plots []plotData, refresh int) pag
 		d.Sections = append(d.Sections, v)
 	}
 	return d
+}
+
+// zero reports whether every value of every series of p is zero or
+// missing.
+func zero(p plotData) bool {
+	for _, s := range p.Series {
+		for _, v := range s.Vals {
+			if v != 0 && v == v { // v == v: not NaN
+				return false
+			}
+		}
+	}
+	return true
 }
 
 var page = template.Must(template.New("page").Parse(pageHTML))
@@ -118,7 +140,7 @@ nav a{margin-right:1em}
 <table class="summary"><thead><tr><th>setting</th><th>value</th><th>source</th><th>why</th></tr></thead><tbody>
 {{range .Summary}}<tr class="row {{.Level}}"><td class="name">{{.Name}}</td><td class="value">{{.Value}}</td><td class="source">{{.Source}}</td><td class="reason">{{.Reason}}</td></tr>
 {{end}}</tbody></table></section>{{end}}
-{{if .Plots}}<section id="plots"><h2>The last minutes</h2><div class="plots">{{range .Plots}}{{.}}{{end}}</div></section>{{end}}
+{{if .Plots}}<section id="plots"><h2>The last minutes</h2><div class="plots">{{range .Plots}}{{.}}{{end}}</div>{{if .Flat}}<p class="meta">At zero throughout, not drawn: {{.Flat}}.</p>{{end}}</section>{{end}}
 <section id="details"><h2>Details</h2>
 <nav>{{range .Sections}}<a href="#{{.ID}}">{{.Name}}</a> {{end}}</nav>
 {{range .Sections}}<details open id="{{.ID}}"><summary><h2>{{.Name}}</h2></summary>

@@ -329,3 +329,18 @@ func TestShareScale(t *testing.T) {
 		t.Errorf("share plot's scale is not 100 %%:\n%s", body)
 	}
 }
+
+// TestFlatPlots: a section's plot that stayed at zero is named in one line
+// instead of drawn; the built-in plots draw even at zero.
+func TestFlatPlots(t *testing.T) {
+	h := sampled(status.New(status.Section{Name: "s", Snapshot: func() any { return nil }, Sample: func() []status.Point {
+		return []status.Point{{Plot: "errors", Series: "errors", Value: 7, Counter: true}}
+	}}), 5)
+	_, body := get(t, h, "/", "")
+	if !strings.Contains(body, "At zero throughout, not drawn: errors.") || strings.Contains(body, "<figcaption>errors</figcaption>") {
+		t.Errorf("flat plot drawn, or not named:\n%s", body)
+	}
+	if !strings.Contains(body, "<figcaption>GC share of CPU</figcaption>") {
+		t.Errorf("built-in plot left out")
+	}
+}
