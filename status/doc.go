@@ -38,6 +38,8 @@
 // microseconds here (BenchmarkSample) and 13–21 µs with examples/server's
 // real sections (its BenchmarkStatusSample), about 0.002 % of a core at one
 // a second. The plots are inline SVG: no JavaScript, no external assets.
+// A section's plot that stayed at zero over the whole history (no errors,
+// no events) is named in one line instead of drawn.
 //
 // # Formats
 //
