@@ -120,3 +120,34 @@ func TestMemoryFloor(t *testing.T) {
 		t.Errorf("8 MiB limit: Detect = %+v, %v, want 0.9 × 8 MiB from the cgroup", r.GOMEMLIMIT, err)
 	}
 }
+
+// BenchmarkDetectHostile measures Detect on the trees of issue 15's table,
+// each now refused or read cheaply: the time and bytes per op are the cost
+// of a broken host to a service that imports tune/auto.
+//
+//	go test -run '^$' -bench DetectHostile -benchmem ./tune
+func BenchmarkDetectHostile(b *testing.B) {
+	want := []string{
+		"sys/fs/cgroup/app/memory.max/fifo",
+		"sys/fs/cgroup/app/memory.max/symlink-dev-zero",
+		"sys/fs/cgroup/app/memory.max/sparse-100MB",
+		"sys/fs/cgroup/app/memory.max/two",
+		"sys/fs/cgroup/app/cpuset.cpus.effective/wide-range-repeated-in-cap",
+		"proc/self/status/ids-past-NR_CPUS",
+		"proc/self/mountinfo/relative-mount-point",
+		"proc/self/mountinfo/many-lines-in-cap",
+	}
+	cases := map[string]hostile.Case{}
+	for _, c := range hostile.Cases(b, "sys/fs/cgroup/app/memory.max", "sys/fs/cgroup/app/cpuset.cpus.effective", "proc/self/status", "proc/self/mountinfo") {
+		cases[c.Name] = c
+	}
+	for _, name := range want {
+		c := cases[name]
+		b.Run(strings.ReplaceAll(name, "/", "_"), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				tune.Detect(tune.WithRoot(c.Root), noEnv, tune.WithNumCPU(4)) //nolint:errcheck // the cost is the point
+			}
+		})
+	}
+}

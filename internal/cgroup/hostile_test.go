@@ -117,3 +117,19 @@ func TestMountInfoRefusesPaths(t *testing.T) {
 		t.Errorf("ParseMountInfo(nsfs line) = %v, %v, want no mounts and no error", ms, err)
 	}
 }
+
+// TestMountInfoOtherLinesAllocateNothing: a mountinfo of many non-cgroup
+// lines (a Kubernetes node's) costs only the scanner's buffer, not an
+// allocation per line.
+func TestMountInfoOtherLinesAllocateNothing(t *testing.T) {
+	other := "40 1 0:50 / /var/lib/kubelet/pods/0123/volumes/kubernetes.io~projected/kube-api-access rw - tmpfs tmpfs rw\n"
+	data := []byte(strings.Repeat(other, 10000) + "30 1 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n")
+	allocs := testing.AllocsPerRun(5, func() {
+		if ms, err := cgroup.ParseMountInfo(data); err != nil || len(ms) != 1 {
+			t.Fatalf("ParseMountInfo = %v, %v", ms, err)
+		}
+	})
+	if allocs > 20 {
+		t.Errorf("ParseMountInfo over 10000 tmpfs lines: %v allocations, want a handful", allocs)
+	}
+}

@@ -107,8 +107,13 @@ func parseMountLine(line []byte) (Mount, bool, error) {
 	if nf < 6 || ng < 2 {
 		return Mount{}, false, fmt.Errorf("cgroup: mountinfo line %s: too few fields", quoteLine(line))
 	}
-	fstype := string(g[0]) // no allocation for the comparison
-	if fstype != "cgroup" && fstype != "cgroup2" {
+	var fstype string
+	switch string(g[0]) { // a conversion the compiler does not allocate for
+	case "cgroup":
+		fstype = "cgroup"
+	case "cgroup2":
+		fstype = "cgroup2"
+	default:
 		return Mount{}, false, nil
 	}
 	m := Mount{
