@@ -70,13 +70,15 @@ func TestResizeFollowed(t *testing.T) {
 
 	near := func(got int64, want float64) bool { return float64(got) > want-(1<<20) && float64(got) <= want }
 	b, a := r.Before, r.After
-	if b.TargetSource != gcguard.SourceCode || b.LimitSource != gcguard.SourceCode || b.Target != r.LimitBefore ||
+	// tune/auto owns the limit (internal/owner), so the guard names tune as
+	// the source of its target and of the limit, not "code".
+	if b.TargetSource != gcguard.SourceTune || b.LimitSource != gcguard.SourceTune || b.Target != r.LimitBefore ||
 		!near(b.Target, 0.9*512*(1<<20)) || b.HardLimit != 512<<20 {
-		t.Errorf("before the resize: target %d from %q, limit source %q, hard %d, limit in force %d; want tune's 0.9 × 512 MiB from code, code, %d",
+		t.Errorf("before the resize: target %d from %q, limit source %q, hard %d, limit in force %d; want tune's 0.9 × 512 MiB from tune, tune, %d",
 			b.Target, b.TargetSource, b.LimitSource, b.HardLimit, r.LimitBefore, 512<<20)
 	}
-	if a.Target != r.LimitAfter || !near(a.Target, 0.9*384*(1<<20)) || a.HardLimit != 384<<20 || a.TargetSource != gcguard.SourceCode {
-		t.Errorf("after the resize to 384 MiB: target %d from %q, hard %d, limit in force %d; want tune's new limit 0.9 × 384 MiB from code, hard %d",
+	if a.Target != r.LimitAfter || !near(a.Target, 0.9*384*(1<<20)) || a.HardLimit != 384<<20 || a.TargetSource != gcguard.SourceTune {
+		t.Errorf("after the resize to 384 MiB: target %d from %q, hard %d, limit in force %d; want tune's new limit 0.9 × 384 MiB from tune, hard %d",
 			a.Target, a.TargetSource, a.HardLimit, r.LimitAfter, 384<<20)
 	}
 	if a.Adjustments["limit"] != 0 || a.Adjustments["headroom"] != 0 {
