@@ -17,10 +17,10 @@ import (
 )
 
 // TestThrottlingShown starts the server in a real cgroup with a 0.3 CPU
-// quota and a 500 ms refresh, loads it with TLS handshakes (new
-// connections, so the server burns CPU) for 3 s, and checks that the
-// throttling is on /metrics and highlighted on /debug/gotune by then, and
-// that the warning was logged once.
+// quota and a 500 ms refresh, beside a busy shell in the same group, loads
+// it with TLS handshakes (new connections, so the server burns CPU) for
+// 3 s, and checks that the throttling is on /metrics and highlighted on
+// /debug/gotune by then, and that the warning was logged once.
 func TestThrottlingShown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server process under load; skipped with -short")
@@ -31,6 +31,15 @@ func TestThrottlingShown(t *testing.T) {
 	cmd := g.Command(bin, "-addr", "127.0.0.1:0")
 	cmd.Env = append(cgtest.CleanEnv(), "GOTUNE_REFRESH=500ms")
 	s := launch(t, cmd)
+
+	// A busy shell in the same cgroup (a sidecar, say) spends the quota
+	// too, so the group is throttled however fast this test's client can
+	// load the server (a race-detector build of the test is slow).
+	burner := g.Command("/bin/sh", "-c", "while :; do :; done")
+	if err := burner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { burner.Process.Kill(); burner.Wait() }()
 
 	load := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		TLSClientConfig:   &tls.Config{InsecureSkipVerify: true}, // self-signed
