@@ -109,7 +109,10 @@ func TestStatusPageInChromium(t *testing.T) {
 		return string(out)
 	}
 	for _, width := range []int{400} {
-		dom := chrome(width, "--dump-dom", front.URL+"/probe?w="+strconv.Itoa(width))
+		// The DOM for the figures, and a screenshot of the probe: the page
+		// framed at exactly this width.
+		shot := filepath.Join(shots, fmt.Sprintf("server-status-%d.png", width))
+		dom := chrome(width, "--dump-dom", "--screenshot="+shot, front.URL+"/probe?w="+strconv.Itoa(width))
 		m := regexp.MustCompile(`(?s)<pre id="out">(.*?)</pre>`).FindStringSubmatch(dom)
 		if m == nil {
 			t.Fatalf("%d px: probe wrote nothing", width)
@@ -132,8 +135,6 @@ func TestStatusPageInChromium(t *testing.T) {
 		if raw := regexp.MustCompile(`.{0,40}(?:^|[\s(])\d{5,}\b`).FindAllString(strings.Join(strings.Fields(p.Text), " "), -1); len(raw) > 0 {
 			t.Errorf("%d px: raw numbers in the visible text: %q", width, raw)
 		}
-		shot := filepath.Join(shots, fmt.Sprintf("server-status-%d.png", width))
-		chrome(width, "--screenshot="+shot, front.URL+"/debug/gotune")
 		if fi, err := os.Stat(shot); err != nil || fi.Size() < 10000 {
 			t.Errorf("%d px: no usable screenshot at %s: %v", width, shot, err)
 		}
