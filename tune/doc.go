@@ -81,13 +81,15 @@
 // /dev/zero, an oversized file or a mount point that leads out of the root
 // is an error that names the file. Values are checked too: a memory limit
 // below 4 MiB (the runtime's own minimum heap goal) is an error for that
-// file, a GOMEMLIMIT that the ratio and reserve would put below 4 MiB is
-// left alone with a warning, and under a root a Cpus_allowed_list that
-// names more CPUs than sys/devices/system/cpu/online is an error (on the
-// live host the affinity comes from sched_getaffinity, within the CPUs
-// online). CPU and node ids past 16383 are refused, so even a root without
-// an online file cannot ask for more than 16384. On any such error [Apply]
-// changes nothing and tune/auto logs one line: the runtime's defaults stay.
+// file, and a GOMEMLIMIT that the ratio and reserve would put below 4 MiB
+// is left alone with a warning. Under a root the CPUs are Cpus_allowed_list
+// within sys/devices/system/cpu/online, as sched_getaffinity gives them on
+// the live host: a list wider than the online CPUs is cut to them with a
+// warning naming the file, and one that names none of them is an error.
+// CPU and node ids past 16383 are refused, so no file can ask for more
+// than 16384 CPUs (Cpus_allowed_list: 0-65535 gave GOMAXPROCS 65536). On
+// any such error [Apply] changes nothing and tune/auto logs one line: the
+// runtime's defaults stay.
 //
 // # Metrics
 //

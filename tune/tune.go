@@ -163,12 +163,16 @@ func allowedCPUs(c *config, lim cgroup.Limits, warnings *[]string) ([]int, error
 }
 
 // rootCPUs is the affinity under a root: Cpus_allowed_list from
-// proc/self/status, within the online CPUs of sys/devices/system/cpu/online.
-// A list that names more CPUs than are online (Cpus_allowed_list: 0-65535
-// gave GOMAXPROCS 65536) is an error naming the file and the value, and
-// nothing is changed. Without an online file the list is taken as it is,
-// bounded by cpulist.MaxID: this host's CPU count says nothing about a
-// root captured elsewhere.
+// proc/self/status, within the online CPUs of sys/devices/system/cpu/online,
+// as sched_getaffinity gives it on the live host (the kernel's mask may
+// hold every possible CPU, more than are online, on a VM that can hot-add
+// CPUs). A list wider than the online CPUs is read as their intersection
+// and reported with a warning naming the file and both lists, so
+// Cpus_allowed_list: 0-16383 on a 4-CPU host gives 4, never 16384; one that
+// shares no CPU with them is an error, and nothing is changed. Ids past
+// cpulist.MaxID (0-65535) are a parse error naming the file. Without an
+// online file the list is taken as it is: this host's CPU count says
+// nothing about a root captured elsewhere.
 func rootCPUs(c *config, warnings *[]string) ([]int, error) {
 	online, haveOnline, err := cgroup.OnlineCPUs(c.root)
 	if err != nil {
@@ -178,15 +182,19 @@ func rootCPUs(c *config, warnings *[]string) ([]int, error) {
 	if err != nil {
 		return nil, err
 	}
+	status, onlineFile := filepath.Join(c.root, "proc/self/status"), filepath.Join(c.root, "sys/devices/system/cpu/online")
 	switch {
-	case ok && haveOnline && len(set) > len(online):
-		return nil, fmt.Errorf("tune: %s: Cpus_allowed_list %s names %d CPUs, more than the %d online (%s %s)",
-			filepath.Join(c.root, "proc/self/status"), quoteList(set), len(set), len(online),
-			filepath.Join(c.root, "sys/devices/system/cpu/online"), quoteList(online))
 	case ok && haveOnline:
-		if in := cpulist.Intersect(set, online); len(in) > 0 {
-			set = in
+		in := cpulist.Intersect(set, online)
+		if len(in) == 0 {
+			return nil, fmt.Errorf("tune: %s: Cpus_allowed_list %s names none of the %d CPUs online (%s %s)",
+				status, quoteList(set), len(online), onlineFile, quoteList(online))
 		}
+		if len(in) < len(set) {
+			*warnings = append(*warnings, fmt.Sprintf("%s: Cpus_allowed_list %s names %d CPUs, %d of them online (%s %s): using those %d",
+				status, quoteList(set), len(set), len(in), onlineFile, quoteList(online), len(in)))
+		}
+		set = in
 	case !ok && haveOnline:
 		set = online
 	case !ok:
