@@ -79,7 +79,7 @@ func cacheGetter(b *testing.B, certs map[string]testCert) (getter, func()) {
 			b.Fatal(err)
 		}
 	}
-	c := tlscache.New(ld, tlscache.WithMaxEntries(len(certs)))
+	c := mustNew(b, ld, tlscache.WithMaxEntries(len(certs)))
 	return c.GetCertificate, func() { c.Close() }
 }
 
@@ -223,7 +223,7 @@ func BenchmarkMissStorm(b *testing.B) {
 	var storms int64
 	for b.Loop() {
 		b.StopTimer()
-		cache := tlscache.New(ld)
+		cache := mustNew(b, ld)
 		start := make(chan struct{})
 		var wg sync.WaitGroup
 		for range storm {
@@ -271,6 +271,32 @@ func BenchmarkSessionCache(b *testing.B) {
 					impl.c.Get(keys[i%len(keys)])
 				}
 			})
+		})
+	}
+}
+
+// BenchmarkSessionCachePut stores sessions for more hosts than the cache
+// holds, so every Put evicts: the path whose allocations the LRU decides.
+func BenchmarkSessionCachePut(b *testing.B) {
+	keys := make([]string, 1024)
+	for i := range keys {
+		keys[i] = fmt.Sprintf("host%d:443", i)
+	}
+	for _, impl := range []struct {
+		name string
+		c    tls.ClientSessionCache
+	}{
+		{"impl=tlscache", tlscache.NewSessionCache(64)},
+		{"impl=crypto-tls-lru", tls.NewLRUClientSessionCache(64)},
+	} {
+		b.Run(impl.name, func(b *testing.B) {
+			cs := &tls.ClientSessionState{}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				impl.c.Put(keys[i%len(keys)], cs)
+				i++
+			}
 		})
 	}
 }

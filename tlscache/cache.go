@@ -21,7 +21,7 @@ import (
 // The hit path compares a certificate's NotAfter with a coarse clock,
 // Cache.now, in whole seconds: reading the real clock costs about 60 ns
 // here, twice the hit path's budget. Cache.now is set from the cache's
-// Clock on every miss, on every timer callback, by a timer that re-arms
+// clock on every miss, on every timer callback, by a timer that re-arms
 // every clockTick while entries are cached, and by every clockSample-th
 // hit on each P (see Cache.hit). While timers run on time it lags the
 // clock by at most clockTick plus under a second of truncation, and a
@@ -104,17 +104,17 @@ type Cache struct {
 	tail     *entry
 	hand     *entry
 	sched    schedule // entries by due time
-	timer    Timer
+	timer    *time.Timer
 	timerAt  time.Time
 	timerGen uint64
-	tick     Timer // keeps now current while entries are cached
-	loading  int   // loader calls running, including abandoned ones
+	tick     *time.Timer // keeps now current while entries are cached
+	loading  int         // loader calls running, including abandoned ones
 	flights  map[string]*flight
 	neg      map[string]*negEntry // remembered failures; see negative.go
 	negHeap  negHeap
 	negBytes int
-	sweep    Timer // frees lapsed failures while any remain
-	st       Stats // counters other than hits, guarded by mu
+	sweep    *time.Timer // frees lapsed failures while any remain
+	st       Stats       // counters other than hits, guarded by mu
 }
 
 // flight is one load in progress; waiters block on done.
@@ -129,13 +129,23 @@ type flight struct {
 
 // New returns a cache that loads certificates through loader. It starts no
 // goroutines.
-func New(loader Loader, opts ...Option) *Cache {
+//
+// An option's zero value means its documented default, and a negative
+// value means "off" where an option can be switched off ([NoTTL],
+// [NoRefreshAhead], [NoSkew], [NoNegativeCache]). New returns an error,
+// naming the option and the value, for a nil loader and for a value an
+// option refuses: a negative bound or timeout that cannot be switched
+// off, a [WithMaxEntries] bound over [MaxEntriesLimit], a
+// [WithNegativeTTL] max below its base.
+func New(loader Loader, opts ...Option) (*Cache, error) {
 	if loader == nil {
-		panic("tlscache: New called with a nil Loader")
+		return nil, errors.New("tlscache: New: nil Loader")
 	}
 	cfg := defaultConfig()
 	for _, o := range opts {
-		o.apply(&cfg)
+		if err := o.apply(&cfg); err != nil {
+			return nil, err
+		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Cache{
@@ -153,8 +163,8 @@ func New(loader Loader, opts ...Option) *Cache {
 	c.st.MaxNegativeEntries = cfg.maxNegative
 	c.st.MaxNegativeBytes = cfg.maxNegBytes
 	c.st.MaxConcurrentLoads = cfg.maxLoads
-	c.now.Store(cfg.clock.Now().Unix())
-	return c
+	c.now.Store(cfg.now().Unix())
+	return c, nil
 }
 
 // GetCertificate returns the certificate for hello.ServerName, loading it
@@ -213,7 +223,7 @@ func (c *Cache) invalidName(raw, why string) error {
 // the next timer, for a clock read amortised to well under a nanosecond.
 func (c *Cache) hit() {
 	if c.hits.Inc()%clockSample == 0 {
-		c.setNow(c.cfg.clock.Now())
+		c.setNow(c.cfg.now())
 	}
 }
 
@@ -227,7 +237,7 @@ func (c *Cache) miss(hello *tls.ClientHelloInfo, name string) (*tls.Certificate,
 		c.mu.Unlock()
 		return nil, ErrClosed
 	}
-	now := c.cfg.clock.Now()
+	now := c.cfg.now()
 	c.setNow(now)
 	// Another handshake may have installed it since the lock-free lookup.
 	if it := c.tab.get(name); it != nil {
@@ -302,14 +312,14 @@ func (c *Cache) run(f *flight) {
 	defer c.wg.Done()
 	ctx, cancel := context.WithTimeout(c.ctx, c.cfg.loadTimeout)
 	defer cancel()
-	start := c.cfg.clock.Now()
+	start := c.cfg.now()
 	stop := context.AfterFunc(ctx, func() {
 		defer c.wg.Done()
 		r := loadResult{err: ErrClosed}
 		if !errors.Is(c.ctx.Err(), context.Canceled) {
 			r.err = fmt.Errorf("tlscache: load %q: %w after %v", f.name, ErrLoadTimeout, c.cfg.loadTimeout)
 		}
-		now := c.cfg.clock.Now()
+		now := c.cfg.now()
 		c.finish(f, r, now, now.Sub(start))
 	})
 	// What is left if the loader calls runtime.Goexit, which no recover
@@ -323,7 +333,7 @@ func (c *Cache) run(f *flight) {
 		c.loading--
 		c.mu.Unlock()
 		if stop() {
-			now := c.cfg.clock.Now()
+			now := c.cfg.now()
 			if r.err == nil {
 				r.cert, r.err = prepare(f.name, r.cert, now)
 			}
@@ -465,9 +475,9 @@ func (c *Cache) finish(f *flight, r loadResult, now time.Time, dur time.Duration
 
 // installLocked caches cert, loaded for name.
 func (c *Cache) installLocked(name string, cert *tls.Certificate, now time.Time) {
-	expireAt := now.Add(c.cfg.ttl)
-	if na := cert.Leaf.NotAfter.Add(-c.cfg.skew); na.Before(expireAt) {
-		expireAt = na
+	expireAt := cert.Leaf.NotAfter.Add(-c.cfg.skew)
+	if c.cfg.ttl > 0 {
+		expireAt = minTime(expireAt, now.Add(c.cfg.ttl))
 	}
 	// prepare made sure now is before last, which is strictly before
 	// NotAfter. A certificate already inside its skew window (NotAfter −
@@ -525,7 +535,7 @@ func (c *Cache) armTickLocked() {
 		return
 	}
 	c.wg.Add(1)
-	c.tick = c.cfg.clock.AfterFunc(clockTick, func() {
+	c.tick = time.AfterFunc(clockTick, func() {
 		defer c.wg.Done()
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -533,7 +543,7 @@ func (c *Cache) armTickLocked() {
 		if c.closed {
 			return
 		}
-		c.setNow(c.cfg.clock.Now())
+		c.setNow(c.cfg.now())
 		c.armTickLocked()
 	})
 }
@@ -650,7 +660,7 @@ func (c *Cache) armLocked(now time.Time) {
 	gen := c.timerGen
 	c.timerAt = due
 	c.wg.Add(1)
-	c.timer = c.cfg.clock.AfterFunc(max(due.Sub(now), 0), func() {
+	c.timer = time.AfterFunc(max(due.Sub(now), 0), func() {
 		defer c.wg.Done()
 		c.onTimer(gen)
 	})
@@ -675,7 +685,7 @@ func (c *Cache) onTimer(gen uint64) {
 		c.timer = nil
 		c.timerAt = time.Time{}
 	}
-	now := c.cfg.clock.Now()
+	now := c.cfg.now()
 	c.setNow(now)
 	for len(c.sched) > 0 && !c.sched[0].due.After(now) {
 		e := c.sched[0]
@@ -744,7 +754,7 @@ func (c *Cache) Invalidate(name string) {
 	}
 	drop(name)
 	if !c.closed {
-		c.armLocked(c.cfg.clock.Now())
+		c.armLocked(c.cfg.now())
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gotune/gotune/tlscache"
@@ -36,7 +37,7 @@ func TestHandshake(t *testing.T) {
 	for _, c := range []testCert{exact, wild, rsaExact} {
 		roots.AppendCertsFromPEM(c.certPEM)
 	}
-	cache := tlscache.New(ld)
+	cache := mustNew(t, ld)
 	defer cache.Close()
 	addr, stop := serveTLS(t, &tls.Config{GetCertificate: cache.GetCertificate})
 	defer stop()
@@ -90,7 +91,7 @@ func TestHitSharesParsedLeaf(t *testing.T) {
 	c1 := yearCert(t, "a.test")
 	ld := newCountingLoader()
 	ld.set("a.test", c1.cert)
-	cache := tlscache.New(ld)
+	cache := mustNew(t, ld)
 	defer cache.Close()
 	h := hello("a.test")
 	first, err := cache.GetCertificate(h)
@@ -130,7 +131,7 @@ func TestWildcardSiblings(t *testing.T) {
 		t.Fatal(err)
 	}
 	var loads atomic.Int64
-	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+	cache := mustNew(t, tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
 		loads.Add(1)
 		return ld.Load(ctx, name)
 	}))
@@ -170,7 +171,7 @@ func TestExactBeatsWildcard(t *testing.T) {
 	ld := tlscache.NewStatic()
 	ld.Add(exact.cert)
 	ld.Add(wild.cert)
-	cache := tlscache.New(ld)
+	cache := mustNew(t, ld)
 	defer cache.Close()
 	for _, n := range []string{"b.example.com", "a.example.com", "A.example.com", "a.example.com.", "B.Example.Com"} {
 		got, err := cache.GetCertificate(hello(n))
@@ -191,7 +192,7 @@ func TestMissStorm(t *testing.T) {
 	c1 := yearCert(t, "storm.test")
 	release := make(chan struct{})
 	var loads atomic.Int64
-	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+	cache := mustNew(t, tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
 		loads.Add(1)
 		<-release
 		return c1.cert, nil
@@ -231,7 +232,7 @@ func TestWaiterHonoursContext(t *testing.T) {
 	c1 := yearCert(t, "slow.test")
 	release := make(chan struct{})
 	var loadCtxErr atomic.Value
-	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+	cache := mustNew(t, tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
 		<-release
 		loadCtxErr.Store(fmt.Sprint(ctx.Err()))
 		return c1.cert, nil
@@ -292,180 +293,190 @@ func handshakeCtx(ctx context.Context, cache *tlscache.Cache, sni string) error 
 }
 
 func TestLoaderErrors(t *testing.T) {
-	clk := newFakeClock()
-	var mode atomic.Value
-	mode.Store("error")
-	c1 := yearCert(t, "x.test")
-	block := make(chan struct{})
-	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
-		switch mode.Load() {
-		case "error":
-			return nil, errBoom
-		case "panic":
-			panic("loader bug")
-		case "hang":
-			<-block // ignores ctx on purpose
-			return nil, errBoom
-		case "nil":
-			return nil, nil
-		case "garbage":
-			return &tls.Certificate{Certificate: [][]byte{[]byte("not DER")}}, nil
+	synctest.Test(t, func(t *testing.T) {
+		clk := newTestClock()
+		var mode atomic.Value
+		mode.Store("error")
+		c1 := yearCert(t, "x.test")
+		block := make(chan struct{})
+		cache := mustNew(t, tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+			switch mode.Load() {
+			case "error":
+				return nil, errBoom
+			case "panic":
+				panic("loader bug")
+			case "hang":
+				<-block // ignores ctx on purpose
+				return nil, errBoom
+			case "nil":
+				return nil, nil
+			case "garbage":
+				return &tls.Certificate{Certificate: [][]byte{[]byte("not DER")}}, nil
+			}
+			return c1.cert, nil
+		}), tlscache.WithNow(clk.Now), tlscache.WithLoadTimeout(50*time.Millisecond),
+			tlscache.WithNegativeTTL(time.Second, 8*time.Second))
+		defer cache.Close()
+
+		for _, tc := range []struct {
+			mode string
+			want error
+		}{
+			{"error", errBoom},
+			{"panic", tlscache.ErrLoaderPanic},
+			{"hang", tlscache.ErrLoadTimeout},
+			{"nil", tlscache.ErrInvalidCertificate},
+			{"garbage", tlscache.ErrInvalidCertificate},
+		} {
+			// No t.Run: a synctest bubble's T cannot run subtests.
+			func() {
+				mode.Store(tc.mode)
+				name := tc.mode + ".test"
+				_, err := cache.GetCertificate(hello(name))
+				if !errors.Is(err, tc.want) {
+					t.Errorf("GetCertificate(%q) = %v, want %v", name, err, tc.want)
+					return
+				}
+				if !strings.Contains(err.Error(), name) {
+					t.Errorf("error %q does not name %q", err, name)
+				}
+				// Remembered: the same error without a second load.
+				before := cache.Stats()
+				_, err2 := cache.GetCertificate(hello(name))
+				after := cache.Stats()
+				if !errors.Is(err2, tc.want) || after.Loads != before.Loads || after.NegativeHits != before.NegativeHits+1 {
+					t.Errorf("second GetCertificate(%q) = %v with %d new loads, %d new negative hits, want a negative hit",
+						name, err2, after.Loads-before.Loads, after.NegativeHits-before.NegativeHits)
+				}
+			}()
 		}
-		return c1.cert, nil
-	}), tlscache.WithClock(clk), tlscache.WithLoadTimeout(50*time.Millisecond),
-		tlscache.WithNegativeTTL(time.Second, 8*time.Second))
-	defer cache.Close()
+		close(block)
+		st := cache.Stats()
+		if st.LoadErrors != 5 || st.LoadTimeouts != 1 {
+			t.Errorf("Stats() LoadErrors=%d LoadTimeouts=%d, want 5 and 1", st.LoadErrors, st.LoadTimeouts)
+		}
 
-	for _, tc := range []struct {
-		mode string
-		want error
-	}{
-		{"error", errBoom},
-		{"panic", tlscache.ErrLoaderPanic},
-		{"hang", tlscache.ErrLoadTimeout},
-		{"nil", tlscache.ErrInvalidCertificate},
-		{"garbage", tlscache.ErrInvalidCertificate},
-	} {
-		t.Run(tc.mode, func(t *testing.T) {
-			mode.Store(tc.mode)
-			name := tc.mode + ".test"
-			_, err := cache.GetCertificate(hello(name))
-			if !errors.Is(err, tc.want) {
-				t.Fatalf("GetCertificate(%q) = %v, want %v", name, err, tc.want)
-			}
-			if !strings.Contains(err.Error(), name) {
-				t.Errorf("error %q does not name %q", err, name)
-			}
-			// Remembered: the same error without a second load.
-			before := cache.Stats()
-			_, err2 := cache.GetCertificate(hello(name))
-			after := cache.Stats()
-			if !errors.Is(err2, tc.want) || after.Loads != before.Loads || after.NegativeHits != before.NegativeHits+1 {
-				t.Errorf("second GetCertificate(%q) = %v with %d new loads, %d new negative hits, want a negative hit",
-					name, err2, after.Loads-before.Loads, after.NegativeHits-before.NegativeHits)
-			}
-		})
-	}
-	close(block)
-	st := cache.Stats()
-	if st.LoadErrors != 5 || st.LoadTimeouts != 1 {
-		t.Errorf("Stats() LoadErrors=%d LoadTimeouts=%d, want 5 and 1", st.LoadErrors, st.LoadTimeouts)
-	}
-
-	// Backoff: consecutive failures of one name are remembered longer.
-	mode.Store("error")
-	loadsAfter := func(d time.Duration) uint64 {
-		clk.Advance(d)
-		cache.GetCertificate(hello("error.test"))
-		return cache.Stats().Loads
-	}
-	l0 := cache.Stats().Loads
-	if got := loadsAfter(1300 * time.Millisecond); got != l0+1 { // first TTL ≤ 1.25 s
-		t.Errorf("after first negative TTL: loads = %d, want %d", got, l0+1)
-	}
-	if got := loadsAfter(1300 * time.Millisecond); got != l0+1 { // second TTL ≥ 1.5 s
-		t.Errorf("within second negative TTL: loads = %d, want %d", got, l0+1)
-	}
-	if got := loadsAfter(1300 * time.Millisecond); got != l0+2 { // second TTL ≤ 2.5 s
-		t.Errorf("after second negative TTL: loads = %d, want %d", got, l0+2)
-	}
-	// Success clears the memory of failures.
-	mode.Store("ok")
-	clk.Advance(10 * time.Second)
-	if _, err := cache.GetCertificate(hello("error.test")); err != nil {
-		t.Errorf("GetCertificate after recovery = %v", err)
-	}
+		// Backoff: consecutive failures of one name are remembered longer.
+		mode.Store("error")
+		loadsAfter := func(d time.Duration) uint64 {
+			clk.Advance(d)
+			cache.GetCertificate(hello("error.test"))
+			return cache.Stats().Loads
+		}
+		l0 := cache.Stats().Loads
+		if got := loadsAfter(1300 * time.Millisecond); got != l0+1 { // first TTL ≤ 1.25 s
+			t.Errorf("after first negative TTL: loads = %d, want %d", got, l0+1)
+		}
+		if got := loadsAfter(1300 * time.Millisecond); got != l0+1 { // second TTL ≥ 1.5 s
+			t.Errorf("within second negative TTL: loads = %d, want %d", got, l0+1)
+		}
+		if got := loadsAfter(1300 * time.Millisecond); got != l0+2 { // second TTL ≤ 2.5 s
+			t.Errorf("after second negative TTL: loads = %d, want %d", got, l0+2)
+		}
+		// Success clears the memory of failures.
+		mode.Store("ok")
+		clk.Advance(10 * time.Second)
+		if _, err := cache.GetCertificate(hello("error.test")); err != nil {
+			t.Errorf("GetCertificate after recovery = %v", err)
+		}
+	})
 }
 
 func TestExpiredCertificateRefused(t *testing.T) {
-	clk := newFakeClock()
-	old := newCert(t, ecdsaKey, clk.Now().Add(time.Minute), "old.test")
-	ld := newCountingLoader()
-	ld.set("old.test", old.cert)
-	cache := tlscache.New(ld, tlscache.WithClock(clk))
-	defer cache.Close()
-	clk.Advance(2 * time.Minute)
-	if _, err := cache.GetCertificate(hello("old.test")); !errors.Is(err, tlscache.ErrExpired) {
-		t.Errorf("GetCertificate(%q) = %v, want ErrExpired", "old.test", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		clk := newTestClock()
+		old := newCert(t, ecdsaKey, clk.Now().Add(time.Minute), "old.test")
+		ld := newCountingLoader()
+		ld.set("old.test", old.cert)
+		cache := mustNew(t, ld, tlscache.WithNow(clk.Now))
+		defer cache.Close()
+		clk.Advance(2 * time.Minute)
+		if _, err := cache.GetCertificate(hello("old.test")); !errors.Is(err, tlscache.ErrExpired) {
+			t.Errorf("GetCertificate(%q) = %v, want ErrExpired", "old.test", err)
+		}
+	})
 }
 
 // TestRefreshAhead: with an injected clock, the entry is reloaded in the
 // background before it expires while the old certificate keeps serving;
 // when refreshes fail it is dropped at expiry, never served after.
 func TestRefreshAhead(t *testing.T) {
-	clk := newFakeClock()
-	v1 := newCert(t, ecdsaKey, clk.Now().Add(48*time.Hour), "r.test")
-	v2 := newCert(t, rsaKey, clk.Now().Add(48*time.Hour), "r.test")
-	ld := newCountingLoader()
-	ld.set("r.test", v1.cert)
-	cache := tlscache.New(ld, tlscache.WithClock(clk), tlscache.WithTTL(time.Hour),
-		tlscache.WithRefreshAhead(10*time.Minute), tlscache.WithNegativeTTL(time.Minute, time.Minute))
-	defer cache.Close()
-	get := func() *tls.Certificate {
-		t.Helper()
-		c, err := cache.GetCertificate(hello("r.test"))
-		if err != nil {
-			t.Fatalf("GetCertificate(%q) = %v", "r.test", err)
+	synctest.Test(t, func(t *testing.T) {
+		clk := newTestClock()
+		v1 := newCert(t, ecdsaKey, clk.Now().Add(48*time.Hour), "r.test")
+		v2 := newCert(t, rsaKey, clk.Now().Add(48*time.Hour), "r.test")
+		ld := newCountingLoader()
+		ld.set("r.test", v1.cert)
+		cache := mustNew(t, ld, tlscache.WithNow(clk.Now), tlscache.WithTTL(time.Hour),
+			tlscache.WithRefreshAhead(10*time.Minute), tlscache.WithNegativeTTL(time.Minute, time.Minute))
+		defer cache.Close()
+		get := func() *tls.Certificate {
+			t.Helper()
+			c, err := cache.GetCertificate(hello("r.test"))
+			if err != nil {
+				t.Fatalf("GetCertificate(%q) = %v", "r.test", err)
+			}
+			return c
 		}
-		return c
-	}
-	if !bytesEqual(get().Certificate[0], v1.cert.Certificate[0]) {
-		t.Fatal("first load did not serve v1")
-	}
-	ld.set("r.test", v2.cert)
-	// Refresh starts 10-15 minutes before expiry at 60 minutes.
-	clk.Advance(44 * time.Minute)
-	if n := ld.count("r.test"); n != 1 {
-		t.Errorf("loads at 44m = %d, want 1 (refresh not due)", n)
-	}
-	clk.Advance(6 * time.Minute) // 50m: due
-	eventually(t, "refresh to land", func() bool { return bytesEqual(get().Certificate[0], v2.cert.Certificate[0]) })
-	if st := cache.Stats(); st.Refreshes != 1 || st.Misses != 1 {
-		t.Errorf("Stats() refreshes=%d misses=%d, want 1 and 1", st.Refreshes, st.Misses)
-	}
+		if !bytesEqual(get().Certificate[0], v1.cert.Certificate[0]) {
+			t.Fatal("first load did not serve v1")
+		}
+		ld.set("r.test", v2.cert)
+		// Refresh starts 10-15 minutes before expiry at 60 minutes.
+		clk.Advance(44 * time.Minute)
+		if n := ld.count("r.test"); n != 1 {
+			t.Errorf("loads at 44m = %d, want 1 (refresh not due)", n)
+		}
+		clk.Advance(6 * time.Minute) // 50m: due
+		eventually(t, "refresh to land", func() bool { return bytesEqual(get().Certificate[0], v2.cert.Certificate[0]) })
+		if st := cache.Stats(); st.Refreshes != 1 || st.Misses != 1 {
+			t.Errorf("Stats() refreshes=%d misses=%d, want 1 and 1", st.Refreshes, st.Misses)
+		}
 
-	// Now refreshes fail: the old (v2) certificate serves until expiry.
-	ld.fail("r.test", errBoom)
-	clk.Advance(50 * time.Minute) // 100m: v2 loaded at 50m, refresh due by 100m
-	eventually(t, "failed refresh", func() bool { return cache.Stats().RefreshErrors >= 1 })
-	if !bytesEqual(get().Certificate[0], v2.cert.Certificate[0]) {
-		t.Error("old certificate not served while refresh fails")
-	}
-	clk.Advance(10 * time.Minute) // 110m: past v2's expiry at 110m
-	eventually(t, "expiry", func() bool { return cache.Stats().Evictions.Expired == 1 })
-	if _, err := cache.GetCertificate(hello("r.test")); !errors.Is(err, errBoom) {
-		t.Errorf("GetCertificate after expiry = %v, want the loader's error", err)
-	}
+		// Now refreshes fail: the old (v2) certificate serves until expiry.
+		ld.fail("r.test", errBoom)
+		clk.Advance(50 * time.Minute) // 100m: v2 loaded at 50m, refresh due by 100m
+		eventually(t, "failed refresh", func() bool { return cache.Stats().RefreshErrors >= 1 })
+		if !bytesEqual(get().Certificate[0], v2.cert.Certificate[0]) {
+			t.Error("old certificate not served while refresh fails")
+		}
+		clk.Advance(10 * time.Minute) // 110m: past v2's expiry at 110m
+		eventually(t, "expiry", func() bool { return cache.Stats().Evictions.Expired == 1 })
+		if _, err := cache.GetCertificate(hello("r.test")); !errors.Is(err, errBoom) {
+			t.Errorf("GetCertificate after expiry = %v, want the loader's error", err)
+		}
+	})
 }
 
 // TestExpiryFollowsNotAfter: a certificate that expires before the TTL is
 // dropped skew before its NotAfter.
 func TestExpiryFollowsNotAfter(t *testing.T) {
-	clk := newFakeClock()
-	short := newCert(t, ecdsaKey, clk.Now().Add(30*time.Minute), "s.test")
-	ld := newCountingLoader()
-	ld.set("s.test", short.cert)
-	cache := tlscache.New(ld, tlscache.WithClock(clk), tlscache.WithTTL(24*time.Hour),
-		tlscache.WithSkew(5*time.Minute), tlscache.WithRefreshAhead(-1))
-	defer cache.Close()
-	if _, err := cache.GetCertificate(hello("s.test")); err != nil {
-		t.Fatal(err)
-	}
-	clk.Advance(24*time.Minute + 59*time.Second)
-	if st := cache.Stats(); st.Entries != 1 {
-		t.Fatalf("entries at 24m59s = %d, want 1", st.Entries)
-	}
-	clk.Advance(time.Second)
-	if st := cache.Stats(); st.Entries != 0 || st.Evictions.Expired != 1 {
-		t.Errorf("at 25m: entries=%d expired=%d, want 0 and 1", st.Entries, st.Evictions.Expired)
-	}
-	if _, err := cache.GetCertificate(hello("s.test")); err != nil {
-		t.Fatal(err)
-	}
-	if n := ld.count("s.test"); n != 2 {
-		t.Errorf("loads = %d, want 2", n)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		clk := newTestClock()
+		short := newCert(t, ecdsaKey, clk.Now().Add(30*time.Minute), "s.test")
+		ld := newCountingLoader()
+		ld.set("s.test", short.cert)
+		cache := mustNew(t, ld, tlscache.WithNow(clk.Now), tlscache.WithTTL(24*time.Hour),
+			tlscache.WithSkew(5*time.Minute), tlscache.WithRefreshAhead(-1))
+		defer cache.Close()
+		if _, err := cache.GetCertificate(hello("s.test")); err != nil {
+			t.Fatal(err)
+		}
+		clk.Advance(24*time.Minute + 59*time.Second)
+		if st := cache.Stats(); st.Entries != 1 {
+			t.Fatalf("entries at 24m59s = %d, want 1", st.Entries)
+		}
+		clk.Advance(time.Second)
+		if st := cache.Stats(); st.Entries != 0 || st.Evictions.Expired != 1 {
+			t.Errorf("at 25m: entries=%d expired=%d, want 0 and 1", st.Entries, st.Evictions.Expired)
+		}
+		if _, err := cache.GetCertificate(hello("s.test")); err != nil {
+			t.Fatal(err)
+		}
+		if n := ld.count("s.test"); n != 2 {
+			t.Errorf("loads = %d, want 2", n)
+		}
+	})
 }
 
 // TestSNIFlood sends random names, some loadable and some not, and checks
@@ -475,7 +486,7 @@ func TestSNIFlood(t *testing.T) {
 	const maxE, maxN, names = 200, 300, 10000
 	good := yearCert(t, "*.good.test")
 	var loads atomic.Int64
-	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+	cache := mustNew(t, tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
 		loads.Add(1)
 		if strings.HasSuffix(name, ".ok.test") || name == "hot.test" {
 			return good.cert, nil // does not cover the name: cached under the exact name
@@ -518,7 +529,7 @@ func TestInvalidate(t *testing.T) {
 	v2 := yearCert(t, "i.test")
 	ld := newCountingLoader()
 	ld.set("i.test", v1.cert)
-	cache := tlscache.New(ld)
+	cache := mustNew(t, ld)
 	defer cache.Close()
 	got, _ := cache.GetCertificate(hello("i.test"))
 	if !bytesEqual(got.Certificate[0], v1.cert.Certificate[0]) {
@@ -544,7 +555,7 @@ func TestDefaultName(t *testing.T) {
 	c1 := yearCert(t, "default.test")
 	ld := newCountingLoader()
 	ld.set("default.test", c1.cert)
-	cache := tlscache.New(ld, tlscache.WithDefaultName("Default.Test"))
+	cache := mustNew(t, ld, tlscache.WithDefaultName("Default.Test"))
 	defer cache.Close()
 	if _, err := cache.GetCertificate(hello("")); err != nil {
 		t.Errorf("GetCertificate(no SNI) = %v", err)
@@ -556,7 +567,7 @@ func TestClose(t *testing.T) {
 	ld := newCountingLoader()
 	ld.set("c.test", c1.cert)
 	started := make(chan struct{})
-	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+	cache := mustNew(t, tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
 		if name == "block.test" {
 			close(started)
 			<-ctx.Done()
@@ -592,7 +603,7 @@ func TestStatsJSON(t *testing.T) {
 	c1 := yearCert(t, "j.test")
 	ld := newCountingLoader()
 	ld.set("j.test", c1.cert)
-	cache := tlscache.New(ld)
+	cache := mustNew(t, ld)
 	defer cache.Close()
 	cache.GetCertificate(hello("j.test"))
 	b, err := json.Marshal(cache.Stats())
@@ -612,48 +623,50 @@ func TestStatsJSON(t *testing.T) {
 // all inside the refresh window, so a fleet of names does not reload at
 // once.
 func TestRefreshJitter(t *testing.T) {
-	const n = 40
-	clk := newFakeClock()
-	c1 := newCert(t, ecdsaKey, clk.Now().Add(48*time.Hour), "j.test")
-	var loads atomic.Int64
-	var deadlineOK atomic.Bool
-	deadlineOK.Store(true)
-	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
-		loads.Add(1)
-		if d, ok := ctx.Deadline(); !ok || time.Until(d) > 3*time.Second {
-			deadlineOK.Store(false)
+	synctest.Test(t, func(t *testing.T) {
+		const n = 40
+		clk := newTestClock()
+		c1 := newCert(t, ecdsaKey, clk.Now().Add(48*time.Hour), "j.test")
+		var loads atomic.Int64
+		var deadlineOK atomic.Bool
+		deadlineOK.Store(true)
+		cache := mustNew(t, tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+			loads.Add(1)
+			if d, ok := ctx.Deadline(); !ok || time.Until(d) > 3*time.Second {
+				deadlineOK.Store(false)
+			}
+			return c1.cert, nil
+		}), tlscache.WithNow(clk.Now), tlscache.WithTTL(time.Hour), tlscache.WithRefreshAhead(10*time.Minute),
+			tlscache.WithLoadTimeout(3*time.Second))
+		defer cache.Close()
+		for i := range n {
+			if _, err := cache.GetCertificate(hello(fmt.Sprintf("n%d.test", i))); err != nil {
+				t.Fatal(err)
+			}
 		}
-		return c1.cert, nil
-	}), tlscache.WithClock(clk), tlscache.WithTTL(time.Hour), tlscache.WithRefreshAhead(10*time.Minute),
-		tlscache.WithLoadTimeout(3*time.Second))
-	defer cache.Close()
-	for i := range n {
-		if _, err := cache.GetCertificate(hello(fmt.Sprintf("n%d.test", i))); err != nil {
-			t.Fatal(err)
+		clk.Advance(45*time.Minute - 30*time.Second)
+		if got := cache.Stats().Refreshes; got != 0 {
+			t.Fatalf("refreshes before the window = %d, want 0", got)
 		}
-	}
-	clk.Advance(45*time.Minute - 30*time.Second)
-	if got := cache.Stats().Refreshes; got != 0 {
-		t.Fatalf("refreshes before the window = %d, want 0", got)
-	}
-	steps := 0
-	for range 11 { // 44m30s .. 50m, in 30 s steps
-		before := cache.Stats().Refreshes
-		clk.Advance(30 * time.Second)
-		if cache.Stats().Refreshes > before {
-			steps++
+		steps := 0
+		for range 11 { // 44m30s .. 50m, in 30 s steps
+			before := cache.Stats().Refreshes
+			clk.Advance(30 * time.Second)
+			if cache.Stats().Refreshes > before {
+				steps++
+			}
 		}
-	}
-	eventually(t, "refreshes to finish", func() bool { return cache.Stats().InFlight == 0 })
-	if got := cache.Stats().Refreshes; got != n {
-		t.Errorf("refreshes by 50m = %d, want %d", got, n)
-	}
-	if steps < 4 {
-		t.Errorf("refreshes fell in %d of 11 half-minute steps, want them spread over at least 4", steps)
-	}
-	if !deadlineOK.Load() {
-		t.Error("loader context lacked the load timeout's deadline")
-	}
+		eventually(t, "refreshes to finish", func() bool { return cache.Stats().InFlight == 0 })
+		if got := cache.Stats().Refreshes; got != n {
+			t.Errorf("refreshes by 50m = %d, want %d", got, n)
+		}
+		if steps < 4 {
+			t.Errorf("refreshes fell in %d of 11 half-minute steps, want them spread over at least 4", steps)
+		}
+		if !deadlineOK.Load() {
+			t.Error("loader context lacked the load timeout's deadline")
+		}
+	})
 }
 
 // TestLogger: unknown names (ErrNotFound, the client's doing) stay below
@@ -668,7 +681,7 @@ func TestLogger(t *testing.T) {
 	}), &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ld := newCountingLoader()
 	ld.fail("broken.test", errBoom)
-	cache := tlscache.New(ld, tlscache.WithLogger(logger))
+	cache := mustNew(t, ld, tlscache.WithLogger(logger))
 	defer cache.Close()
 	for i := range 20 {
 		cache.GetCertificate(hello(fmt.Sprintf("r%d.test", i)))

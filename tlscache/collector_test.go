@@ -13,7 +13,7 @@ func TestCollector(t *testing.T) {
 	c1 := yearCert(t, "m.test")
 	ld := newCountingLoader()
 	ld.set("m.test", c1.cert)
-	cache := tlscache.New(ld, tlscache.WithMaxEntries(5))
+	cache := mustNew(t, ld, tlscache.WithMaxEntries(5))
 	defer cache.Close()
 	for range 3 {
 		cache.GetCertificate(hello("m.test"))

@@ -88,6 +88,21 @@
 // and waits for it, and [Cache.Stats] returns counters that
 // [NewCollector] exports to Prometheus (no label ever carries a name).
 //
+// # Options and their values
+//
+// Every option follows the rule shared by gotune's packages: zero means the
+// documented default (the Default constants); a negative value means "off"
+// where an option can be switched off, and has a name there ([NoTTL],
+// [NoRefreshAhead], [NoSkew], [NoNegativeCache]); any other value the cache
+// cannot honour (a negative bound on entries, bytes or concurrent loads, a
+// negative load timeout, a bound over [MaxEntriesLimit], a negative TTL
+// maximum below its base) makes [New] return an error that names the
+// option and the value. [NewSessionCache], which returns no error, takes
+// zero for [DefaultSessionCapacity] and panics on a negative capacity.
+//
+// The cache reads the time with time.Now and waits with time.AfterFunc,
+// so tests drive it with testing/synctest; it exports no clock.
+//
 // # Loaders
 //
 // A [Loader] is one method, Load(ctx, name); [LoaderFunc] adapts a
@@ -99,12 +114,15 @@
 // # A multi-tenant server
 //
 //	loader := tlscache.NewDir("/etc/certs") // tenant-a.example.com.crt, _.example.com.crt, ...
-//	certs := tlscache.New(loader,
+//	certs, err := tlscache.New(loader,
 //		tlscache.WithMaxEntries(50_000),
 //		tlscache.WithTTL(10*time.Minute),   // pick up renewed files within minutes
 //		tlscache.WithDefaultName("example.com"),
 //		tlscache.WithLogger(slog.Default()),
 //	)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
 //	defer certs.Close()
 //	prometheus.MustRegister(tlscache.NewCollector(certs, "tenants"))
 //

@@ -41,7 +41,10 @@ func ExampleStaticPEM() {
 	if err != nil {
 		panic(err)
 	}
-	certs := tlscache.New(loader, tlscache.WithDefaultName("localhost"))
+	certs, err := tlscache.New(loader, tlscache.WithDefaultName("localhost"))
+	if err != nil {
+		panic(err)
+	}
 	defer certs.Close()
 	cfg := &tls.Config{GetCertificate: certs.GetCertificate}
 	_ = cfg // tls.NewListener(ln, cfg), http.Server{TLSConfig: cfg}, ...
@@ -75,7 +78,10 @@ func ExampleLoaderFunc() {
 		c, err := tls.X509KeyPair(certPEM, keyPEM)
 		return &c, err
 	})
-	certs := tlscache.New(issue, tlscache.WithMaxEntries(1000))
+	certs, err := tlscache.New(issue, tlscache.WithMaxEntries(1000))
+	if err != nil {
+		panic(err)
+	}
 	defer certs.Close()
 	a, _ := certs.GetCertificate(&tls.ClientHelloInfo{ServerName: "a.test"})
 	b, _ := certs.GetCertificate(&tls.ClientHelloInfo{ServerName: "A.TEST."})
@@ -91,4 +97,21 @@ func ExampleNewSessionCache() {
 	st := sessions.Stats()
 	fmt.Println(st.Capacity, st.Hits, st.Misses)
 	// Output: 128 0 0
+}
+
+// Options take zero for their default and a negative value, or its name,
+// for "off"; a value New cannot honour is an error naming the option.
+func ExampleNew_options() {
+	loader := tlscache.NewStatic()
+	_, err := tlscache.New(loader,
+		tlscache.WithTTL(0), // the default, an hour
+		tlscache.WithRefreshAhead(tlscache.NoRefreshAhead), // no background refresh
+		tlscache.WithMaxNegativeEntries(tlscache.NoNegativeCache),
+	)
+	fmt.Println(err)
+	_, err = tlscache.New(loader, tlscache.WithMaxEntries(-1))
+	fmt.Println(err)
+	// Output:
+	// <nil>
+	// tlscache: WithMaxEntries(-1): must not be negative (0 means the default)
 }

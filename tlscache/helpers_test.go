@@ -17,6 +17,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gotune/gotune/tlscache"
@@ -144,77 +145,35 @@ func (l *countingLoader) Load(_ context.Context, name string) (*tls.Certificate,
 
 func hello(name string) *tls.ClientHelloInfo { return &tls.ClientHelloInfo{ServerName: name} }
 
-// fakeClock is a manual clock; Advance runs due timers synchronously.
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []*fakeTimer
+// testClock is the cache's clock in a synctest bubble: the bubble's fake
+// time plus an offset. Advance lets the bubble's time pass, so the timers
+// due run and the goroutines they start settle; Jump moves only the
+// cache's reading of the time, as when a VM is paused or a loaded machine
+// runs timers late. Pass it as tlscache.WithNow(clk.Now).
+type testClock struct{ off atomic.Int64 }
+
+func newTestClock() *testClock { return &testClock{} }
+
+func (c *testClock) Now() time.Time { return time.Now().Add(time.Duration(c.off.Load())) }
+
+// Advance sleeps for d on the bubble's clock and waits for the timers
+// and loads it set off to settle.
+func (c *testClock) Advance(d time.Duration) {
+	time.Sleep(d)
+	synctest.Wait()
 }
 
-type fakeTimer struct {
-	c             *fakeClock
-	at            time.Time
-	f             func()
-	stopped, done bool
-}
+// Jump moves the cache's clock by d without running any timer.
+func (c *testClock) Jump(d time.Duration) { c.off.Add(int64(d)) }
 
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Now().Truncate(time.Second)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) AfterFunc(d time.Duration, f func()) tlscache.Timer {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	t := &fakeTimer{c: c, at: c.now.Add(d), f: f}
-	c.timers = append(c.timers, t)
-	return t
-}
-
-func (t *fakeTimer) Stop() bool {
-	t.c.mu.Lock()
-	defer t.c.mu.Unlock()
-	if t.stopped || t.done {
-		return false
+// mustNew is tlscache.New for options a test knows to be valid.
+func mustNew(tb testing.TB, ld tlscache.Loader, opts ...tlscache.Option) *tlscache.Cache {
+	tb.Helper()
+	c, err := tlscache.New(ld, opts...)
+	if err != nil {
+		tb.Fatalf("tlscache.New = %v", err)
 	}
-	t.stopped = true
-	return true
-}
-
-// Advance moves time forward by d in one step and runs the timers due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	var due []*fakeTimer
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		switch {
-		case t.stopped || t.done:
-		case !t.at.After(c.now):
-			t.done = true
-			due = append(due, t)
-		default:
-			kept = append(kept, t)
-		}
-	}
-	c.timers = kept
-	c.mu.Unlock()
-	for _, t := range due {
-		t.f()
-	}
-}
-
-// Jump moves time forward by d without running any timer, as when a VM
-// is paused or a loaded machine runs timers late.
-func (c *fakeClock) Jump(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
+	return c
 }
 
 // eventually polls cond for up to 5 s.

@@ -275,7 +275,7 @@ func runLifeCase(t *testing.T, tc lifeCase, ld lifeLoader) {
 		certs[label] = c
 		leaves[string(c.cert.Certificate[0])] = label
 	}
-	cache := tlscache.New(ld, tc.opts...)
+	cache := mustNew(t, ld, tc.opts...)
 	defer cache.Close()
 	swaps := tc.swaps
 	for at := time.Duration(0); at <= tc.horizon; at += tc.step {
@@ -331,7 +331,7 @@ func TestCertificateLifeRealTime(t *testing.T) {
 	c := newCert(t, ecdsaKey, time.Now().Add(8*time.Second), "rt.test")
 	ld := newCountingLoader()
 	ld.set("rt.test", c.cert)
-	cache := tlscache.New(ld, tlscache.WithTTL(time.Second), tlscache.WithRefreshAhead(500*time.Millisecond),
+	cache := mustNew(t, ld, tlscache.WithTTL(time.Second), tlscache.WithRefreshAhead(500*time.Millisecond),
 		tlscache.WithNegativeTTL(100*time.Millisecond, 100*time.Millisecond))
 	defer cache.Close()
 	notAfter := c.cert.Leaf

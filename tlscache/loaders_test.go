@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gotune/gotune/tlscache"
@@ -151,29 +152,31 @@ func TestDir(t *testing.T) {
 // TestDirThroughCache: a cache with a short TTL over Dir picks up a
 // replaced certificate at its background refresh.
 func TestDirThroughCache(t *testing.T) {
-	dir := t.TempDir()
-	v1 := yearCert(t, "d.test")
-	writePair(t, dir, "d.test", v1)
-	clk := newFakeClock()
-	cache := tlscache.New(tlscache.NewDir(dir), tlscache.WithClock(clk), tlscache.WithTTL(time.Minute),
-		tlscache.WithRefreshAhead(20*time.Second))
-	defer cache.Close()
-	leaf := func() *x509.Certificate {
-		c, err := cache.GetCertificate(hello("d.test"))
-		if err != nil {
-			t.Fatal(err)
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		v1 := yearCert(t, "d.test")
+		writePair(t, dir, "d.test", v1)
+		clk := newTestClock()
+		cache := mustNew(t, tlscache.NewDir(dir), tlscache.WithNow(clk.Now), tlscache.WithTTL(time.Minute),
+			tlscache.WithRefreshAhead(20*time.Second))
+		defer cache.Close()
+		leaf := func() *x509.Certificate {
+			c, err := cache.GetCertificate(hello("d.test"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c.Leaf
 		}
-		return c.Leaf
-	}
-	if !bytesEqual(leaf().Raw, v1.cert.Certificate[0]) {
-		t.Fatal("not v1")
-	}
-	v2 := yearCert(t, "d.test")
-	writePair(t, dir, "d.test", v2)
-	future := time.Now().Add(time.Minute)
-	os.Chtimes(filepath.Join(dir, "d.test.crt"), future, future)
-	clk.Advance(50 * time.Second)
-	eventually(t, "the replaced file to be served", func() bool { return bytesEqual(leaf().Raw, v2.cert.Certificate[0]) })
+		if !bytesEqual(leaf().Raw, v1.cert.Certificate[0]) {
+			t.Fatal("not v1")
+		}
+		v2 := yearCert(t, "d.test")
+		writePair(t, dir, "d.test", v2)
+		future := time.Now().Add(time.Minute)
+		os.Chtimes(filepath.Join(dir, "d.test.crt"), future, future)
+		clk.Advance(50 * time.Second)
+		eventually(t, "the replaced file to be served", func() bool { return bytesEqual(leaf().Raw, v2.cert.Certificate[0]) })
+	})
 }
 
 // FuzzStaticAddPEM: arbitrary PEM input gives an error or a loadable

@@ -65,6 +65,9 @@ func (h *negHeap) Pop() any {
 }
 
 func (c *Cache) addNegativeLocked(name string, err error, now time.Time) {
+	if c.cfg.maxNegative == 0 { // NoNegativeCache
+		return
+	}
 	c.sweepNegativeLocked(now)
 	n := c.neg[name]
 	if n == nil {
@@ -164,7 +167,7 @@ func (c *Cache) armSweepLocked(now time.Time) {
 	}
 	d := min(max(c.negHeap[0].forget.Sub(now), 0), c.cfg.negTTL)
 	c.wg.Add(1)
-	c.sweep = c.cfg.clock.AfterFunc(d, func() {
+	c.sweep = time.AfterFunc(d, func() {
 		defer c.wg.Done()
 		c.mu.Lock()
 		defer c.mu.Unlock()
@@ -172,7 +175,7 @@ func (c *Cache) armSweepLocked(now time.Time) {
 		if c.closed {
 			return
 		}
-		now := c.cfg.clock.Now()
+		now := c.cfg.now()
 		c.sweepNegativeLocked(now)
 		c.armSweepLocked(now)
 	})

@@ -49,7 +49,7 @@ func TestSessionResumption(t *testing.T) {
 	if err := ld.Add(c.cert); err != nil {
 		t.Fatal(err)
 	}
-	cache := tlscache.New(ld)
+	cache := mustNew(t, ld)
 	defer cache.Close()
 	addr, stop := serveTLS(t, &tls.Config{GetCertificate: cache.GetCertificate})
 	defer stop()

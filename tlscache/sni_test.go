@@ -66,7 +66,7 @@ func TestServerNames(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			var asked []string
 			var mu sync.Mutex
-			cache := tlscache.New(tlscache.LoaderFunc(func(_ context.Context, name string) (*tls.Certificate, error) {
+			cache := mustNew(t, tlscache.LoaderFunc(func(_ context.Context, name string) (*tls.Certificate, error) {
 				mu.Lock()
 				asked = append(asked, name)
 				mu.Unlock()
@@ -110,7 +110,7 @@ func TestServerNames(t *testing.T) {
 // asks the loader for the default name (here none, so "").
 func TestEmptyServerName(t *testing.T) {
 	ld := newCountingLoader()
-	cache := tlscache.New(ld)
+	cache := mustNew(t, ld)
 	defer cache.Close()
 	_, err := cache.GetCertificate(hello(""))
 	if !errors.Is(err, tlscache.ErrNotFound) || ld.count("") != 1 || cache.Stats().InvalidNames != 0 {
@@ -134,7 +134,7 @@ func TestErrorQuotesNameOnce(t *testing.T) {
 		"dir":    tlscache.NewDir(t.TempDir()),
 		"plain":  tlscache.LoaderFunc(func(context.Context, string) (*tls.Certificate, error) { return nil, errBoom }),
 	} {
-		cache := tlscache.New(ld)
+		cache := mustNew(t, ld)
 		for _, name := range []string{"unknown.test", strings.Repeat("a", 63) + "." + strings.Repeat("b", 63) + ".test"} {
 			_, err := cache.GetCertificate(hello(name))
 			if n := strings.Count(err.Error(), strings.Repeat("a", 40)) + strings.Count(err.Error(), `"unknown.test"`); n != 1 {
@@ -180,7 +180,7 @@ func TestQuoteName(t *testing.T) {
 func TestNegativeCacheBytes(t *testing.T) {
 	const maxBytes = 64 << 10
 	msg := strings.Repeat("x", 2000)
-	cache := tlscache.New(tlscache.LoaderFunc(func(_ context.Context, name string) (*tls.Certificate, error) {
+	cache := mustNew(t, tlscache.LoaderFunc(func(_ context.Context, name string) (*tls.Certificate, error) {
 		return nil, fmt.Errorf("%s: %w", msg, tlscache.ErrNotFound)
 	}), tlscache.WithMaxNegativeBytes(maxBytes), tlscache.WithMaxNegativeEntries(10000))
 	defer cache.Close()
@@ -207,7 +207,7 @@ func TestNegativeCacheBytes(t *testing.T) {
 func TestNegativeCacheFreed(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var loads atomic.Int64
-		cache := tlscache.New(tlscache.LoaderFunc(func(context.Context, string) (*tls.Certificate, error) {
+		cache := mustNew(t, tlscache.LoaderFunc(func(context.Context, string) (*tls.Certificate, error) {
 			loads.Add(1)
 			return nil, tlscache.ErrNotFound
 		}), tlscache.WithNegativeTTL(time.Second, 4*time.Second))
@@ -252,7 +252,7 @@ func TestLoaderAttacks(t *testing.T) {
 				noKey.PrivateKey = nil
 				var bad atomic.Bool
 				bad.Store(true)
-				cache := tlscache.New(tlscache.LoaderFunc(func(_ context.Context, name string) (*tls.Certificate, error) {
+				cache := mustNew(t, tlscache.LoaderFunc(func(_ context.Context, name string) (*tls.Certificate, error) {
 					if bad.Load() {
 						return tc.load()
 					}
@@ -306,7 +306,7 @@ func TestSNIFloodHeap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cache := tlscache.New(static)
+	cache := mustNew(t, static)
 	defer cache.Close()
 	src := make([]byte, 128<<10)
 	const hostBytes = "abcdefghijklmnopqrstuvwxyz0123456789-_."
@@ -381,7 +381,7 @@ func TestLoaderCallsBack(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		c1 := yearCert(t, "ok.test")
 		var cache *tlscache.Cache
-		cache = tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+		cache = mustNew(t, tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
 			if name == "self.test" {
 				cache.Stats()
 				cache.Invalidate("ok.test")

@@ -10,7 +10,7 @@ type Stats struct {
 	Entries    int `json:"entries"`
 	MaxEntries int `json:"max_entries"`
 	// NegativeEntries is the number of remembered failed loads; it never
-	// exceeds MaxNegativeEntries. A failure answers handshakes for its
+	// exceeds MaxNegativeEntries, which is 0 under [NoNegativeCache]. A failure answers handshakes for its
 	// backoff d, is kept for another d to remember the count of failures
 	// in a row, and is then freed within one base negative TTL (see
 	// [WithNegativeTTL]).

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/gotune/gotune/tlscache"
@@ -21,119 +22,127 @@ import (
 // Once the cache has seen the new time, by any miss, a hit must not serve
 // the expired certificate.
 func TestExpiredNeverServedWhenTimerLate(t *testing.T) {
-	clk := newFakeClock()
-	short := newCert(t, ecdsaKey, clk.Now().Add(time.Hour), "e.test")
-	other := yearCert(t, "other.test")
-	ld := newCountingLoader()
-	ld.set("e.test", short.cert)
-	ld.set("other.test", other.cert)
-	cache := tlscache.New(ld, tlscache.WithClock(clk), tlscache.WithTTL(24*time.Hour),
-		tlscache.WithRefreshAhead(-1))
-	defer cache.Close()
-	first, err := cache.GetCertificate(hello("e.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk.Jump(2 * time.Hour) // past NotAfter; the expiry timer does not run
-	if _, err := cache.GetCertificate(hello("other.test")); err != nil {
-		t.Fatal(err)
-	}
-	for _, sni := range []string{"e.test", "E.test."} {
-		got, err := cache.GetCertificate(hello(sni))
-		if got == first {
-			t.Fatalf("GetCertificate(%q) served the certificate that expired at %v, an hour ago", sni, first.Leaf.NotAfter)
+	synctest.Test(t, func(t *testing.T) {
+		clk := newTestClock()
+		short := newCert(t, ecdsaKey, clk.Now().Add(time.Hour), "e.test")
+		other := yearCert(t, "other.test")
+		ld := newCountingLoader()
+		ld.set("e.test", short.cert)
+		ld.set("other.test", other.cert)
+		cache := mustNew(t, ld, tlscache.WithNow(clk.Now), tlscache.WithTTL(24*time.Hour),
+			tlscache.WithRefreshAhead(-1))
+		defer cache.Close()
+		first, err := cache.GetCertificate(hello("e.test"))
+		if err != nil {
+			t.Fatal(err)
 		}
-		if !errors.Is(err, tlscache.ErrExpired) {
-			t.Errorf("GetCertificate(%q) = %v, want ErrExpired (the loader still returns the expired certificate)", sni, err)
+		clk.Jump(2 * time.Hour) // past NotAfter; the expiry timer does not run
+		if _, err := cache.GetCertificate(hello("other.test")); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if st := cache.Stats(); st.Evictions.Expired != 1 || st.Entries != 1 {
-		t.Errorf("Stats() expired=%d entries=%d, want 1 and 1 (other.test)", st.Evictions.Expired, st.Entries)
-	}
+		for _, sni := range []string{"e.test", "E.test."} {
+			got, err := cache.GetCertificate(hello(sni))
+			if got == first {
+				t.Fatalf("GetCertificate(%q) served the certificate that expired at %v, an hour ago", sni, first.Leaf.NotAfter)
+			}
+			if !errors.Is(err, tlscache.ErrExpired) {
+				t.Errorf("GetCertificate(%q) = %v, want ErrExpired (the loader still returns the expired certificate)", sni, err)
+			}
+		}
+		if st := cache.Stats(); st.Evictions.Expired != 1 || st.Entries != 1 {
+			t.Errorf("Stats() expired=%d entries=%d, want 1 and 1 (other.test)", st.Evictions.Expired, st.Entries)
+		}
+	})
 }
 
 // TestExpiredNeverServedByTick: with no miss at all, the cache's own clock
 // timer (armed while entries are cached) brings the hit path's clock up to
 // date.
 func TestExpiredNeverServedByTick(t *testing.T) {
-	clk := newFakeClock()
-	short := newCert(t, ecdsaKey, clk.Now().Add(time.Hour), "e.test")
-	ld := newCountingLoader()
-	ld.set("e.test", short.cert)
-	cache := tlscache.New(ld, tlscache.WithClock(clk), tlscache.WithTTL(24*time.Hour),
-		tlscache.WithRefreshAhead(-1), tlscache.WithSkew(time.Second))
-	defer cache.Close()
-	first, err := cache.GetCertificate(hello("e.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	// Still servable a minute before NotAfter.
-	clk.Advance(59 * time.Minute)
-	if got, err := cache.GetCertificate(hello("e.test")); got != first || err != nil {
-		t.Fatalf("GetCertificate a minute before NotAfter = %v, want the cached certificate", err)
-	}
-	clk.Jump(61 * time.Minute)
-	clk.Advance(time.Second) // runs the clock timer (and the late expiry timer)
-	if got, _ := cache.GetCertificate(hello("e.test")); got == first {
-		t.Fatal("GetCertificate served an expired certificate")
-	}
+	synctest.Test(t, func(t *testing.T) {
+		clk := newTestClock()
+		short := newCert(t, ecdsaKey, clk.Now().Add(time.Hour), "e.test")
+		ld := newCountingLoader()
+		ld.set("e.test", short.cert)
+		cache := mustNew(t, ld, tlscache.WithNow(clk.Now), tlscache.WithTTL(24*time.Hour),
+			tlscache.WithRefreshAhead(-1), tlscache.WithSkew(time.Second))
+		defer cache.Close()
+		first, err := cache.GetCertificate(hello("e.test"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Still servable a minute before NotAfter.
+		clk.Advance(59 * time.Minute)
+		if got, err := cache.GetCertificate(hello("e.test")); got != first || err != nil {
+			t.Fatalf("GetCertificate a minute before NotAfter = %v, want the cached certificate", err)
+		}
+		clk.Jump(61 * time.Minute)
+		clk.Advance(time.Second) // runs the clock timer (and the late expiry timer)
+		if got, _ := cache.GetCertificate(hello("e.test")); got == first {
+			t.Fatal("GetCertificate served an expired certificate")
+		}
+	})
 }
 
 // TestExpiryStrictlyBeforeNotAfter: a certificate already inside the skew
 // window is served, but the cache stops serving it a margin before its
 // NotAfter, never at or after it.
 func TestExpiryStrictlyBeforeNotAfter(t *testing.T) {
-	clk := newFakeClock()
-	notAfter := clk.Now().Add(2 * time.Minute)
-	c1 := newCert(t, ecdsaKey, notAfter, "w.test")
-	ld := newCountingLoader()
-	ld.set("w.test", c1.cert)
-	cache := tlscache.New(ld, tlscache.WithClock(clk), tlscache.WithSkew(5*time.Minute),
-		tlscache.WithRefreshAhead(-1))
-	defer cache.Close()
-	first, err := cache.GetCertificate(hello("w.test"))
-	if err != nil {
-		t.Fatalf("GetCertificate inside the skew window = %v, want the certificate", err)
-	}
-	clk.Advance(notAfter.Sub(clk.Now()) - time.Second) // 1 s before NotAfter, timers run
-	if st := cache.Stats(); st.Entries != 0 || st.Evictions.Expired != 1 {
-		t.Errorf("1 s before NotAfter: entries=%d expired=%d, want 0 and 1", st.Entries, st.Evictions.Expired)
-	}
-	got, err := cache.GetCertificate(hello("w.test"))
-	if got == first || !errors.Is(err, tlscache.ErrExpired) {
-		t.Errorf("GetCertificate 1 s before NotAfter = %v, want ErrExpired and no certificate", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		clk := newTestClock()
+		notAfter := clk.Now().Add(2 * time.Minute)
+		c1 := newCert(t, ecdsaKey, notAfter, "w.test")
+		ld := newCountingLoader()
+		ld.set("w.test", c1.cert)
+		cache := mustNew(t, ld, tlscache.WithNow(clk.Now), tlscache.WithSkew(5*time.Minute),
+			tlscache.WithRefreshAhead(-1))
+		defer cache.Close()
+		first, err := cache.GetCertificate(hello("w.test"))
+		if err != nil {
+			t.Fatalf("GetCertificate inside the skew window = %v, want the certificate", err)
+		}
+		clk.Advance(notAfter.Sub(clk.Now()) - time.Second) // 1 s before NotAfter, timers run
+		if st := cache.Stats(); st.Entries != 0 || st.Evictions.Expired != 1 {
+			t.Errorf("1 s before NotAfter: entries=%d expired=%d, want 0 and 1", st.Entries, st.Evictions.Expired)
+		}
+		got, err := cache.GetCertificate(hello("w.test"))
+		if got == first || !errors.Is(err, tlscache.ErrExpired) {
+			t.Errorf("GetCertificate 1 s before NotAfter = %v, want ErrExpired and no certificate", err)
+		}
+	})
 }
 
 // TestNotYetValidRefused: a certificate whose NotBefore is in the future is
 // neither cached nor served, and the error quotes NotBefore.
 func TestNotYetValidRefused(t *testing.T) {
-	clk := newFakeClock()
-	early := yearCert(t, "early.test") // NotBefore: an hour ago, real time
-	ld := newCountingLoader()
-	ld.set("early.test", early.cert)
-	clk.Jump(-2 * time.Hour) // an hour before NotBefore
-	cache := tlscache.New(ld, tlscache.WithClock(clk), tlscache.WithNegativeTTL(time.Second, time.Second))
-	defer cache.Close()
-	got, err := cache.GetCertificate(hello("early.test"))
-	if got != nil || !errors.Is(err, tlscache.ErrInvalidCertificate) {
-		t.Fatalf("GetCertificate(not yet valid) returned a certificate: %v, error %v, want none and ErrInvalidCertificate", got != nil, err)
-	}
-	leaf, perr := x509.ParseCertificate(early.cert.Certificate[0])
-	if perr != nil {
-		t.Fatal(perr)
-	}
-	if nb := leaf.NotBefore.UTC().String(); !strings.Contains(err.Error(), nb) || !strings.Contains(err.Error(), "early.test") {
-		t.Errorf("error %q does not quote NotBefore %s and the name", err, nb)
-	}
-	if st := cache.Stats(); st.Entries != 0 {
-		t.Errorf("Stats().Entries = %d, want 0", st.Entries)
-	}
-	// Once valid, it loads.
-	clk.Advance(3 * time.Hour)
-	if _, err := cache.GetCertificate(hello("early.test")); err != nil {
-		t.Errorf("GetCertificate once valid = %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		clk := newTestClock()
+		early := yearCert(t, "early.test") // NotBefore: an hour ago, real time
+		ld := newCountingLoader()
+		ld.set("early.test", early.cert)
+		clk.Jump(-2 * time.Hour) // an hour before NotBefore
+		cache := mustNew(t, ld, tlscache.WithNow(clk.Now), tlscache.WithNegativeTTL(time.Second, time.Second))
+		defer cache.Close()
+		got, err := cache.GetCertificate(hello("early.test"))
+		if got != nil || !errors.Is(err, tlscache.ErrInvalidCertificate) {
+			t.Fatalf("GetCertificate(not yet valid) returned a certificate: %v, error %v, want none and ErrInvalidCertificate", got != nil, err)
+		}
+		leaf, perr := x509.ParseCertificate(early.cert.Certificate[0])
+		if perr != nil {
+			t.Fatal(perr)
+		}
+		if nb := leaf.NotBefore.UTC().String(); !strings.Contains(err.Error(), nb) || !strings.Contains(err.Error(), "early.test") {
+			t.Errorf("error %q does not quote NotBefore %s and the name", err, nb)
+		}
+		if st := cache.Stats(); st.Entries != 0 {
+			t.Errorf("Stats().Entries = %d, want 0", st.Entries)
+		}
+		// Once valid, it loads.
+		clk.Advance(3 * time.Hour)
+		if _, err := cache.GetCertificate(hello("early.test")); err != nil {
+			t.Errorf("GetCertificate once valid = %v", err)
+		}
+	})
 }
 
 // TestMaxConcurrentLoads: a flood of distinct names against a loader that
@@ -146,7 +155,7 @@ func TestMaxConcurrentLoads(t *testing.T) {
 	c1 := yearCert(t, "*.flood.test")
 	release := make(chan struct{})
 	var started atomic.Int64
-	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+	cache := mustNew(t, tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
 		started.Add(1)
 		<-release // ignores ctx on purpose
 		return c1.cert, nil
@@ -197,7 +206,7 @@ func TestMaxConcurrentLoadsPeak(t *testing.T) {
 	const maxLoads, names = 16, 1000
 	c1 := yearCert(t, "*.flood.test")
 	release := make(chan struct{})
-	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+	cache := mustNew(t, tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
 		<-release
 		return c1.cert, nil
 	}), tlscache.WithMaxConcurrentLoads(maxLoads), tlscache.WithLoadTimeout(time.Hour))
@@ -239,7 +248,7 @@ func TestMaxConcurrentLoadsPeak(t *testing.T) {
 func TestMaxConcurrentLoadsJoin(t *testing.T) {
 	c1 := yearCert(t, "j.test")
 	release := make(chan struct{})
-	cache := tlscache.New(tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
+	cache := mustNew(t, tlscache.LoaderFunc(func(ctx context.Context, name string) (*tls.Certificate, error) {
 		<-release
 		return c1.cert, nil
 	}), tlscache.WithMaxConcurrentLoads(1))
@@ -275,31 +284,33 @@ gotune_tlscache_overloaded_total 1
 // name missed, a busy cache's hits alone bring its clock up to date
 // within a bounded number of hits (a sampled clock read per P).
 func TestExpiredNeverServedBusy(t *testing.T) {
-	clk := newFakeClock()
-	short := newCert(t, ecdsaKey, clk.Now().Add(time.Hour), "b.test")
-	ld := newCountingLoader()
-	ld.set("b.test", short.cert)
-	cache := tlscache.New(ld, tlscache.WithClock(clk), tlscache.WithTTL(24*time.Hour),
-		tlscache.WithRefreshAhead(-1))
-	defer cache.Close()
-	first, err := cache.GetCertificate(hello("b.test"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	clk.Jump(2 * time.Hour)
-	// The hit counter has a stripe per P (a power of two, at most 1024);
-	// each samples the clock every 1024 hits.
-	stripes := 1
-	for stripes < min(max(runtime.GOMAXPROCS(0), runtime.NumCPU()), 1024) {
-		stripes *= 2
-	}
-	limit := 1024*stripes + 1
-	for i := range limit {
-		got, _ := cache.GetCertificate(hello("b.test"))
-		if got != first {
-			t.Logf("stopped serving the expired certificate after %d hits", i)
-			return
+	synctest.Test(t, func(t *testing.T) {
+		clk := newTestClock()
+		short := newCert(t, ecdsaKey, clk.Now().Add(time.Hour), "b.test")
+		ld := newCountingLoader()
+		ld.set("b.test", short.cert)
+		cache := mustNew(t, ld, tlscache.WithNow(clk.Now), tlscache.WithTTL(24*time.Hour),
+			tlscache.WithRefreshAhead(-1))
+		defer cache.Close()
+		first, err := cache.GetCertificate(hello("b.test"))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	t.Fatalf("GetCertificate still served the expired certificate after %d hits", limit)
+		clk.Jump(2 * time.Hour)
+		// The hit counter has a stripe per P (a power of two, at most 1024);
+		// each samples the clock every 1024 hits.
+		stripes := 1
+		for stripes < min(max(runtime.GOMAXPROCS(0), runtime.NumCPU()), 1024) {
+			stripes *= 2
+		}
+		limit := 1024*stripes + 1
+		for i := range limit {
+			got, _ := cache.GetCertificate(hello("b.test"))
+			if got != first {
+				t.Logf("stopped serving the expired certificate after %d hits", i)
+				return
+			}
+		}
+		t.Fatalf("GetCertificate still served the expired certificate after %d hits", limit)
+	})
 }

@@ -72,7 +72,10 @@ func serverConfigs(tb testing.TB, p pair) (map[string]*tls.Config, func()) {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	cache := tlscache.New(ld)
+	cache, err := tlscache.New(ld)
+	if err != nil {
+		tb.Fatal(err)
+	}
 	var mu sync.RWMutex
 	m := map[string]*tls.Certificate{}
 	rw := func(h *tls.ClientHelloInfo) (*tls.Certificate, error) {
@@ -279,7 +282,10 @@ func floodCases(cert *tls.Certificate) []floodCase {
 	})
 	cacheCase := func(ld tlscache.Loader) func(n int) (int, int64, func()) {
 		return func(n int) (int, int64, func()) {
-			c := tlscache.New(ld, tlscache.WithMaxEntries(floodBound), tlscache.WithMaxNegativeEntries(floodBound))
+			c, err := tlscache.New(ld, tlscache.WithMaxEntries(floodBound), tlscache.WithMaxNegativeEntries(floodBound))
+			if err != nil {
+				panic(err) // constant, valid options
+			}
 			m, heap := flood(n, c.GetCertificate, func() int { s := c.Stats(); return s.Entries + s.NegativeEntries })
 			return m, heap, func() { c.Close() }
 		}

@@ -65,7 +65,11 @@ func newSelfSigned(lifetime time.Duration, logger *slog.Logger) (*selfSigned, er
 	if err := s.renew(); err != nil {
 		return nil, err
 	}
-	s.cache = tlscache.New(s.static, tlscache.WithDefaultName(certNames[0]), tlscache.WithLogger(logger))
+	cache, err := tlscache.New(s.static, tlscache.WithDefaultName(certNames[0]), tlscache.WithLogger(logger))
+	if err != nil {
+		return nil, err
+	}
+	s.cache = cache
 	ctx, cancel := context.WithCancel(context.Background())
 	s.cancel = cancel
 	go s.loop(ctx)

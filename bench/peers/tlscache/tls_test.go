@@ -75,7 +75,10 @@ func newTLSCache(tb testing.TB, certs map[string]*tls.Certificate) (getter, func
 			tb.Fatal(err)
 		}
 	}
-	c := tlscache.New(ld, tlscache.WithMaxEntries(len(certs)))
+	c, err := tlscache.New(ld, tlscache.WithMaxEntries(len(certs)))
+	if err != nil {
+		tb.Fatal(err)
+	}
 	return c.GetCertificate, func() { c.Close() }
 }
 
@@ -198,9 +201,12 @@ func stormCase(tb testing.TB, impl string, cert *tls.Certificate, loads *atomic.
 	}
 	switch impl {
 	case "tlscache":
-		c := tlscache.New(tlscache.LoaderFunc(func(context.Context, string) (*tls.Certificate, error) {
+		c, err := tlscache.New(tlscache.LoaderFunc(func(context.Context, string) (*tls.Certificate, error) {
 			return load(), nil
 		}))
+		if err != nil {
+			tb.Fatal(err)
+		}
 		return c.GetCertificate, func() { c.Close() }
 	case "certmagic":
 		return newCertmagic(tb, nil, &certmagic.OnDemandConfig{Managers: []certmagic.Manager{manager{load}}})
