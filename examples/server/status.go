@@ -218,6 +218,13 @@ func numaSection(topo *numa.Topology) status.Section {
 		Name:     "numa",
 		Snapshot: func() any { return topo },
 		Summary: func() []status.Row {
+			if pin, ok := numa.Pinned(); ok {
+				reason := fmt.Sprintf("Every thread on CPUs %v; memory policy %s.", pin.CPUs, pin.MemPolicy)
+				if len(pin.Notes) > 0 {
+					reason += " " + strings.Join(pin.Notes, "; ") + "."
+				}
+				return []status.Row{{Name: "NUMA pin", Value: fmt.Sprintf("node %d", pin.Node), Source: "numa", Reason: reason}}
+			}
 			r := status.Row{Name: "NUMA pin", Value: "not pinned", Source: "examples/server"}
 			switch {
 			case !topo.NUMA || len(topo.Nodes) == 1:
