@@ -38,6 +38,9 @@ func settingRow(name string, s owner.Setting, format func(int64) string, rep *tu
 		default:
 			r.Reason = "Set to the GC controller's memory target, as the safety net under GOGC."
 		}
+	case ok && now == last && who == owner.NUMA:
+		r.Source = "numa"
+		r.Reason = "numa.Pin set it to the CPUs of the node it pinned the process to."
 	case ok && now == last:
 		r.Source = who
 		if rep != nil && rep.Reason != "" {
