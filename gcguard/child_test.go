@@ -70,26 +70,26 @@ func TestSubprocessGOGCMovesAndIsRestored(t *testing.T) {
 		name     string
 		env      []string
 		check    func(r childResult) string
-		wantSrcs [2]string
+		wantSrcs [2]Source
 	}{
 		{"guard owns GOGC", nil, func(r childResult) string {
 			if r.Before != 100 || r.During <= 100 || r.After != 100 {
 				return fmt.Sprintf("GOGC %d → %d → %d, want 100 → above 100 → 100", r.Before, r.During, r.After)
 			}
 			return ""
-		}, [2]string{SourceGuard, SourceGuard}},
+		}, [2]Source{SourceGuard, SourceGuard}},
 		{"environment GOGC wins", []string{"GOGC=150"}, func(r childResult) string {
 			if r.Before != 150 || r.During != 150 || r.After != 150 || r.Stats.GOGC <= 150 {
 				return fmt.Sprintf("GOGC %d → %d → %d (would set %d), want 150 throughout and would set more", r.Before, r.During, r.After, r.Stats.GOGC)
 			}
 			return ""
-		}, [2]string{SourceEnv, SourceGuard}},
+		}, [2]Source{SourceEnv, SourceGuard}},
 		{"override takes GOGC from the environment", []string{"GOGC=150", childEnv + "=override"}, func(r childResult) string {
 			if r.Before != 150 || r.During <= 150 || r.After != 150 {
 				return fmt.Sprintf("GOGC %d → %d → %d, want 150 → above 150 → 150", r.Before, r.During, r.After)
 			}
 			return ""
-		}, [2]string{SourceOverrideEnv, SourceGuard}},
+		}, [2]Source{SourceOverrideEnv, SourceGuard}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

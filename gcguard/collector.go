@@ -16,13 +16,19 @@ type collector struct {
 
 // NewCollector returns a Prometheus collector that exports g's [Stats] on
 // each scrape as gotune_gcguard_* metrics; the effective GOGC only once the
-// first GC cycle has ended. It repeats nothing that
+// first GC cycle has ended. A non-empty name becomes the constant label
+// name=name on every metric, as in every gotune collector; a process runs
+// one guard, so "" (no label) is the usual choice. The caller registers it. It repeats nothing that
 // client_golang's Go collector exports: the GOGC and memory limit it reports
 // are the ones the guard chose, which differ from the ones in force in dry
 // run or where the environment wins. It is safe for concurrent use.
-func NewCollector(g *Guard) prometheus.Collector {
-	d := func(name, help string, labels ...string) *prometheus.Desc {
-		return prometheus.NewDesc("gotune_gcguard_"+name, help, labels, nil)
+func NewCollector(g *Guard, name string) prometheus.Collector {
+	var constLabels prometheus.Labels
+	if name != "" {
+		constLabels = prometheus.Labels{"name": name}
+	}
+	d := func(metric, help string, labels ...string) *prometheus.Desc {
+		return prometheus.NewDesc("gotune_gcguard_"+metric, help, labels, constLabels)
 	}
 	return &collector{
 		g:           g,

@@ -24,7 +24,7 @@ func TestCollector(t *testing.T) {
 	st := g.Stats()
 
 	reg := prometheus.NewPedanticRegistry()
-	if err := reg.Register(NewCollector(g)); err != nil {
+	if err := reg.Register(NewCollector(g, "")); err != nil {
 		t.Fatalf("Register: %v", err)
 	}
 	if problems, err := testutil.GatherAndLint(reg); err != nil || len(problems) > 0 {
@@ -49,7 +49,7 @@ gotune_gcguard_adjustments_total{reason="raise"} 1
 		"gotune_gcguard_gogc_chosen_percent", "gotune_gcguard_memory_target_bytes", "gotune_gcguard_adjustments_total"); err != nil {
 		t.Error(err)
 	}
-	if n := testutil.CollectAndCount(NewCollector(g)); n != 18 {
+	if n := testutil.CollectAndCount(NewCollector(g, "")); n != 18 {
 		t.Errorf("CollectAndCount = %d, want 18 series (callback panics and the kernel level included)", n)
 	}
 }
@@ -69,10 +69,10 @@ func TestEffectiveGOGCUnknownBeforeFirstGC(t *testing.T) {
 	if st := g.Stats(); st.EffectiveGOGC != 0 {
 		t.Errorf("before the first GC: Stats().EffectiveGOGC = %d, want 0 (unknown)", st.EffectiveGOGC)
 	}
-	if err := testutil.CollectAndCompare(NewCollector(g), strings.NewReader(""), "gotune_gcguard_effective_gogc_percent"); err != nil {
+	if err := testutil.CollectAndCompare(NewCollector(g, ""), strings.NewReader(""), "gotune_gcguard_effective_gogc_percent"); err != nil {
 		t.Errorf("before the first GC: %v", err)
 	}
-	if n := testutil.CollectAndCount(NewCollector(g)); n != 17 {
+	if n := testutil.CollectAndCount(NewCollector(g, "")); n != 17 {
 		t.Errorf("CollectAndCount before the first GC = %d, want 17 series (no effective GOGC)", n)
 	}
 
@@ -85,7 +85,7 @@ func TestEffectiveGOGCUnknownBeforeFirstGC(t *testing.T) {
 # TYPE gotune_gcguard_effective_gogc_percent gauge
 gotune_gcguard_effective_gogc_percent 100
 `
-	if err := testutil.CollectAndCompare(NewCollector(g), strings.NewReader(want), "gotune_gcguard_effective_gogc_percent"); err != nil {
+	if err := testutil.CollectAndCompare(NewCollector(g, ""), strings.NewReader(want), "gotune_gcguard_effective_gogc_percent"); err != nil {
 		t.Errorf("after a GC cycle: %v", err)
 	}
 }

@@ -47,6 +47,7 @@ type config struct {
 	headroomFor time.Duration // how long one escape lasts
 	cooldown    time.Duration // least time between the end of one escape and the next
 	ownsLimit   bool          // the guard sets GOMEMLIMIT; without it no escape is granted or inherited
+	noTarget    bool          // no memory target: levels from GC CPU alone, GOGC and the limit as in force
 }
 
 func defaultConfig() config {
@@ -199,6 +200,15 @@ func (c *controller) step(s sample) decision {
 		}
 	}
 
+	if c.cfg.noTarget {
+		// Nothing to steer toward: report what is in force, and the level
+		// the GC's CPU share (and the limiter, where some limit engages it)
+		// gives on its own.
+		d.level = c.levelFor(s.at, signals{share: max(d.gcCPU, recent), limiter: d.limiterHit})
+		d.gogc, d.limit = s.gogc, s.limit
+		c.gogc, c.limit = d.gogc, d.limit
+		return d
+	}
 	frac := float64(s.live) / float64(c.cfg.target)
 	// A spiral is the limit, not GOGC, holding the goal this close to the
 	// live heap: a GOGC at the floor puts the goal there too (the effective

@@ -10,6 +10,12 @@
 // [Start] resolves the memory target ([WithMemoryTarget], else a GOMEMLIMIT
 // already in force, else min(memory.max, memory.high) of the cgroup times
 // [WithRatio]), sets GOMEMLIMIT to it and returns a running [Guard].
+// Where none of these exists (a laptop, a VM, a container without a memory
+// limit) the guard runs without a target: it sets neither GOGC nor
+// GOMEMLIMIT, since the machine's memory is shared with processes whose
+// share it cannot know, and its level comes from the GC's CPU share and the
+// kernel's memory pressure alone. So one gcguard.Start() works everywhere;
+// [WithTargetRequired] makes a missing target an error ([ErrNoTarget]).
 // [Guard.Stop] stops it and restores the GOGC and memory limit it found,
 // each only while it still holds the value the guard gave it: a setting
 // someone else changed since is theirs, and stays.
@@ -122,19 +128,29 @@
 // owned by the guard" and leaves the process's escape and cooldown to a
 // guard that can.
 //
+// # Options and values
+//
+// One rule for values, the same in every gotune package: an option's zero
+// value means its documented default (WithWindow(0) is the 5s window); a
+// negative value means off or none where that makes sense ([NoTarget] for
+// the target, WithHardLimit(-1) for no hard limit, WithMinInterval(-1) for
+// no hold, WithGCCPUBudget(-1) for no GC CPU check); an invalid value is an
+// error from Start that names the option and the value.
+//
 // # Misuse
 //
 // A target below [MinTarget] (the runtime's smallest heap goal) or above
-// the machine's memory, and negative durations, are errors from Start that
-// name the option. Stop is safe on a nil or zero Guard, twice, and from an
+// the machine's memory, and a negative window, timer or headroom duration,
+// are errors from Start that name the option. Stop is safe on a nil or zero Guard, twice, and from an
 // OnLevel callback; a callback that panics is recovered, counted in
 // [Stats.CallbackPanics] and logged, and one that blocks holds up only the
 // other callbacks, never the controller or Stop's restore.
 //
 // # Metrics
 //
-// [Guard.Stats] returns a JSON-marshalable snapshot; [NewCollector] exports
-// it to Prometheus as gotune_gcguard_* metrics. Nothing that client_golang's
+// [Guard.Stats] returns a JSON-marshalable snapshot; NewCollector(g, name)
+// exports it to Prometheus as gotune_gcguard_* metrics, labelled name=name
+// when name is not empty, for the caller to register. Nothing that client_golang's
 // Go collector already exports (go_gc_gogc_percent, go_gc_gomemlimit_bytes,
 // GC cycle counts) is repeated.
 //

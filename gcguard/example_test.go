@@ -39,7 +39,7 @@ func ExampleGuard_OnLevel() {
 		}
 	})
 	defer cancel()
-	var shed func() bool = g.Pressure // for example netx.WithPressure(g.Pressure)
+	var shed func() bool = g.Pressure // or netx.WithPressure(g.Level, gcguard.LevelCritical)
 	fmt.Println(shed(), g.Level())
 	// Output: false ok
 }

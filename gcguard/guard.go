@@ -16,8 +16,9 @@ import (
 	"github.com/gotune/gotune/internal/owner"
 )
 
-// ErrNoTarget is returned by [Start] when no memory target is known: no
-// [WithMemoryTarget], no GOMEMLIMIT, and no cgroup memory limit.
+// ErrNoTarget is returned by [Start] with [WithTargetRequired] when no
+// memory target is known: no [WithMemoryTarget], no GOMEMLIMIT, and no
+// cgroup memory limit. Without that option Start runs without a target.
 var ErrNoTarget = errors.New("gcguard: no memory target (no cgroup memory limit, GOMEMLIMIT unset; use WithMemoryTarget)")
 
 // ErrRunning is returned by [Start] while another Guard that sets GOGC or
@@ -32,17 +33,22 @@ var ErrRunning = errors.New("gcguard: a guard is already running in this process
 // collect every few allocations.
 const MinTarget = 4 << 20
 
+// Source says where the memory target, GOGC or the memory limit came
+// from, as reported in [Stats]. It marshals to JSON as its string.
+type Source string
+
 // Sources of the target and of the settings, as reported in [Stats].
 const (
-	SourceOption       = "option"        // the target came from WithMemoryTarget
-	SourceCgroup       = "cgroup"        // the target came from the cgroup memory limit
-	SourceEnv          = "env"           // the environment set it; the guard leaves it alone
-	SourceCode         = "code"          // code ran before Start set it; the guard leaves it alone
-	SourceTune         = "tune"          // tune (tune/auto) set it and owns it; the guard follows it
-	SourceGuard        = "guard"         // the guard sets it
-	SourceOverrideEnv  = "override-env"  // the guard sets it over the environment (WithOverride)
-	SourceOverrideCode = "override-code" // the guard sets it over earlier code (WithOverride)
-	SourceDryRun       = "dry-run"       // the guard only reports what it would set
+	SourceOption       Source = "option"        // the target came from WithMemoryTarget
+	SourceCgroup       Source = "cgroup"        // the target came from the cgroup memory limit
+	SourceEnv          Source = "env"           // the environment set it; the guard leaves it alone
+	SourceCode         Source = "code"          // code ran before Start set it; the guard leaves it alone
+	SourceTune         Source = "tune"          // tune (tune/auto) set it and owns it; the guard follows it
+	SourceGuard        Source = "guard"         // the guard sets it
+	SourceOverrideEnv  Source = "override-env"  // the guard sets it over the environment (WithOverride)
+	SourceOverrideCode Source = "override-code" // the guard sets it over earlier code (WithOverride)
+	SourceDryRun       Source = "dry-run"       // the guard only reports what it would set
+	SourceNone         Source = "none"          // no target (see Start): the guard sets nothing
 )
 
 // readLimits returns the cgroup's hard memory limit (memory.max) and its
@@ -66,17 +72,17 @@ var newSampler = func() func(time.Time) sample { return newReader().read }
 // Stats is a snapshot of a [Guard]. It marshals to JSON.
 type Stats struct {
 	Level        Level  `json:"level"`
-	Target       int64  `json:"target_bytes"`
-	TargetSource string `json:"target_source"`
+	Target       int64  `json:"target_bytes"` // 0 without a target
+	TargetSource Source `json:"target_source"`
 	HardLimit    int64  `json:"hard_limit_bytes"` // 0 when unknown
 	DryRun       bool   `json:"dry_run"`
 
 	// GOGC and MemoryLimit are what the guard chose: the values in force
 	// where it controls them, what it would set otherwise.
 	GOGC        int    `json:"gogc"` // -1 means off
-	GOGCSource  string `json:"gogc_source"`
+	GOGCSource  Source `json:"gogc_source"`
 	MemoryLimit int64  `json:"memory_limit_bytes"`
-	LimitSource string `json:"limit_source"`
+	LimitSource Source `json:"limit_source"`
 
 	LiveHeap      int64     `json:"live_heap_bytes"`
 	HeapGoal      int64     `json:"heap_goal_bytes"`
@@ -118,6 +124,7 @@ type Stats struct {
 // use; Level and Pressure take no locks.
 type Guard struct {
 	opts     options
+	noTarget bool // no memory target: the guard sets nothing, levels from GC CPU and the kernel
 	applyGC  bool // the guard sets GOGC
 	applyLim bool // the guard sets GOMEMLIMIT
 
@@ -186,10 +193,25 @@ var running struct {
 // tune's, and the guard takes it as its target and follows it as tune
 // moves it, unless [WithOverride] hands it over too.
 //
+// Where no memory target is known (no [WithMemoryTarget], no GOMEMLIMIT,
+// no cgroup memory limit: a laptop, a VM, a container without a limit) or
+// [NoTarget] asks for none, the guard runs without one: it sets neither
+// GOGC nor GOMEMLIMIT, and its level comes from the GC's CPU share
+// ([WithGCCPUBudget]: elevated above it) and the kernel's memory pressure
+// on the cgroup. Without a limit the memory is shared with whatever else
+// runs on the machine, whose share the guard cannot know: raising GOGC
+// toward a fraction of the machine's memory would take memory from its
+// neighbours, and a GOMEMLIMIT there would make the GC fight for memory
+// the process does not need. The runtime's defaults are the safe choice,
+// and the pressure signal still works for pools and load shedders. Stats
+// then reports the target as 0 from [SourceNone]. The choice is made at
+// Start: a limit that appears later is not picked up.
+//
 // Start returns an error for a bad option, [ErrRunning] while another
 // guard that sets GOGC or GOMEMLIMIT runs, [ErrNoTarget] when no memory
-// target is known, and an error when the target is below [MinTarget], above
-// the machine's memory, or above the hard limit.
+// target is known and [WithTargetRequired] was given, and an error when
+// the target is below [MinTarget], above the machine's memory, or above the
+// hard limit.
 func Start(opts ...Option) (g *Guard, err error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -210,7 +232,27 @@ func Start(opts ...Option) (g *Guard, err error) {
 	}
 
 	g = &Guard{opts: o, cbs: map[uint64]func(Level){}, readLims: readLimits, kernel: kernel{root: o.root}}
-	if !o.dryRun {
+	// The cgroup's limits, read before the claims: whether there is a
+	// target decides whether the guard claims anything.
+	hard, high, lerr := g.readLims(o.root)
+	if o.target == 0 && !o.noTarget && debug.SetMemoryLimit(-1) == math.MaxInt64 && tightest(hard, high) <= 0 {
+		if lerr != nil {
+			// An unreadable cgroup is not the same as no limit: say so
+			// rather than run without a target that may exist.
+			return nil, fmt.Errorf("%w: %w", ErrNoTarget, lerr)
+		}
+		if o.needTarget {
+			return nil, ErrNoTarget
+		}
+		g.noTarget = true
+	}
+	if o.noTarget {
+		if o.needTarget {
+			return nil, fmt.Errorf("gcguard: WithMemoryTarget(%d) together with WithTargetRequired", NoTarget)
+		}
+		g.noTarget = true
+	}
+	if !o.dryRun && !g.noTarget {
 		running.Lock()
 		defer running.Unlock()
 		if running.g != nil {
@@ -246,13 +288,15 @@ func Start(opts ...Option) (g *Guard, err error) {
 	origGOGC, origLimit := readGOGC(), debug.SetMemoryLimit(-1)
 	g.origGOGC, g.origLimit = origGOGC, origLimit
 
-	// The target: the option, else a limit already set, else the cgroup.
-	hard, high, lerr := g.readLims(o.root)
+	// The target: the option, else a limit already set, else the cgroup,
+	// else none.
 	g.lastCgroup = o.now()
-	if cfg.hard == 0 {
+	if cfg.hard == 0 && !o.noHard {
 		cfg.hard, g.cgHard = hard, true
 	}
 	switch {
+	case g.noTarget:
+		cfg.target, cfg.noTarget, st.TargetSource = 0, true, SourceNone
 	case o.target > 0:
 		cfg.target, st.TargetSource = o.target, SourceOption
 	case origLimit != math.MaxInt64:
@@ -277,7 +321,7 @@ func Start(opts ...Option) (g *Guard, err error) {
 		}
 		cfg.target, st.TargetSource = int64(float64(lim)*o.ratio), SourceCgroup
 	}
-	if cfg.target < MinTarget {
+	if !g.noTarget && cfg.target < MinTarget {
 		return nil, fmt.Errorf("gcguard: memory target %d (from %s) is below the floor of %d bytes (MinTarget)", cfg.target, st.TargetSource, MinTarget)
 	}
 	if cfg.hard > 0 && cfg.target > cfg.hard {
@@ -307,14 +351,17 @@ func Start(opts ...Option) (g *Guard, err error) {
 // guard's to set, claims it. def is the runtime's default; fromTune says
 // whether a value tune set is handed over to the guard (GOGC always,
 // GOMEMLIMIT with WithOverride) rather than followed.
-func (g *Guard) claim(s owner.Setting, env string, def int64, fromTune bool) (string, *owner.Claim, error) {
+func (g *Guard) claim(s owner.Setting, env string, def int64, fromTune bool) (Source, *owner.Claim, error) {
 	o := g.opts
-	take := func(src string) (string, *owner.Claim, error) {
+	take := func(src Source) (Source, *owner.Claim, error) {
 		c, err := owner.Take(s, owner.GCGuard, owner.Tune)
 		if err != nil {
 			return "", nil, fmt.Errorf("%w: %w", ErrRunning, err)
 		}
 		return src, c, nil
+	}
+	if g.noTarget {
+		return SourceNone, nil, nil
 	}
 	if o.dryRun {
 		return SourceDryRun, nil, nil

@@ -47,22 +47,17 @@ func TestStartRejectsBadOptions(t *testing.T) {
 		opt  Option
 		want string
 	}{
-		{"zero target", WithMemoryTarget(0), "WithMemoryTarget(0)"},
-		{"negative target", WithMemoryTarget(-5), "WithMemoryTarget(-5)"},
+		{"target below the floor", WithMemoryTarget(1), "WithMemoryTarget(1)"},
 		{"ratio above one", WithRatio(1.5), "WithRatio(1.5)"},
 		{"ratio NaN", WithRatio(math.NaN()), "WithRatio(NaN)"},
 		{"inverted GOGC range", WithGOGCRange(300, 100), "WithGOGCRange(300, 100)"},
 		{"GOGC floor zero", WithGOGCRange(0, 100), "WithGOGCRange(0, 100)"},
 		{"thresholds inverted", WithThresholds(0.9, 0.7), "WithThresholds(0.9, 0.7)"},
 		{"CPU budget one", WithGCCPUBudget(1), "WithGCCPUBudget(1)"},
-		{"zero window", WithWindow(0), "WithWindow(0s)"},
-		{"negative interval", WithMinInterval(-time.Second), "WithMinInterval(-1s)"},
-		{"zero hard limit", WithHardLimit(0), "WithHardLimit(0)"},
+		{"negative window", WithWindow(-time.Second), "WithWindow(-1s)"},
 		{"headroom without time", WithHeadroom(1<<30, 0, 0), "WithHeadroom(1073741824, 0s, 0s)"},
-		{"pressure at ok", WithPressureAt(LevelOK), "WithPressureAt(ok)"},
-		{"zero timer", WithInterval(0), "WithInterval(0s)"},
-		{"nil clock", WithClock(nil), "WithClock(nil)"},
-		{"empty root", WithRoot(""), `WithRoot("")`},
+		{"pressure at no level", WithPressureAt(Level(7)), "WithPressureAt(Level(7))"},
+		{"negative timer", WithInterval(-time.Second), "WithInterval(-1s)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -87,7 +82,7 @@ func TestStartTarget(t *testing.T) {
 		opts       []Option
 		codeLimit  int64 // GOMEMLIMIT set in code before Start; 0 = none
 		wantTarget int64
-		wantSource string
+		wantSource Source
 		wantErr    error
 		wantErrMsg string
 	}{
@@ -96,7 +91,9 @@ func TestStartTarget(t *testing.T) {
 		{"cgroup with ratio", 1000 << 20, 0, nil, []Option{WithRatio(0.5)}, 0, 500 << 20, SourceCgroup, nil, ""},
 		{"option wins", 1000 << 20, 0, nil, []Option{WithMemoryTarget(300 << 20)}, 0, 300 << 20, SourceOption, nil, ""},
 		{"limit set in code", 1000 << 20, 0, nil, nil, 700 << 20, 700 << 20, SourceCode, nil, ""},
-		{"no limit anywhere", 0, 0, nil, nil, 0, 0, "", ErrNoTarget, ""},
+		{"no limit anywhere", 0, 0, nil, nil, 0, 0, SourceNone, nil, ""},
+		{"no limit, target required", 0, 0, nil, []Option{WithTargetRequired()}, 0, 0, "", ErrNoTarget, ""},
+		{"no target asked for", 1000 << 20, 0, nil, []Option{WithMemoryTarget(NoTarget)}, 0, 0, SourceNone, nil, ""},
 		{"cgroup unreadable", 0, 0, readErr, nil, 0, 0, "", readErr, ""},
 		{"target above hard limit", 1000 << 20, 0, nil, []Option{WithMemoryTarget(2000 << 20)}, 0, 0, "", nil,
 			"gcguard: memory target 2097152000 exceeds the hard limit 1048576000"},
@@ -138,7 +135,7 @@ func TestSources(t *testing.T) {
 		name               string
 		gogcEnv, limitEnv  string
 		opts               []Option
-		wantGOGC, wantLim  string
+		wantGOGC, wantLim  Source
 		wantApplyGOGC, lim bool
 	}{
 		{"guard owns both", "", "", nil, SourceGuard, SourceGuard, true, true},

@@ -95,7 +95,8 @@ func TestStartConcurrent(t *testing.T) {
 	}
 }
 
-// Absurd targets and limits are refused with an error naming them.
+// Absurd targets and limits are refused with an error naming them. (A
+// negative hard limit or hold means off: see TestNegativeOptionMeansOff.)
 func TestStartRejectsAbsurdSizes(t *testing.T) {
 	fakeLimits(t, 0, 0, nil)
 	fakeSamples(t)
@@ -111,14 +112,12 @@ func TestStartRejectsAbsurdSizes(t *testing.T) {
 		{"below the floor", []Option{WithMemoryTarget(MinTarget - 1)}, "WithMemoryTarget(4194303)"},
 		{"above the machine", []Option{WithMemoryTarget(16 << 30)}, "WithMemoryTarget(17179869184): above the machine's memory"},
 		{"hard limit above the machine", []Option{WithMemoryTarget(1 << 30), WithHardLimit(1 << 40)}, "WithHardLimit(1099511627776): above the machine's memory"},
-		{"negative hard limit", []Option{WithHardLimit(-1)}, "WithHardLimit(-1)"},
 		{"negative window", []Option{WithWindow(-time.Second)}, "WithWindow(-1s)"},
 		{"negative timer", []Option{WithInterval(-time.Second)}, "WithInterval(-1s)"},
 		{"negative headroom time", []Option{WithHeadroom(1<<30, -time.Second, 0)}, "WithHeadroom(1073741824, -1s, 0s)"},
 		{"negative cooldown", []Option{WithHeadroom(1<<30, time.Second, -time.Second)}, "WithHeadroom(1073741824, 1s, -1s)"},
 		{"negative headroom limit", []Option{WithHeadroom(-1, time.Second, 0)}, "WithHeadroom(-1, 1s, 0s)"},
 		{"GOGC past int32", []Option{WithGOGCRange(10, 1<<40)}, "WithGOGCRange(10, 1099511627776)"},
-		{"negative min interval", []Option{WithMinInterval(-time.Nanosecond)}, "WithMinInterval(-1ns)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -156,7 +155,7 @@ func TestStopNilZeroTwice(t *testing.T) {
 	if st := nilGuard.Stats(); st.Target != 0 {
 		t.Errorf("nil Guard's Stats: target %d, want the zero Stats", st.Target)
 	}
-	if n := testutil.CollectAndCount(NewCollector(nilGuard)); n == 0 {
+	if n := testutil.CollectAndCount(NewCollector(nilGuard, "")); n == 0 {
 		t.Errorf("collector of a nil Guard exports nothing, want zeros")
 	}
 	if nilGuard.Level() != LevelOK || nilGuard.Pressure() {
@@ -414,7 +413,7 @@ func TestFailedStartReleases(t *testing.T) {
 		opts       []Option
 		want       error
 	}{
-		{"no target", 0, 0, nil, ErrNoTarget},
+		{"no target", 0, 0, []Option{WithTargetRequired()}, ErrNoTarget},
 		{"target above the hard limit", 1 << 30, 0, []Option{WithMemoryTarget(2 << 30)}, nil},
 		{"cgroup limit below the floor", 2, 0, nil, nil},
 	} {

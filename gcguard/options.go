@@ -26,8 +26,11 @@ type options struct {
 	pressureAt Level
 	interval   time.Duration
 	noKernel   bool // WithoutKernelPressure
+	noHard     bool // WithHardLimit(negative): no hard limit, memory.max ignored
+	noTarget   bool // WithMemoryTarget(negative): run without a target
+	needTarget bool // WithTargetRequired
 	logger     *slog.Logger
-	now        func() time.Time
+	now        func() time.Time // tests replace it (see withClock in the tests)
 }
 
 func defaultOptions() options {
@@ -43,27 +46,53 @@ func defaultOptions() options {
 
 // WithMemoryTarget sets the memory target in bytes: the most memory the
 // process should use as the runtime counts it (GOMEMLIMIT's measure). A
-// given target is fixed. By default the target is GOMEMLIMIT when it is
-// already set (in the environment or in code, tune/auto's included), followed
-// as its owner moves it, and otherwise min(memory.max, memory.high) of the
-// process's cgroup times the ratio from [WithRatio], re-read on the idle
-// timer so that an in-place resize moves it. A target below [MinTarget] or
-// above the machine's memory is an error from [Start].
+// given target is fixed. Zero, like leaving the option out, means the
+// default: GOMEMLIMIT when it is already set (in the environment or in
+// code, tune/auto's included), followed as its owner moves it, else
+// min(memory.max, memory.high) of the process's cgroup times the ratio
+// from [WithRatio], re-read on the idle timer so that an in-place resize
+// moves it, else no target (see [Start]). A negative bytes ([NoTarget])
+// asks for no target even where one is known. A target between 0 and
+// [MinTarget], or above the machine's memory, is an error from [Start].
 func WithMemoryTarget(bytes int64) Option {
 	return optionFunc(func(o *options) error {
-		if bytes < MinTarget {
+		switch {
+		case bytes == 0:
+			return nil
+		case bytes < 0:
+			o.noTarget, o.target = true, 0
+			return nil
+		case bytes < MinTarget:
 			return fmt.Errorf("gcguard: WithMemoryTarget(%d): target must be at least %d bytes (MinTarget)", bytes, MinTarget)
 		}
-		o.target = bytes
+		o.noTarget, o.target = false, bytes
 		return nil
 	})
 }
 
+// NoTarget, given to [WithMemoryTarget], runs the guard without a memory
+// target: it sets neither GOGC nor GOMEMLIMIT, and its level comes from
+// the GC's CPU share and the kernel's memory pressure only. Any negative
+// value means the same.
+const NoTarget int64 = -1
+
+// WithTargetRequired makes [Start] return [ErrNoTarget] where no memory
+// target is known (no [WithMemoryTarget], no GOMEMLIMIT, no cgroup memory
+// limit), instead of running without one. Use it where a guard without a
+// target would be a deployment mistake, for example a container that must
+// have a memory limit.
+func WithTargetRequired() Option {
+	return optionFunc(func(o *options) error { o.needTarget = true; return nil })
+}
+
 // WithRatio sets the fraction of the cgroup memory limit that becomes the
-// default memory target (0.9 by default). It has no effect together with
-// [WithMemoryTarget].
+// default memory target (0.9 by default; 0 means the default). It has no
+// effect together with [WithMemoryTarget].
 func WithRatio(r float64) Option {
 	return optionFunc(func(o *options) error {
+		if r == 0 {
+			return nil
+		}
 		if !(r > 0 && r <= 1) {
 			return fmt.Errorf("gcguard: WithRatio(%v): ratio must be in (0, 1]", r)
 		}
@@ -72,9 +101,13 @@ func WithRatio(r float64) Option {
 	})
 }
 
-// WithGOGCRange bounds the GOGC the guard sets (10 to 500 by default).
+// WithGOGCRange bounds the GOGC the guard sets (10 to 500 by default;
+// 0, 0 means the default).
 func WithGOGCRange(lo, hi int) Option {
 	return optionFunc(func(o *options) error {
+		if lo == 0 && hi == 0 {
+			return nil
+		}
 		if lo < 1 || hi < lo || hi > math.MaxInt32 {
 			// The runtime holds GOGC in an int32: a larger one would wrap.
 			return fmt.Errorf("gcguard: WithGOGCRange(%d, %d): want 1 <= min <= max <= %d", lo, hi, math.MaxInt32)
@@ -85,9 +118,13 @@ func WithGOGCRange(lo, hi int) Option {
 }
 
 // WithThresholds sets the live heap, as a fraction of the memory target, at
-// which the level becomes elevated (0.7 by default) and critical (0.9).
+// which the level becomes elevated (0.7 by default) and critical (0.9);
+// 0, 0 means the default.
 func WithThresholds(elevated, critical float64) Option {
 	return optionFunc(func(o *options) error {
+		if elevated == 0 && critical == 0 {
+			return nil
+		}
 		if !(elevated > 0 && elevated < critical && critical <= 1) {
 			return fmt.Errorf("gcguard: WithThresholds(%v, %v): want 0 < elevated < critical <= 1", elevated, critical)
 		}
@@ -102,9 +139,17 @@ func WithThresholds(elevated, critical float64) Option {
 // whichever is shorter), whichever share is higher: above it the level is
 // at least elevated, and critical when memory is what drives the GC (the
 // live heap past the elevated threshold, or the target taking a GOGC below
-// 200).
+// 200). Zero means the default; a negative share turns the check off, so
+// that GC CPU alone never raises the level.
 func WithGCCPUBudget(share float64) Option {
 	return optionFunc(func(o *options) error {
+		switch {
+		case share == 0:
+			return nil
+		case share < 0:
+			o.cfg.cpuBudget = math.Inf(1)
+			return nil
+		}
 		if !(share > 0 && share < 1) {
 			return fmt.Errorf("gcguard: WithGCCPUBudget(%v): share must be in (0, 1)", share)
 		}
@@ -114,11 +159,15 @@ func WithGCCPUBudget(share float64) Option {
 }
 
 // WithWindow sets the sliding window over which GC CPU is measured (5s by
-// default).
+// default; 0 means the default). A negative window is an error from
+// [Start].
 func WithWindow(d time.Duration) Option {
 	return optionFunc(func(o *options) error {
-		if d <= 0 {
-			return fmt.Errorf("gcguard: WithWindow(%v): window must be positive", d)
+		if d == 0 {
+			return nil
+		}
+		if d < 0 {
+			return fmt.Errorf("gcguard: WithWindow(%v): window must not be negative", d)
 		}
 		o.cfg.window = d
 		return nil
@@ -128,28 +177,35 @@ func WithWindow(d time.Duration) Option {
 // WithMinInterval sets how long a level is held before it may fall (1s by
 // default) and, for a guard that does not set the memory limit itself, the
 // least time between two raises of GOGC. Lowering GOGC is never delayed, nor
-// is raising it while the guard's memory limit bounds the heap.
+// is raising it while the guard's memory limit bounds the heap. Zero means
+// the default; a negative d means no hold: a level falls, and
+// GOGC rises, as soon as the heap allows.
 func WithMinInterval(d time.Duration) Option {
 	return optionFunc(func(o *options) error {
-		if d < 0 {
-			return fmt.Errorf("gcguard: WithMinInterval(%v): interval must not be negative", d)
+		if d == 0 {
+			return nil
 		}
-		o.cfg.minInterval = d
+		o.cfg.minInterval = max(d, 0)
 		return nil
 	})
 }
 
 // WithHardLimit sets the hard memory ceiling in bytes, above which the
 // process is killed; by default it is the cgroup's memory.max, re-read on
-// the idle timer. The death spiral escape of [WithHeadroom] never lifts the
-// memory limit above it. A limit above the machine's memory is an error
-// from [Start].
+// the idle timer; 0 means that default. A negative bytes means none: the
+// cgroup's memory.max is not read as a ceiling. The death spiral escape of
+// [WithHeadroom] never lifts the memory limit above it. A limit above the
+// machine's memory is an error from [Start].
 func WithHardLimit(bytes int64) Option {
 	return optionFunc(func(o *options) error {
-		if bytes <= 0 {
-			return fmt.Errorf("gcguard: WithHardLimit(%d): limit must be positive", bytes)
+		switch {
+		case bytes == 0:
+			return nil
+		case bytes < 0:
+			o.noHard, o.cfg.hard = true, 0
+			return nil
 		}
-		o.cfg.hard = bytes
+		o.noHard, o.cfg.hard = false, bytes
 		return nil
 	})
 }
@@ -204,9 +260,12 @@ func WithoutKernelPressure() Option {
 }
 
 // WithPressureAt sets the level at which [Guard.Pressure] reports true
-// (critical by default).
+// (critical by default). LevelOK, the zero Level, means the default.
 func WithPressureAt(l Level) Option {
 	return optionFunc(func(o *options) error {
+		if l == LevelOK {
+			return nil
+		}
 		if l < LevelElevated || l > LevelCritical {
 			return fmt.Errorf("gcguard: WithPressureAt(%v): want elevated or critical", l)
 		}
@@ -218,11 +277,14 @@ func WithPressureAt(l Level) Option {
 // WithInterval sets the coarse timer that runs the controller when no GC
 // cycle has (5s by default), so levels fall and escapes end while the
 // program is idle. Timer runs also re-read the cgroup limits, at most every
-// 5s.
+// 5s. Zero means the default; a negative d is an error from [Start].
 func WithInterval(d time.Duration) Option {
 	return optionFunc(func(o *options) error {
-		if d <= 0 {
-			return fmt.Errorf("gcguard: WithInterval(%v): interval must be positive", d)
+		if d == 0 {
+			return nil
+		}
+		if d < 0 {
+			return fmt.Errorf("gcguard: WithInterval(%v): interval must not be negative", d)
 		}
 		o.interval = d
 		return nil
@@ -235,24 +297,13 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(o *options) error { o.logger = l; return nil })
 }
 
-// WithClock sets the clock the controller reads (time.Now by default).
-func WithClock(now func() time.Time) Option {
-	return optionFunc(func(o *options) error {
-		if now == nil {
-			return fmt.Errorf("gcguard: WithClock(nil): clock must not be nil")
-		}
-		o.now = now
-		return nil
-	})
-}
-
 // WithRoot reads the cgroup limits of the process whose /proc/self is under
 // root instead of "/", for example another mount namespace's root or a
-// fixture tree.
+// fixture tree. "" means the default, "/".
 func WithRoot(root string) Option {
 	return optionFunc(func(o *options) error {
 		if root == "" {
-			return fmt.Errorf("gcguard: WithRoot(%q): root must not be empty", root)
+			return nil
 		}
 		o.root = root
 		return nil

@@ -67,7 +67,7 @@ func TestFollowsLimitSetInCodeAcrossResize(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(before)) // tune/auto at init
 	s := steady(0, 64*mib, 100, before)
 	p.Store(&s)
-	g, err := Start(WithClock(clk.now), WithInterval(time.Hour))
+	g, err := Start(withClock(clk.now), WithInterval(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,7 +142,7 @@ func TestCgroupResizeMovesOwnedTarget(t *testing.T) {
 	p := fakeSamples(t)
 	s := steady(0, 64*mib, 100, math.MaxInt64)
 	p.Store(&s)
-	g, err := Start(WithClock(clk.now), WithInterval(time.Hour))
+	g, err := Start(withClock(clk.now), WithInterval(time.Hour))
 	if err != nil {
 		t.Fatal(err)
 	}

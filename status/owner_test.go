@@ -111,7 +111,7 @@ func TestPageNamesGCGuardAsGOGCOwner(t *testing.T) {
 				Source string `json:"gogc_source"`
 			}
 			json.Unmarshal(s.Value, &st)
-			if st.Source != gcguard.SourceGuard {
+			if st.Source != string(gcguard.SourceGuard) {
 				t.Errorf("page, gcguard section: gogc_source %q, want %q", st.Source, gcguard.SourceGuard)
 			}
 		}

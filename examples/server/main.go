@@ -143,7 +143,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	}
 	if guard != nil {
 		defer guard.Stop()
-		reg.MustRegister(gcguard.NewCollector(guard))
+		reg.MustRegister(gcguard.NewCollector(guard, ""))
 		page.Add(gcguardSection(guard, guardNote))
 	}
 

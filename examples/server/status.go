@@ -187,7 +187,7 @@ func gcguardSection(g *gcguard.Guard, note string) status.Section {
 		Snapshot: func() any { return g.Stats() },
 		Summary: func() []status.Row {
 			s := g.Stats()
-			target := status.Row{Name: "gcguard target", Value: status.FormatBytes(float64(s.Target)), Source: s.TargetSource,
+			target := status.Row{Name: "gcguard target", Value: status.FormatBytes(float64(s.Target)), Source: string(s.TargetSource),
 				Reason: "The heap size gcguard steers GOGC towards."}
 			if note != "" {
 				target.Source, target.Reason = "examples/server", note
