@@ -10,7 +10,8 @@
 // Cases: "leaf", a leaf group with a 1.5 CPU quota and 512 MiB; "parent",
 // a parent group with 1 CPU and 256 MiB over a leaf without limits, where
 // the server runs; "mem", the leaf limits with a handler that keeps a
-// 320 MiB live set and allocates 1 MiB per request.
+// 320 MiB live set, replaces 64 KiB of it and allocates 256 KiB more per
+// request.
 //
 // It runs only as a benchmark (root, cgroup v1 writable):
 //

@@ -25,7 +25,7 @@ var (
 	flagRuns     = flag.Int("e2e.runs", 3, "runs per case and configuration; medians are reported")
 	flagDuration = flag.Duration("e2e.duration", 10*time.Second, "measured load per run")
 	flagWarmup   = flag.Duration("e2e.warmup", 2*time.Second, "load before the measured part")
-	flagRate     = flag.Float64("e2e.rate", 200, "requests per second")
+	flagRate     = flag.Float64("e2e.rate", 100, "requests per second")
 	flagCases    = flag.String("e2e.cases", "leaf,parent,mem", "cases to run")
 	flagConfigs  = flag.String("e2e.configs", "gotune,off,peers", "configurations to run")
 )
@@ -387,9 +387,9 @@ func BenchmarkE2E(b *testing.B) {
 			for j := range configs {
 				cfg := configs[(i+j)%len(configs)]
 				r := runOne(server, tc, cfg, fmt.Sprintf("%d-%d-%s-%s", os.Getpid(), i, tc.name, cfg))
-				b.Logf("run %d %-6s %-6s procs %d limit %d gogc %d | p50 %v p99 %v p99.9 %v | sent %d errs %d | cpu/1k %.3fs gc %d | throttled %d/%d | peak %d MiB oom %d killed %v %s %s",
+				fmt.Printf("run %d %-6s %-6s procs %d limit %d gogc %d | p50 %v p99 %v p99.9 %v | sent %d errs %d | cpu/1k %.3fs gc %d | throttled %d/%d | peak %d MiB oom %d killed %v %s %s",
 					i, tc.name, cfg, r.info.GOMAXPROCS, r.info.GOMEMLIMIT, r.info.GOGC, r.p50, r.p99, r.p999, r.sent, r.errs,
-					r.cpuPer1000, r.gcCycles, r.throttled, r.periods, r.peakMem>>20, r.oomKills, r.killed, r.info.Guard, r.failed)
+					r.cpuPer1000, r.gcCycles, r.throttled, r.periods, r.peakMem>>20, r.oomKills, r.killed, r.info.Guard, r.failed+"\n")
 				res[tc.name][cfg] = append(res[tc.name][cfg], r)
 			}
 		}

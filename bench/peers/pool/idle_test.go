@@ -150,7 +150,9 @@ func measurePuddle(reaper bool) result {
 		}()
 		deadline := time.Now().Add(20 * ttl)
 		time.Sleep(ttl + ttl/4)
-		for p.Stat().IdleResources() > 0 && time.Now().Before(deadline) {
+		// TotalResources, not IdleResources: a reap in progress holds the
+		// idle resources as acquired.
+		for p.Stat().TotalResources() > 0 && time.Now().Before(deadline) {
 			time.Sleep(ttl / 16)
 		}
 		close(stop)

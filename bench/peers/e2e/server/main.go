@@ -64,7 +64,7 @@ func info(config string) Info {
 
 func main() {
 	config := flag.String("config", "gotune", "gotune, off or peers")
-	handler := flag.String("handler", "cpu", "cpu: hash 1 MiB per request; mem: also keep -live MiB live and allocate 1 MiB per request")
+	handler := flag.String("handler", "cpu", "cpu: hash 1 MiB per request; mem: also keep -live MiB live, replace 64 KiB of it and allocate 256 KiB more per request")
 	liveMiB := flag.Int("live", 0, "live set in MiB for -handler mem")
 	flag.Parse()
 
@@ -122,7 +122,7 @@ func main() {
 			buf[0] = sum[0]
 		}
 		if *handler == "mem" && len(live) > 0 {
-			tmp := touched(1 << 20)
+			tmp := touched(256 << 10)
 			sum[1] = tmp[len(tmp)-1]
 			mu.Lock()
 			live[rand.IntN(len(live))] = touched(64 << 10)
