@@ -20,15 +20,16 @@ var numastatNames = []string{"numa_hit", "numa_miss", "numa_foreign", "interleav
 
 // Collector is a [prometheus.Collector] for per-node memory and numastat
 // counters of the host and this process's memory residency per node. It
-// reads the files when scraped, at most once per [WithMinInterval], and
-// serves cached values in between. It is safe for concurrent use.
+// reads the files under its [Topology]'s Root when scraped, at most once per
+// [WithMinInterval], and serves cached values in between. It is safe for
+// concurrent use.
 //
 // The host-wide metrics are named gotune_numa_host_*; node_exporter
 // exports similar data as node_memory_numa_*, and the names do not clash.
 type Collector struct {
-	root        string
+	root        string // "" for a nil Topology: the collector exports nothing
 	minInterval time.Duration
-	now         func() time.Time
+	now         func() time.Time // time.Now; tests replace it (export_test.go)
 	logger      *slog.Logger
 	maxMapLines int
 
@@ -66,36 +67,46 @@ type CollectorStats struct {
 	LastError string    `json:"last_error,omitempty"`
 }
 
-// NewCollector returns a collector. [WithRoot], [WithMinInterval],
-// [WithClock] and [WithLogger] apply. It reads nothing until scraped.
-func NewCollector(opts ...Option) *Collector {
-	c := newConfig(opts)
-	root := c.root
-	if root == "" {
-		root = defaultRoot
+// NewCollector returns a collector for the host t describes, reading the
+// files under t.Root (so a [Topology] from Discover([WithRoot](dir)) gives
+// a collector for dir). A non-empty name becomes the constant label
+// name="…" on every series, as in every gotune collector, so two
+// collectors can be registered side by side. A nil t gives a collector
+// that exports nothing, so code that registers it need not check whether
+// [Discover] worked. [WithMinInterval] and [WithLogger] apply. It reads
+// nothing until scraped; the caller registers it.
+func NewCollector(t *Topology, name string, opts ...CollectorOption) *Collector {
+	c := newCollectorConfig(opts)
+	var root string
+	if t != nil {
+		root = t.Root
+	}
+	var cl prometheus.Labels
+	if name != "" {
+		cl = prometheus.Labels{"name": name}
 	}
 	node := []string{"node"}
 	return &Collector{
 		root:        root,
 		minInterval: c.minInterval,
-		now:         c.now,
+		now:         time.Now,
 		logger:      c.logger,
 		maxMapLines: c.maxMapLines,
 		numastat: prometheus.NewDesc("gotune_numa_host_numastat_pages_total",
 			"Host-wide page allocations per node from /sys/devices/system/node/node*/numastat, by counter (numa_hit, numa_miss, ...).",
-			[]string{"node", "stat"}, nil),
+			[]string{"node", "stat"}, cl),
 		memTotal: prometheus.NewDesc("gotune_numa_host_memory_total_bytes",
-			"Host-wide memory per node (node meminfo MemTotal).", node, nil),
+			"Host-wide memory per node (node meminfo MemTotal).", node, cl),
 		memFree: prometheus.NewDesc("gotune_numa_host_memory_free_bytes",
-			"Host-wide free memory per node (node meminfo MemFree).", node, nil),
+			"Host-wide free memory per node (node meminfo MemFree).", node, cl),
 		resident: prometheus.NewDesc("gotune_numa_process_resident_bytes",
-			"This process's resident memory per node, from /proc/self/numa_maps.", node, nil),
+			"This process's resident memory per node, from /proc/self/numa_maps.", node, cl),
 		pinnedNode: prometheus.NewDesc("gotune_numa_pinned_node",
-			"The node numa.Pin pinned this process to, or -1 when not pinned.", nil, nil),
+			"The node numa.Pin pinned this process to, or -1 when not pinned.", nil, cl),
 		reads: prometheus.NewDesc("gotune_numa_collector_reads_total",
-			"Times the collector reread its files (scrapes in between are served from cache).", nil, nil),
+			"Times the collector reread its files (scrapes in between are served from cache).", nil, cl),
 		readErrors: prometheus.NewDesc("gotune_numa_collector_read_errors_total",
-			"Rereads in which some file could not be read.", nil, nil),
+			"Rereads in which some file could not be read.", nil, cl),
 	}
 }
 
@@ -108,6 +119,9 @@ func (c *Collector) Describe(ch chan<- *prometheus.Desc) {
 
 // Collect implements [prometheus.Collector].
 func (c *Collector) Collect(ch chan<- prometheus.Metric) {
+	if c.root == "" {
+		return // nil Topology
+	}
 	c.mu.Lock()
 	c.stats.Scrapes++
 	now := c.now()
@@ -153,9 +167,7 @@ func (c *Collector) refresh(now time.Time) {
 	c.stats.LastRead = now
 	var errs []error
 	var snap snapshot
-	if c.root == "" {
-		errs = append(errs, ErrUnsupported)
-	} else {
+	{
 		raw, err := sysnode.ReadNodes(c.root)
 		if err != nil {
 			errs = append(errs, err)

@@ -13,7 +13,7 @@ import (
 // memory on the node it runs on, and the host's node has memory.
 func TestCollectorThisHost(t *testing.T) {
 	topo := realTopology(t)
-	c := NewCollector()
+	c := NewCollector(topo, "")
 	reg := prometheus.NewPedanticRegistry()
 	reg.MustRegister(c)
 	mfs, err := reg.Gather()

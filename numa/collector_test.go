@@ -18,7 +18,12 @@ func (c *fakeClock) now() time.Time { return c.t }
 
 func TestCollectorFixture(t *testing.T) {
 	clk := &fakeClock{t: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
-	c := NewCollector(WithRoot("testdata/2socket"), WithClock(clk.now), WithMinInterval(10*time.Second))
+	topo, err := Discover(WithRoot("testdata/2socket"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCollector(topo, "", WithMinInterval(10*time.Second))
+	c.setClock(clk.now)
 	// Values worked out by hand from testdata/2socket: node meminfo in kB,
 	// numastat in pages, numa_maps N<node>=pages × kernelpagesize_kB.
 	want := `
@@ -80,7 +85,7 @@ func TestCollectorErrors(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(root, "sys/devices/system/node/node1/numastat"), []byte("numa_hit lots\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	c := NewCollector(WithRoot(root), WithMinInterval(0))
+	c := NewCollector(&Topology{Root: root}, "", WithMinInterval(-1))
 	// What could be read is still exported: node 0's counters, both nodes' memory.
 	if n := testutil.CollectAndCount(c, "gotune_numa_host_numastat_pages_total"); n != 6 {
 		t.Errorf("numastat series with node 1 broken = %d, want node 0's 6", n)

@@ -20,6 +20,27 @@
 // host root mounted elsewhere. Under WithRoot nothing comes from system
 // calls.
 //
+// # Options and values
+//
+// Each function takes its own option type ([DiscoverOption], [PinOption],
+// [CollectorOption]), so an option that does not apply to a function does
+// not compile there; [WithRoot] and [WithLogger] apply to the two functions
+// each names. One rule for values holds here as in every gotune package:
+// the zero value of an option's argument means the documented default, an
+// explicit "off" has its own name ([WithoutGOMAXPROCS], [MemLeave]) or is
+// negative ([WithMinInterval](-1)), and an invalid value (a negative CPU id,
+// an unknown [MemPolicy]) is an error from [Pin] that names the option and
+// the value. [ErrUnsupported] wraps [errors.ErrUnsupported].
+//
+// # Undo and Close
+//
+// What changes process-wide or thread state is undone by what it returns
+// or by Close, as everywhere in gotune: [Pin] returns an undo function
+// (idempotent, safe from any goroutine) that restores the CPUs, memory
+// policy and GOMAXPROCS it changed; [Worker.Close] ends what
+// [Worker.Start] began and restores the thread's mask. numa runs no
+// background loop.
+//
 // # Pinning
 //
 // [Pin] restricts every thread of the process, existing and future, to a
@@ -74,11 +95,13 @@
 //
 // # Metrics
 //
-// [Collector] is a prometheus.Collector that reads per-node memory,
-// numastat counters (both host-wide, named gotune_numa_host_*) and this
-// process's resident bytes per node from /proc/self/numa_maps when
-// scraped, at most once per [WithMinInterval], and the node [Pin] pinned the
-// process to.
+// [NewCollector](topo, name) returns a prometheus.Collector, registered by
+// the caller, that reads per-node memory, numastat counters (both
+// host-wide, named gotune_numa_host_*) and this process's resident bytes
+// per node from /proc/self/numa_maps under topo.Root when scraped, at most
+// once per [WithMinInterval], and the node [Pin] pinned the process to. A
+// non-empty name is the constant label name on every series, as in every
+// gotune collector; a nil topo exports nothing.
 //
 //	gotune_numa_host_numastat_pages_total{node,stat}  counter  numa_hit, numa_miss, numa_foreign, interleave_hit, local_node, other_node (host-wide)
 //	gotune_numa_host_memory_total_bytes{node}         gauge    node MemTotal (host-wide)

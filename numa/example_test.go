@@ -66,8 +66,12 @@ func ExampleRunOn() {
 
 // Serve the per-node metrics.
 func ExampleNewCollector() {
+	topo, err := numa.Discover()
+	if err != nil {
+		log.Print(err) // a nil Topology gives a collector that exports nothing
+	}
 	reg := prometheus.NewRegistry()
-	reg.MustRegister(numa.NewCollector(numa.WithMinInterval(30 * time.Second)))
+	reg.MustRegister(numa.NewCollector(topo, "", numa.WithMinInterval(30*time.Second)))
 	http.Handle("/metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 }
 

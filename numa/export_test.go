@@ -1,6 +1,13 @@
 package numa
 
-import "github.com/prometheus/client_golang/prometheus"
+import (
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// setClock replaces time.Now for c's rate limit.
+func (c *Collector) setClock(now func() time.Time) { c.now = now }
 
 // pinnedGauge exposes only gotune_numa_pinned_node of c, for testutil.ToFloat64.
 func (c *Collector) pinnedGauge() prometheus.Collector {

@@ -130,7 +130,7 @@ func TestPinThreadBornDuringPin(t *testing.T) {
 				sys.setaffinityAll = func(mask) syscall.Errno { return unix.ENOTSUP }
 				f.onSet = func(int, []int) { birth() }
 			}
-			undo, err := Pin(0, WithRoot("testdata/no-numa"), WithCPUs(1), WithGOMAXPROCS(false), WithMemPolicy(MemLeave))
+			undo, err := Pin(0, WithRoot("testdata/no-numa"), WithCPUs(1), WithoutGOMAXPROCS(), WithMemPolicy(MemLeave))
 			if err != nil {
 				t.Fatalf("Pin: %v", err)
 			}
@@ -154,7 +154,7 @@ func TestPinAllThreadsStragglers(t *testing.T) {
 	f := fakeThreads(orig)
 	f.hidden[os.Getpid()+2] = true
 	var rep PinReport
-	undo, err := Pin(0, WithRoot("testdata/no-numa"), WithCPUs(1), WithGOMAXPROCS(false), WithMemPolicy(MemLeave), WithReport(&rep))
+	undo, err := Pin(0, WithRoot("testdata/no-numa"), WithCPUs(1), WithoutGOMAXPROCS(), WithMemPolicy(MemLeave), WithReport(&rep))
 	if err != nil {
 		t.Fatalf("Pin: %v", err)
 	}
@@ -183,7 +183,7 @@ func TestPinWalkFails(t *testing.T) {
 		}
 		return set(tid, m)
 	}
-	undo, err := Pin(0, WithRoot("testdata/no-numa"), WithCPUs(1), WithGOMAXPROCS(false), WithMemPolicy(MemLeave))
+	undo, err := Pin(0, WithRoot("testdata/no-numa"), WithCPUs(1), WithoutGOMAXPROCS(), WithMemPolicy(MemLeave))
 	if !errors.Is(err, ErrUnavailable) || undo != nil {
 		t.Fatalf("Pin with thread %d refusing: %v, %v; want ErrUnavailable and no undo", bad, undo != nil, err)
 	}

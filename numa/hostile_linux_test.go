@@ -48,7 +48,7 @@ func TestHostileTree(t *testing.T) {
 	}
 	for _, c := range hostile.Cases(t, "sys/devices/system/node/node0/numastat", "proc/self/numa_maps") {
 		hostile.Check(t, c, func() error {
-			col := NewCollector(WithRoot(c.Root))
+			col := NewCollector(&Topology{Root: c.Root}, "")
 			ch := make(chan prometheus.Metric, 64)
 			col.Collect(ch)
 			close(ch)

@@ -5,6 +5,7 @@ package numa
 import (
 	"errors"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -67,20 +68,38 @@ func TestPinMisuse(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		node int
-		opts []Option
+		opts []PinOption
 		want error
+		text string // the error names the option and the value
 	}{
-		{"negative node", -1, nil, ErrNoNode},
-		{"huge node", 1 << 30, nil, ErrNoNode},
-		{"negative cpu", 0, []Option{WithCPUs(-5)}, ErrNoCPUs},
-		{"no cpus", 0, []Option{WithCPUs()}, ErrNoCPUs},
+		{"negative node", -1, nil, ErrNoNode, "node -1"},
+		{"huge node", 1 << 30, nil, ErrNoNode, "node 1073741824"},
+		{"cpus off the node", 0, []PinOption{WithCPUs(4000)}, ErrNoCPUs, "4000"},
+		{"negative cpu", 0, []PinOption{WithCPUs(-5)}, nil, "WithCPUs([-5]): bad CPU id -5"},
+		{"huge cpu", 0, []PinOption{WithCPUs(1 << 20)}, nil, "WithCPUs([1048576]): bad CPU id 1048576"},
+		{"unknown policy", 0, []PinOption{WithMemPolicy(7)}, nil, "WithMemPolicy(7): unknown policy"},
+		{"negative policy", 0, []PinOption{WithMemPolicy(-1)}, nil, "WithMemPolicy(-1)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			undo, err := Pin(tc.node, append([]Option{WithRoot("testdata/2socket")}, tc.opts...)...)
-			if !errors.Is(err, tc.want) || undo != nil {
-				t.Errorf("Pin(%d) = %v, %v; want %v and no undo", tc.node, undo != nil, err, tc.want)
+			undo, err := Pin(tc.node, append([]PinOption{WithRoot("testdata/2socket")}, tc.opts...)...)
+			if err == nil || (tc.want != nil && !errors.Is(err, tc.want)) || !strings.Contains(err.Error(), tc.text) || undo != nil {
+				t.Errorf("Pin(%d) = %v, %v; want an error wrapping %v naming %q, and no undo", tc.node, undo != nil, err, tc.want, tc.text)
+			}
+			if _, ok := Pinned(); ok {
+				t.Errorf("Pinned() = true after a failed Pin")
 			}
 		})
+	}
+	// Zero values mean the defaults: no CPUs is all of the node's.
+	undo0, err := Pin(0, WithRoot("testdata/2socket"), WithCPUs(), WithMemPolicy(0), WithRoot("testdata/2socket"))
+	if err != nil {
+		t.Fatalf("Pin(0, WithCPUs(), WithMemPolicy(0)) = %v, want the defaults", err)
+	}
+	if r, _ := Pinned(); len(r.CPUs) == 0 || r.MemPolicy == "" {
+		t.Errorf("Pinned() = %+v, want the node's CPUs", r)
+	}
+	if err := undo0(); err != nil {
+		t.Fatal(err)
 	}
 	undo, err := Pin(0, WithRoot("testdata/2socket"))
 	if err != nil {

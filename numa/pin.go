@@ -64,7 +64,7 @@ func (r PinReport) String() string {
 
 // pinCPUs picks the CPUs Pin restricts threads to: the node's allowed CPUs,
 // narrowed by WithCPUs. It never adds a CPU.
-func pinCPUs(t *Topology, node int, c *config) ([]int, error) {
+func pinCPUs(t *Topology, node int, c *pinConfig) ([]int, error) {
 	n, ok := t.Node(node)
 	if !ok {
 		ids := make([]int, len(t.Nodes))
@@ -74,7 +74,7 @@ func pinCPUs(t *Topology, node int, c *config) ([]int, error) {
 		return nil, fmt.Errorf("%w: node %d (online: %s)", ErrNoNode, node, cpulist.Format(ids))
 	}
 	cpus := n.AllowedCPUs
-	if c.hasCPUs {
+	if len(c.cpus) > 0 {
 		want := append([]int(nil), c.cpus...)
 		want = sortCompact(want)
 		cpus = cpulist.Intersect(cpus, want)

@@ -83,10 +83,13 @@ func workerWant(w *workerThread, all []int) []int {
 //
 // Pin is safe for concurrent use; concurrent calls are serialized, and of
 // calls that overlap only the first succeeds.
-func Pin(node int, opts ...Option) (undo func() error, err error) {
-	c := newConfig(opts)
+func Pin(node int, opts ...PinOption) (undo func() error, err error) {
+	c := newPinConfig(opts)
 	if c.report != nil {
 		*c.report = PinReport{}
+	}
+	if c.err != nil {
+		return nil, c.err
 	}
 	pinMu.Lock()
 	defer pinMu.Unlock()
@@ -117,7 +120,7 @@ func Pin(node int, opts ...Option) (undo func() error, err error) {
 		// Roll back: a half-applied pin is worse than none.
 		return nil, errors.Join(err, restoreCPUs())
 	}
-	restoreProcs := followGOMAXPROCS(len(cpus), c.gomaxprocs, rep)
+	restoreProcs := followGOMAXPROCS(len(cpus), !c.noMaxProcs, rep)
 	if c.logger != nil {
 		c.logger.Info("numa: pinned", slog.Int("node", node), slog.String("cpus", cpulist.Format(cpus)),
 			slog.String("method", rep.Method), slog.Int("threads", rep.Threads),
@@ -356,7 +359,7 @@ func followGOMAXPROCS(ncpu int, follow bool, rep *PinReport) func() {
 	noop := func() {}
 	switch {
 	case !follow:
-		rep.Notes = append(rep.Notes, "GOMAXPROCS left as it was (WithGOMAXPROCS(false))")
+		rep.Notes = append(rep.Notes, "GOMAXPROCS left as it was (WithoutGOMAXPROCS)")
 		return noop
 	case os.Getenv("GOMAXPROCS") != "":
 		rep.Notes = append(rep.Notes, fmt.Sprintf("GOMAXPROCS=%q in the environment: left at %d", os.Getenv("GOMAXPROCS"), before))

@@ -115,7 +115,7 @@ func TestPinEveryThread(t *testing.T) {
 			before := threadMasks(t)
 
 			var rep PinReport
-			undo, err := Pin(local.ID, WithCPUs(cpu), WithGOMAXPROCS(false), WithReport(&rep))
+			undo, err := Pin(local.ID, WithCPUs(cpu), WithoutGOMAXPROCS(), WithReport(&rep))
 			if errors.Is(err, ErrUnavailable) {
 				t.Skipf("pinning is unavailable here: %v", err)
 			}
@@ -132,7 +132,7 @@ func TestPinEveryThread(t *testing.T) {
 			if p, ok := Pinned(); !ok || p.Node != local.ID || !slices.Equal(p.CPUs, []int{cpu}) {
 				t.Errorf("Pinned() = %+v, %v, want node %d cpus [%d]", p, ok, local.ID, cpu)
 			}
-			if v := testutil.ToFloat64(NewCollector(WithRoot(t.TempDir())).pinnedGauge()); v != float64(local.ID) {
+			if v := testutil.ToFloat64(NewCollector(&Topology{Root: t.TempDir()}, "").pinnedGauge()); v != float64(local.ID) {
 				t.Errorf("gotune_numa_pinned_node = %v while pinned, want %d", v, local.ID)
 			}
 			releaseAfter := parkThreads(3) // threads born after the pin
@@ -228,8 +228,11 @@ func TestPinErrors(t *testing.T) {
 		t.Errorf("Pin(-1) error %v, want ErrNoNode naming node -1", err)
 	}
 	local := topo.LocalNode()
-	if _, err := Pin(local.ID, WithCPUs(cpulist.MaxID+5)); !errors.Is(err, ErrNoCPUs) {
+	if _, err := Pin(local.ID, WithCPUs(cpulist.MaxID-1)); !errors.Is(err, ErrNoCPUs) {
 		t.Errorf("Pin(%d, WithCPUs(outside)) error %v, want ErrNoCPUs", local.ID, err)
+	}
+	if _, err := Pin(local.ID, WithCPUs(cpulist.MaxID+5)); err == nil || !strings.Contains(err.Error(), "WithCPUs") {
+		t.Errorf("Pin(%d, WithCPUs(too large)) error %v, want one naming WithCPUs", local.ID, err)
 	}
 	if _, err := Pin(0, WithRoot(t.TempDir())); err == nil {
 		t.Errorf("Pin(0, WithRoot(empty)) succeeded")
@@ -277,7 +280,7 @@ func TestPinUnavailable(t *testing.T) {
 			}
 			sys.setmempolicyAll = func(mode int, m mask) syscall.Errno { return errno }
 			var rep PinReport
-			undo, err := Pin(local.ID, WithReport(&rep), WithGOMAXPROCS(false))
+			undo, err := Pin(local.ID, WithReport(&rep), WithoutGOMAXPROCS())
 			if err != nil {
 				t.Fatalf("Pin with set_mempolicy %v: error %v, want success", errno, err)
 			}
@@ -326,7 +329,7 @@ func TestPinFixtureLogic(t *testing.T) {
 		name     string
 		root     string
 		node     int
-		opts     []Option
+		opts     []PinOption
 		env      string
 		want     rec
 		wantErr  error
@@ -334,11 +337,11 @@ func TestPinFixtureLogic(t *testing.T) {
 	}{
 		{name: "2socket node 1 preferred", root: "testdata/2socket", node: 1,
 			want: rec{affinity: list("16-31"), mode: mpolPreferred, nodes: []int{1}, procs: 1}},
-		{name: "2socket node 0 bind, 2 cpus", root: "testdata/2socket", node: 0, opts: []Option{WithMemPolicy(MemBind), WithCPUs(3, 2, 99)},
+		{name: "2socket node 0 bind, 2 cpus", root: "testdata/2socket", node: 0, opts: []PinOption{WithMemPolicy(MemBind), WithCPUs(3, 2, 99)},
 			want: rec{affinity: []int{2, 3}, mode: mpolBind, nodes: []int{0}, procs: 1}},
 		{name: "memoryless node prefers nearest memory", root: "testdata/sparse-memoryless", node: 2,
 			want: rec{affinity: list("4-7"), mode: mpolPreferred, nodes: []int{0}, procs: 1}, wantNote: "nearest"},
-		{name: "memory policy left", root: "testdata/2socket", node: 0, opts: []Option{WithMemPolicy(MemLeave)},
+		{name: "memory policy left", root: "testdata/2socket", node: 0, opts: []PinOption{WithMemPolicy(MemLeave)},
 			want: rec{affinity: list("0-15"), mode: -1, procs: 1}, wantNote: "MemLeave"},
 		{name: "GOMAXPROCS env wins", root: "testdata/2socket", node: 0, env: "7",
 			want: rec{affinity: list("0-15"), mode: mpolPreferred, nodes: []int{0}}, wantNote: "GOMAXPROCS"},
@@ -367,7 +370,7 @@ func TestPinFixtureLogic(t *testing.T) {
 			// GOMAXPROCS is not really changed: the fake records the call.
 			sys.setDefaultGOMAXPROCS = func() { got.procs++ }
 			var rep PinReport
-			opts := append([]Option{WithRoot(tc.root), WithReport(&rep)}, tc.opts...)
+			opts := append([]PinOption{WithRoot(tc.root), WithReport(&rep)}, tc.opts...)
 			undo, err := Pin(tc.node, opts...)
 			if tc.wantErr != nil {
 				if !errors.Is(err, tc.wantErr) {

@@ -24,7 +24,7 @@ func TestPinNested(t *testing.T) {
 	first := local.AllowedCPUs[0]
 	second := local.AllowedCPUs[len(local.AllowedCPUs)-1]
 
-	undo, err := Pin(local.ID, WithCPUs(first), WithGOMAXPROCS(false), WithMemPolicy(MemLeave))
+	undo, err := Pin(local.ID, WithCPUs(first), WithoutGOMAXPROCS(), WithMemPolicy(MemLeave))
 	if errors.Is(err, ErrUnavailable) {
 		t.Skipf("pinning is unavailable here: %v", err)
 	}
@@ -34,7 +34,7 @@ func TestPinNested(t *testing.T) {
 	defer func() { _ = undo() }()
 	pinnedMasks := threadMasks(t)
 
-	undo2, err := Pin(local.ID, WithCPUs(second), WithGOMAXPROCS(false), WithMemPolicy(MemLeave))
+	undo2, err := Pin(local.ID, WithCPUs(second), WithoutGOMAXPROCS(), WithMemPolicy(MemLeave))
 	if err == nil {
 		_ = undo2()
 		t.Fatalf("second Pin(%d, WithCPUs(%d)) while pinned: nil error, want ErrPinned", local.ID, second)
@@ -61,7 +61,7 @@ func TestPinNested(t *testing.T) {
 		t.Errorf("second undo() error %v", err)
 	}
 	// Undone: pinning is allowed again.
-	undo3, err := Pin(local.ID, WithCPUs(second), WithGOMAXPROCS(false), WithMemPolicy(MemLeave))
+	undo3, err := Pin(local.ID, WithCPUs(second), WithoutGOMAXPROCS(), WithMemPolicy(MemLeave))
 	if err != nil {
 		t.Fatalf("Pin after undo: %v", err)
 	}
@@ -116,9 +116,9 @@ func TestPinWithWorkers(t *testing.T) {
 	}
 	a, b := local.AllowedCPUs[0], local.AllowedCPUs[len(local.AllowedCPUs)-1]
 	orig := mainMask(t)
-	pin := func(t *testing.T, opts ...Option) func() error {
+	pin := func(t *testing.T, opts ...PinOption) func() error {
 		t.Helper()
-		undo, err := Pin(local.ID, append(opts, WithGOMAXPROCS(false), WithMemPolicy(MemLeave))...)
+		undo, err := Pin(local.ID, append(opts, WithoutGOMAXPROCS(), WithMemPolicy(MemLeave))...)
 		if errors.Is(err, ErrUnavailable) {
 			t.Skipf("pinning is unavailable here: %v", err)
 		}
@@ -267,7 +267,7 @@ func TestPinWorkersConcurrent(t *testing.T) {
 		}()
 	}
 	for range 20 {
-		undo, err := Pin(local.ID, WithCPUs(b), WithGOMAXPROCS(false), WithMemPolicy(MemLeave))
+		undo, err := Pin(local.ID, WithCPUs(b), WithoutGOMAXPROCS(), WithMemPolicy(MemLeave))
 		if errors.Is(err, ErrUnavailable) {
 			close(stop)
 			wg.Wait()

@@ -8,7 +8,7 @@ const defaultRoot = ""
 
 // Pin is Linux-only; elsewhere it returns [ErrUnsupported] and changes
 // nothing. See the Linux documentation of Pin.
-func Pin(node int, opts ...Option) (undo func() error, err error) {
+func Pin(node int, opts ...PinOption) (undo func() error, err error) {
 	return nil, ErrUnsupported
 }
 

@@ -70,8 +70,8 @@ type Topology struct {
 // Discover reads the NUMA topology and this process's allowed CPUs and
 // memory nodes. Without [WithRoot] it reads / and works on Linux only
 // ([ErrUnsupported] elsewhere). It is safe for concurrent use.
-func Discover(opts ...Option) (*Topology, error) {
-	c := newConfig(opts)
+func Discover(opts ...DiscoverOption) (*Topology, error) {
+	c := newDiscoverConfig(opts)
 	root := c.root
 	if root == "" {
 		if defaultRoot == "" {

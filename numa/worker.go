@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"runtime"
 	"slices"
 	"sync"
@@ -77,8 +76,7 @@ func RunOn(cpus []int, fn func()) error {
 // worker's), undo on its CPUs within the restored mask, and Close leaves
 // the thread on the mask every other thread has at that moment.
 type Worker struct {
-	cpus   []int
-	logger *slog.Logger
+	cpus []int
 
 	mu      sync.Mutex
 	started bool
@@ -114,10 +112,9 @@ type WorkerStats struct {
 	Panics uint64 `json:"panics_total"`
 }
 
-// NewWorker returns a worker for cpus; it starts no goroutine. Only
-// [WithLogger] applies. It fails if cpus is empty or names a negative or
-// too large CPU id.
-func NewWorker(cpus []int, opts ...Option) (*Worker, error) {
+// NewWorker returns a worker for cpus; it starts no goroutine. It fails if
+// cpus is empty or names a negative or too large CPU id.
+func NewWorker(cpus []int) (*Worker, error) {
 	if len(cpus) == 0 {
 		return nil, fmt.Errorf("%w: NewWorker(%v): empty CPU list", ErrNoCPUs, cpus)
 	}
@@ -126,10 +123,8 @@ func NewWorker(cpus []int, opts ...Option) (*Worker, error) {
 			return nil, fmt.Errorf("numa: NewWorker(%v): bad CPU id %d", cpus, c)
 		}
 	}
-	c := newConfig(opts)
 	return &Worker{
 		cpus:   sortCompact(slices.Clone(cpus)),
-		logger: c.logger,
 		reqs:   make(chan *call),
 		quit:   make(chan struct{}),
 		exited: make(chan struct{}),
@@ -176,11 +171,8 @@ func (w *Worker) loop(ready chan<- error) {
 			w.run(c)
 		case <-w.quit:
 			if err := restore(); err != nil {
-				w.exitErr = err
-				if w.logger != nil {
-					w.logger.Error("numa: worker exits with its thread locked", slog.Any("error", err))
-				}
-				return // exit locked: the runtime discards the thread
+				w.exitErr = err // returned by Close
+				return          // exit locked: the runtime discards the thread
 			}
 			runtime.UnlockOSThread()
 			return

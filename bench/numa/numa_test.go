@@ -78,7 +78,7 @@ func BenchmarkPin(b *testing.B) {
 			var rep numa.PinReport
 			for b.Loop() {
 				undo, err := numa.Pin(n.ID, numa.WithCPUs(cpu), numa.WithMemPolicy(numa.MemLeave),
-					numa.WithGOMAXPROCS(false), numa.WithReport(&rep))
+					numa.WithoutGOMAXPROCS(), numa.WithReport(&rep))
 				if err != nil {
 					b.Skipf("numa.Pin: %v", err)
 				}

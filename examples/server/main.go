@@ -121,7 +121,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 			logger.Warn("numa: topology not available", slog.Any("error", err))
 		} else {
 			page.Add(numaSection(topo))
-			reg.MustRegister(numa.NewCollector(numa.WithLogger(logger)))
+			reg.MustRegister(numa.NewCollector(topo, "", numa.WithLogger(logger)))
 		}
 	}
 
