@@ -80,7 +80,7 @@ type ClassStats struct {
 }
 
 // NewBuffers returns a buffer pool. It accepts the general options
-// [WithTTL], [WithMaxIdle] (per class), [WithClock], [WithLogger],
+// [WithTTL], [WithMaxIdle] (per class), [WithName], [WithLogger],
 // [WithGroup] and [WithPressure], and the buffer options
 // [WithSizeClasses] and [WithMaxIdleBytes]. It panics on options that
 // name an element type ([WithReset], [WithDestroy], [WithSize],

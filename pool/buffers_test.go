@@ -141,7 +141,7 @@ func TestBuffersOptionPanics(t *testing.T) {
 		want string
 	}{
 		{"classes reversed", []pool.Option{pool.WithSizeClasses(1024, 64)}, "WithSizeClasses(1024, 64)"},
-		{"zero class", []pool.Option{pool.WithSizeClasses(0, 64)}, "WithSizeClasses(0, 64)"},
+		{"negative class", []pool.Option{pool.WithSizeClasses(-1, 64)}, "WithSizeClasses(-1, 64)"},
 		{"negative bytes", []pool.Option{pool.WithMaxIdleBytes(-1)}, "WithMaxIdleBytes(-1)"},
 		{"typed hook", []pool.Option{pool.WithReset(func(*[]byte) {})}, "WithReset"},
 	}

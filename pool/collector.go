@@ -15,8 +15,9 @@ type collector struct {
 }
 
 // NewCollector returns a Prometheus collector for src, reading
-// src.Stats() on each scrape. name becomes the constant label pool=name,
-// so several pools can be registered side by side. The metrics:
+// src.Stats() on each scrape. name becomes the constant label name=name,
+// as in every gotune collector, so several pools can be registered side
+// by side; the caller registers it. The metrics:
 //
 //	gotune_pool_gets_total          counter  Get calls
 //	gotune_pool_hits_total          counter  Gets served from idle objects
@@ -28,8 +29,8 @@ type collector struct {
 //	gotune_pool_idle_objects        gauge    objects idle now
 //	gotune_pool_idle_bytes          gauge    their size (needs WithSize; Buffers sets it)
 //	gotune_pool_max_idle_objects    gauge    the idle bound
-func NewCollector(name string, src StatsSource) prometheus.Collector {
-	labels := prometheus.Labels{"pool": name}
+func NewCollector(src StatsSource, name string) prometheus.Collector {
+	labels := prometheus.Labels{"name": name}
 	d := func(n, help string, varLabels ...string) *prometheus.Desc {
 		return prometheus.NewDesc("gotune_pool_"+n, help, varLabels, labels)
 	}

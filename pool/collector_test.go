@@ -22,43 +22,43 @@ func TestCollector(t *testing.T) {
 	p.Put(p.Get())
 
 	reg := prometheus.NewPedanticRegistry()
-	reg.MustRegister(pool.NewCollector("frames", p))
-	reg.MustRegister(pool.NewCollector("other", pool.New(func() int { return 0 })))
+	reg.MustRegister(pool.NewCollector(p, "frames"))
+	reg.MustRegister(pool.NewCollector(pool.New(func() int { return 0 }), "other"))
 	want := `
 # HELP gotune_pool_drops_total Objects the pool let go of, by reason (full, oversized, closed, pressure).
 # TYPE gotune_pool_drops_total counter
-gotune_pool_drops_total{pool="frames",reason="closed"} 0
-gotune_pool_drops_total{pool="frames",reason="full"} 1
-gotune_pool_drops_total{pool="frames",reason="oversized"} 1
-gotune_pool_drops_total{pool="frames",reason="pressure"} 0
-gotune_pool_drops_total{pool="other",reason="closed"} 0
-gotune_pool_drops_total{pool="other",reason="full"} 0
-gotune_pool_drops_total{pool="other",reason="oversized"} 0
-gotune_pool_drops_total{pool="other",reason="pressure"} 0
+gotune_pool_drops_total{name="frames",reason="closed"} 0
+gotune_pool_drops_total{name="frames",reason="full"} 1
+gotune_pool_drops_total{name="frames",reason="oversized"} 1
+gotune_pool_drops_total{name="frames",reason="pressure"} 0
+gotune_pool_drops_total{name="other",reason="closed"} 0
+gotune_pool_drops_total{name="other",reason="full"} 0
+gotune_pool_drops_total{name="other",reason="oversized"} 0
+gotune_pool_drops_total{name="other",reason="pressure"} 0
 # HELP gotune_pool_gets_total Get calls.
 # TYPE gotune_pool_gets_total counter
-gotune_pool_gets_total{pool="frames"} 4
-gotune_pool_gets_total{pool="other"} 0
+gotune_pool_gets_total{name="frames"} 4
+gotune_pool_gets_total{name="other"} 0
 # HELP gotune_pool_hits_total Get calls served from an idle object.
 # TYPE gotune_pool_hits_total counter
-gotune_pool_hits_total{pool="frames"} 1
-gotune_pool_hits_total{pool="other"} 0
+gotune_pool_hits_total{name="frames"} 1
+gotune_pool_hits_total{name="other"} 0
 # HELP gotune_pool_idle_bytes Size of the idle objects, as reported by the size function.
 # TYPE gotune_pool_idle_bytes gauge
-gotune_pool_idle_bytes{pool="frames"} 256
-gotune_pool_idle_bytes{pool="other"} 0
+gotune_pool_idle_bytes{name="frames"} 256
+gotune_pool_idle_bytes{name="other"} 0
 # HELP gotune_pool_idle_objects Objects idle in the pool.
 # TYPE gotune_pool_idle_objects gauge
-gotune_pool_idle_objects{pool="frames"} 2
-gotune_pool_idle_objects{pool="other"} 0
+gotune_pool_idle_objects{name="frames"} 2
+gotune_pool_idle_objects{name="other"} 0
 # HELP gotune_pool_news_total Get calls that called the constructor.
 # TYPE gotune_pool_news_total counter
-gotune_pool_news_total{pool="frames"} 3
-gotune_pool_news_total{pool="other"} 0
+gotune_pool_news_total{name="frames"} 3
+gotune_pool_news_total{name="other"} 0
 # HELP gotune_pool_puts_total Put calls.
 # TYPE gotune_pool_puts_total counter
-gotune_pool_puts_total{pool="frames"} 5
-gotune_pool_puts_total{pool="other"} 0
+gotune_pool_puts_total{name="frames"} 5
+gotune_pool_puts_total{name="other"} 0
 `
 	names := []string{"gotune_pool_drops_total", "gotune_pool_gets_total", "gotune_pool_hits_total",
 		"gotune_pool_idle_bytes", "gotune_pool_idle_objects", "gotune_pool_news_total", "gotune_pool_puts_total"}

@@ -117,15 +117,19 @@
 // time itself; a sweep expires an object only once a sweep recorded after
 // its Put is a TTL old, so a sweep that runs late (a paused process, a
 // timer firing late) never expires objects Put just before it early, it
-// keeps them a TTL longer. [WithClock] injects the clock for tests.
+// keeps them a TTL longer.
 //
 // # Memory pressure
 //
 // [Pool.DropIdle] and [Buffers.DropIdle] drop every idle object at once.
-// A [Group] collects pools and offers method values that fit the usual
-// callback shapes: g.OnPressure (func(level string)), g.Relieve
-// (func() bool), g.DropIdle (func() int). [WithPressure] instead polls a
-// func() bool at every sweep. [WithReleaseOS] additionally asks the
+// A [Group] collects pools; [DropOn] turns it into a callback for a graded
+// level of any integer kind, so gcguard's plugs in without an adapter:
+//
+//	guard.OnLevel(pool.DropOn(group, gcguard.LevelElevated))
+//
+// and g.Relieve (func() bool) and g.DropIdle (func() int) fit the other
+// usual shapes. [WithPressure] instead polls a graded level at every sweep,
+// with the same shape as netx.WithPressure. [WithReleaseOS] additionally asks the
 // runtime to return the freed pages to the OS after a large sweep, so
 // RSS falls and not only the heap.
 //
@@ -143,8 +147,9 @@
 //
 // # Metrics
 //
-// [NewCollector] exports gotune_pool_gets_total, _hits_total,
+// NewCollector(p, name) exports gotune_pool_gets_total, _hits_total,
 // _news_total, _puts_total, _drops_total{reason}, _expired_total,
 // _hook_panics_total, _idle_objects, _idle_bytes and _max_idle_objects,
-// labelled pool=name.
+// labelled name=name, as in every gotune collector; the caller registers
+// it.
 package pool

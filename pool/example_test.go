@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gotune/gotune/gcguard"
 	"github.com/gotune/gotune/pool"
 )
 
@@ -71,10 +72,36 @@ func ExampleGroup() {
 	defer a.Close()
 	a.Put(a.Get())
 
-	// Wire g.OnPressure to a func(level string) signal, for example
-	// gcguard's pressure callback; here we call it directly.
-	onPressure := g.OnPressure
-	onPressure("critical")
-	fmt.Println("idle after pressure:", a.Stats().Idle)
-	// Output: idle after pressure: 0
+	// DropOn makes the group a callback for a graded level: here
+	// gcguard's, called directly as Guard.OnLevel would call it.
+	onLevel := pool.DropOn(&g, gcguard.LevelElevated)
+	onLevel(gcguard.LevelOK)
+	fmt.Println("idle at ok:", a.Stats().Idle)
+	onLevel(gcguard.LevelCritical)
+	fmt.Println("idle at critical:", a.Stats().Idle)
+	// Output:
+	// idle at ok: 1
+	// idle at critical: 0
+}
+
+// gcguard's level plugs into a pool.Group and a pool without adapters.
+func ExampleDropOn() {
+	guard, err := gcguard.Start(gcguard.WithMemoryTarget(1<<30), gcguard.WithDryRun())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer guard.Stop()
+
+	var group pool.Group
+	cancel := guard.OnLevel(pool.DropOn(&group, gcguard.LevelElevated)) // pushed on each change
+	defer cancel()
+
+	frames := pool.New(func() []byte { return make([]byte, 0, 512) },
+		pool.WithGroup(&group),
+		pool.WithPressure(guard.Level, gcguard.LevelCritical)) // polled at each sweep
+	defer frames.Close()
+	frames.Put(frames.Get())
+	fmt.Println("members:", group.Len(), "idle:", frames.Stats().Idle)
+	// Output: members: 1 idle: 1
 }

@@ -1,5 +1,15 @@
 package pool
 
+import "time"
+
+// WithClock sets the clock the pool stamps and expires idle objects with
+// (time.Now by default); the sweep timer itself still runs on real time.
+// It is the tests' seam for the sweep arithmetic, which they drive one
+// sweep at a time through SweepAt; testing/synctest covers the timer.
+func WithClock(now func() time.Time) Option {
+	return optionFunc(func(c *config) { c.now = now })
+}
+
 // SweepAt runs one sweep as if the timer fired at now (ns on the pool's
 // clock) and returns how many objects remain.
 func (p *Pool[T]) SweepAt(now int64) int {

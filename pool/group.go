@@ -9,9 +9,10 @@ type Dropper interface {
 }
 
 // A Group is a set of pools that one memory-pressure signal can empty at
-// once. Its methods are plain method values that fit the common callback
-// shapes: g.OnPressure for a func(level string), g.Relieve for a
-// func() bool, g.DropIdle for a func() int.
+// once. [DropOn] makes it a callback for a graded level (gcguard's
+// Guard.OnLevel); its methods are plain method values that fit the other
+// common callback shapes: g.Relieve for a func() bool, g.DropIdle for a
+// func() int.
 //
 // The zero value is an empty group ready to use. A Group holds strong
 // references to its members until they are removed or closed. Safe for
@@ -60,14 +61,20 @@ func (g *Group) DropIdle() int {
 	return n
 }
 
-// OnPressure drops every member's idle objects unless level is "" or "ok"
-// (gcguard's levels are "ok", "elevated" and "critical"). Pass g.OnPressure
-// wherever a func(level string) pressure callback is accepted.
-func (g *Group) OnPressure(level string) {
-	if level == "" || level == "ok" {
-		return
+// DropOn returns a callback that drops every member of g's idle objects
+// when it is called with a level at or above at, and does nothing below.
+// It takes any integer-kind level, so a graded pressure signal plugs in
+// without an adapter; with gcguard:
+//
+//	guard.OnLevel(pool.DropOn(group, gcguard.LevelElevated))
+//
+// The callback is safe for concurrent use.
+func DropOn[L ~int | ~int32 | ~int64](g *Group, at L) func(L) {
+	return func(l L) {
+		if l >= at {
+			g.DropIdle()
+		}
 	}
-	g.DropIdle()
 }
 
 // Relieve drops every member's idle objects and reports whether there

@@ -31,7 +31,7 @@ func awaitClosed(t *testing.T, ch <-chan struct{}, what string) {
 // and the pool answers.
 func TestDestroyPanicDuringClose(t *testing.T) {
 	destroyed := 0
-	p := pool.New(func() *obj { return new(obj) }, pool.WithTTL(0),
+	p := pool.New(func() *obj { return new(obj) }, pool.WithTTL(pool.NoTTL),
 		pool.WithDestroy(func(*obj) { destroyed++; panic("destroy boom") }))
 	for i := range 10 {
 		p.Put(&obj{id: i})
@@ -66,7 +66,7 @@ func TestPutHookPanics(t *testing.T) {
 		t.Run(hook, func(t *testing.T) {
 			var logs bytes.Buffer
 			var destroyed []*obj
-			opts := []pool.Option{pool.WithTTL(0), pool.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
+			opts := []pool.Option{pool.WithTTL(pool.NoTTL), pool.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))),
 				pool.WithDestroy(func(o *obj) { destroyed = append(destroyed, o) })}
 			boom := func(o *obj) {
 				if o.id == 13 {
@@ -96,7 +96,7 @@ func TestPutHookPanics(t *testing.T) {
 			if !strings.Contains(logs.String(), "hook panicked") || !strings.Contains(logs.String(), "hook="+hook) {
 				t.Errorf("log %q, want a line naming the %s hook's panic", logs.String(), hook)
 			}
-			if n := testutil.CollectAndCount(pool.NewCollector("p", p), "gotune_pool_hook_panics_total"); n != 1 {
+			if n := testutil.CollectAndCount(pool.NewCollector(p, "p"), "gotune_pool_hook_panics_total"); n != 1 {
 				t.Errorf("collector: %d hook_panics series, want 1", n)
 			}
 		})
@@ -106,7 +106,7 @@ func TestPutHookPanics(t *testing.T) {
 // A pressure signal that panics is read as no pressure; the sweep goes on.
 func TestPressureHookPanics(t *testing.T) {
 	p := pool.New(func() *obj { return new(obj) }, pool.WithTTL(time.Hour),
-		pool.WithPressure(func() bool { panic("pressure boom") }))
+		pool.WithPressure(func() int { panic("pressure boom") }, 1))
 	defer p.Close()
 	p.Put(new(obj))
 	if left := p.SweepAt(time.Now().UnixNano()); left != 1 {
@@ -152,13 +152,13 @@ func TestHooksCallBackIntoPool(t *testing.T) {
 
 	var q *pool.Pool[*obj]
 	spare := &obj{id: 99}
-	q = pool.New(func() *obj { return new(obj) }, pool.WithTTL(0),
+	q = pool.New(func() *obj { return new(obj) }, pool.WithTTL(pool.NoTTL),
 		pool.WithReset(func(o *obj) {
 			if o.id == 1 {
 				q.Put(spare)
 			}
 		}),
-		pool.WithPressure(func() bool { q.DropIdle(); return false }))
+		pool.WithPressure(func() int { q.DropIdle(); return 0 }, 1))
 	done = make(chan struct{})
 	go func() {
 		defer close(done)
@@ -235,12 +235,12 @@ func TestHookPanicsUnderLoad(t *testing.T) {
 	}
 	p := pool.New(func() *obj { return new(obj) }, pool.WithTTL(time.Millisecond), pool.WithMaxIdle(8),
 		pool.WithReset(flaky), pool.WithDestroy(flaky),
-		pool.WithPressure(func() bool {
+		pool.WithPressure(func() int {
 			if n.Load()%5 == 0 {
 				panic("flaky pressure")
 			}
-			return false
-		}))
+			return 0
+		}, 1))
 	var wg sync.WaitGroup
 	for i := range 8 {
 		wg.Add(1)

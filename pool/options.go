@@ -7,14 +7,24 @@ import (
 )
 
 // DefaultTTL is how long an object may sit idle before the pool drops it,
-// when [WithTTL] is not given.
+// when [WithTTL] is not given or is given 0.
 const DefaultTTL = time.Minute
 
+// NoTTL, given to [WithTTL], turns expiry off: the pool then only bounds
+// its size, like a free list. Any negative duration means the same.
+const NoTTL time.Duration = -1
+
 // DefaultMaxIdle is the idle-object bound used when [WithMaxIdle] is not
-// given.
+// given or is given 0.
 const DefaultMaxIdle = 1024
 
 // An Option configures a [Pool] or [Buffers] at construction.
+//
+// Values follow one rule across gotune: an option's zero value means its
+// documented default, a negative value means off or no limit where that
+// makes sense ([NoTTL], [WithMaxSize], [WithReleaseOS]), and an invalid
+// value makes the constructor panic with a message naming the option and
+// the value, since [New] and [NewBuffers] return no error.
 //
 // Options that name the element type ([WithReset], [WithDestroy],
 // [WithSize]) must match the pool's type parameter; New panics otherwise,
@@ -32,10 +42,10 @@ type config struct {
 	ttl      time.Duration
 	maxIdle  int
 	maxSize  int
-	reset    any // func(T)
-	destroy  any // func(T)
-	size     any // func(T) int
-	now      func() time.Time
+	reset    any              // func(T)
+	destroy  any              // func(T)
+	size     any              // func(T) int
+	now      func() time.Time // tests replace it (export_test.go)
 	logger   *slog.Logger
 	group    *Group
 	pressure func() bool
@@ -60,20 +70,35 @@ func defaultConfig() config {
 // about 1.25×d after its Put, whether or not a garbage collection runs or
 // the pool is used again. After a late sweep (the process was paused)
 // objects Put shortly before it stay up to d longer: Put does not read
-// the time, so the pool cannot tell them from older ones. d <= 0 disables
-// expiry: the pool then only bounds its size, like a free list.
+// the time, so the pool cannot tell them from older ones. d == 0 means
+// [DefaultTTL]; a negative d ([NoTTL]) disables expiry: the pool then only
+// bounds its size, like a free list.
 func WithTTL(d time.Duration) Option {
-	return optionFunc(func(c *config) { c.ttl = d })
+	return optionFunc(func(c *config) {
+		switch {
+		case d == 0:
+			c.ttl = DefaultTTL
+		case d < 0:
+			c.ttl = NoTTL
+		default:
+			c.ttl = d
+		}
+	})
 }
 
 // WithMaxIdle bounds the number of idle objects the pool holds. The bound is
 // hard: it holds at every instant, however many goroutines Put at once. A
 // Put that finds the pool full drops its object. Up to half the bound (at
 // most sixteen objects per P) sits in per-P cells that only their own P
-// fills, so Puts from a single P can leave that part unused. n == 0 keeps
-// nothing (every Put drops); New panics if n < 0.
+// fills, so Puts from a single P can leave that part unused. n == 0 means
+// [DefaultMaxIdle]; New panics if n < 0 (an unbounded pool is not on offer).
 func WithMaxIdle(n int) Option {
-	return optionFunc(func(c *config) { c.maxIdle = n })
+	return optionFunc(func(c *config) {
+		if n == 0 {
+			n = DefaultMaxIdle
+		}
+		c.maxIdle = n
+	})
 }
 
 // WithReset sets a hook that Put runs on every object it may keep, before
@@ -107,20 +132,10 @@ func WithSize[T any](fn func(T) int) Option {
 
 // WithMaxSize makes Put drop objects whose [WithSize] is larger than n
 // bytes, so one request that grew a buffer to 32 MiB does not park it in
-// the pool. n <= 0 means no limit. It has no effect without WithSize.
+// the pool. No limit is the default: 0, or a negative n, means none. It
+// has no effect without WithSize.
 func WithMaxSize(n int) Option {
 	return optionFunc(func(c *config) { c.maxSize = n })
-}
-
-// WithClock sets the clock the pool reads when it stamps and expires idle
-// objects. The sweep timer itself still runs on real time. nil means
-// time.Now.
-func WithClock(now func() time.Time) Option {
-	return optionFunc(func(c *config) {
-		if now != nil {
-			c.now = now
-		}
-	})
 }
 
 // WithLogger sets a logger for sweeps and Close (debug level). nil, the
@@ -129,7 +144,8 @@ func WithLogger(l *slog.Logger) Option {
 	return optionFunc(func(c *config) { c.logger = l })
 }
 
-// WithName names the pool in its log lines. Collectors take their own name.
+// WithName names the pool in its log lines. Give [NewCollector] the same
+// name, so that logs and metrics agree.
 func WithName(name string) Option {
 	return optionFunc(func(c *config) { c.name = name })
 }
@@ -140,15 +156,28 @@ func WithGroup(g *Group) Option {
 	return optionFunc(func(c *config) { c.group = g })
 }
 
-// WithPressure sets a signal the pool polls at each sweep: while it returns
-// true, every sweep drops all idle objects (counted as pressure drops), not
-// only expired ones. Sweeps run every TTL/8 while the pool holds idle
-// objects, so the signal needs a TTL. For an immediate reaction push the
-// signal instead, through [Pool.DropIdle] or [Group]. The signal is polled
-// outside the pool's locks; a panic in it is recovered, counted in
-// [Stats.HookPanics], logged, and read as no pressure.
-func WithPressure(fn func() bool) Option {
-	return optionFunc(func(c *config) { c.pressure = fn })
+// WithPressure sets a graded pressure signal the pool polls at each sweep:
+// while level() is at least at, every sweep drops all idle objects
+// (counted as pressure drops), not only expired ones. It takes any
+// integer-kind level, so gcguard's and tune's plug in directly, as in
+// netx.WithPressure:
+//
+//	pool.WithPressure(guard.Level, gcguard.LevelElevated)
+//
+// Sweeps run every TTL/8 while the pool holds idle objects, so the signal
+// needs a TTL. For an immediate reaction push the signal instead, through
+// [Pool.DropIdle] or a [Group] and [DropOn]. The signal is polled outside
+// the pool's locks; a panic in it is recovered, counted in
+// [Stats.HookPanics], logged, and read as no pressure. A nil level removes
+// the signal.
+func WithPressure[L ~int | ~int32 | ~int64](level func() L, at L) Option {
+	return optionFunc(func(c *config) {
+		if level == nil {
+			c.pressure = nil
+			return
+		}
+		c.pressure = func() bool { return level() >= at }
+	})
 }
 
 // WithReleaseOS makes a sweep that expired at least minBytes (by
@@ -156,7 +185,7 @@ func WithPressure(fn func() bool) Option {
 // system at once, with debug.FreeOSMemory, so the process's RSS falls and
 // not only its heap. FreeOSMemory runs a full garbage collection, so the
 // hint is rate-limited to once per [ReleaseOSInterval] for the whole
-// process, and it is off by default (minBytes <= 0). Without it the
+// process, and it is off by default (0, or a negative minBytes, is off). Without it the
 // runtime's background scavenger returns the memory over minutes.
 func WithReleaseOS(minBytes int64) Option {
 	return optionFunc(func(c *config) { c.release = minBytes })
@@ -164,9 +193,19 @@ func WithReleaseOS(minBytes int64) Option {
 
 // WithSizeClasses sets the smallest and largest buffer capacity [Buffers]
 // keeps (each rounded up to a power of two). Requests above max are served
-// by a plain allocation and never kept. The default is 64 B to 64 KiB.
+// by a plain allocation and never kept. The default is 64 B to 64 KiB
+// ([DefaultMinClass], [DefaultMaxClass]); a zero min or max means its
+// default. NewBuffers panics if min or max is negative or min > max.
 func WithSizeClasses(min, max int) Option {
-	return optionFunc(func(c *config) { c.minClass, c.maxClass = min, max })
+	return optionFunc(func(c *config) {
+		if min == 0 {
+			min = DefaultMinClass
+		}
+		if max == 0 {
+			max = DefaultMaxClass
+		}
+		c.minClass, c.maxClass = min, max
+	})
 }
 
 // WithMaxIdleBytes bounds the bytes [Buffers] keeps idle in []byte
@@ -179,9 +218,16 @@ func WithSizeClasses(min, max int) Option {
 // class size, as [Buffers.Get] returns, therefore fill only about half
 // of the bound; a class whose share is below 2S-1 keeps nothing. The
 // *bytes.Buffer side is bounded by WithMaxIdle buffers of at most the
-// largest class each. The default is 32 MiB. It applies to Buffers only.
+// largest class each. The default is 32 MiB ([DefaultMaxIdleBytes]); 0
+// means that default, and NewBuffers panics if n < 0. It applies to
+// Buffers only.
 func WithMaxIdleBytes(n int64) Option {
-	return optionFunc(func(c *config) { c.maxIdleBytes = n })
+	return optionFunc(func(c *config) {
+		if n == 0 {
+			n = DefaultMaxIdleBytes
+		}
+		c.maxIdleBytes = n
+	})
 }
 
 func hookFor[F any](v any, what string) F {

@@ -61,9 +61,9 @@ func TestNilConstructor(t *testing.T) {
 }
 
 func TestMaxIdleBound(t *testing.T) {
-	for _, max := range []int{0, 1, 3, 8, 100, 1000} {
+	for _, max := range []int{1, 3, 8, 100, 1000} {
 		var c counter
-		p := pool.New(c.new, pool.WithMaxIdle(max), pool.WithDestroy(c.destroy), pool.WithTTL(0))
+		p := pool.New(c.new, pool.WithMaxIdle(max), pool.WithDestroy(c.destroy), pool.WithTTL(pool.NoTTL))
 		shards, shardCap, depotCap := p.Layout()
 		if shards*shardCap+depotCap != max {
 			t.Errorf("WithMaxIdle(%d): layout %d×%d + %d does not add up", max, shards, shardCap, depotCap)
@@ -407,15 +407,18 @@ func TestDropIdleAndGroup(t *testing.T) {
 		t.Errorf("a.DropIdle() = %d, want 5", n)
 	}
 	a.Put(c.new())
-	for _, level := range []string{"", "ok"} {
-		g.OnPressure(level)
+	// A graded level of its own integer kind, as gcguard.Level is.
+	type level int32
+	drop := pool.DropOn(&g, level(1))
+	for _, l := range []level{-1, 0} {
+		drop(l)
 		if a.Stats().Idle != 1 || b.Stats().Idle != 5 {
-			t.Errorf("OnPressure(%q) dropped objects, want none dropped", level)
+			t.Errorf("DropOn(g, 1)(%d) dropped objects, want none dropped", l)
 		}
 	}
-	g.OnPressure("critical")
+	drop(2)
 	if a.Stats().Idle != 0 || b.Stats().Idle != 0 {
-		t.Errorf("OnPressure(%q) left idle objects", "critical")
+		t.Errorf("DropOn(g, 1)(2) left idle objects")
 	}
 	if st := b.Stats(); st.DropsPressure != 5 {
 		t.Errorf("b DropsPressure = %d, want 5", st.DropsPressure)
@@ -438,18 +441,21 @@ func TestDropIdleAndGroup(t *testing.T) {
 }
 
 func TestWithPressure(t *testing.T) {
-	var under atomic.Bool
+	var under atomic.Int64 // a graded level: 0, 1, 2
 	var c counter
-	p := pool.New(c.new, pool.WithTTL(time.Hour), pool.WithPressure(under.Load))
+	p := pool.New(c.new, pool.WithTTL(time.Hour), pool.WithPressure(under.Load, 2))
 	defer p.Close()
 	for range 4 {
 		p.Put(c.new())
 	}
 	now := time.Now().UnixNano()
-	if left := p.SweepAt(now); left != 4 {
-		t.Errorf("sweep without pressure left %d, want 4", left)
+	for _, l := range []int64{0, 1} {
+		under.Store(l)
+		if left := p.SweepAt(now); left != 4 {
+			t.Errorf("sweep at level %d (below 2) left %d, want 4", l, left)
+		}
 	}
-	under.Store(true)
+	under.Store(2)
 	if left := p.SweepAt(now); left != 0 {
 		t.Errorf("sweep under pressure left %d, want 0", left)
 	}

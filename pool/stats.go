@@ -22,7 +22,7 @@ type Stats struct {
 	Idle           int           `json:"idle"`            // objects idle now
 	IdleBytes      int64         `json:"idle_bytes"`      // their size by WithSize (0 without it)
 	MaxIdle        int           `json:"max_idle"`        // the idle bound
-	TTL            time.Duration `json:"ttl_ns"`          // the idle TTL (0: none)
+	TTL            time.Duration `json:"ttl_ns"`          // the idle TTL ([NoTTL]: none)
 	Closed         bool          `json:"closed"`
 }
 

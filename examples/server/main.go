@@ -153,7 +153,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	if c.pool {
 		bufs = pool.NewBuffers(pool.WithTTL(time.Minute), pool.WithMaxIdleBytes(64<<20), pool.WithName("http"))
 		defer bufs.Close()
-		reg.MustRegister(pool.NewCollector("http", bufs))
+		reg.MustRegister(pool.NewCollector(bufs, "http"))
 		page.Add(status.Section{Name: "pool http", Snapshot: func() any { return bufs.Stats() }})
 		if guard != nil {
 			cancel := guard.OnLevel(func(l gcguard.Level) {

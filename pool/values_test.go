@@ -1,0 +1,73 @@
+package pool_test
+
+import (
+	"reflect"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/gotune/gotune/pool"
+)
+
+// The zero value of an option means its documented default, the same rule
+// as in every gotune package.
+func TestZeroOptionMeansDefault(t *testing.T) {
+	p := pool.New(func() int { return 0 }, pool.WithTTL(0), pool.WithMaxIdle(0), pool.WithMaxSize(0), pool.WithReleaseOS(0))
+	defer p.Close()
+	if st := p.Stats(); st.TTL != pool.DefaultTTL || st.MaxIdle != pool.DefaultMaxIdle {
+		t.Errorf("New(WithTTL(0), WithMaxIdle(0)): TTL %v, MaxIdle %d; want %v, %d", st.TTL, st.MaxIdle, pool.DefaultTTL, pool.DefaultMaxIdle)
+	}
+	def := pool.NewBuffers()
+	defer def.Close()
+	zero := pool.NewBuffers(pool.WithSizeClasses(0, 0), pool.WithMaxIdleBytes(0), pool.WithTTL(0), pool.WithMaxIdle(0))
+	defer zero.Close()
+	if got, want := zero.ClassStats(), def.ClassStats(); !reflect.DeepEqual(got, want) {
+		t.Errorf("NewBuffers(zero options).ClassStats() = %+v, want the defaults' %+v", got, want)
+	}
+}
+
+// NoTTL, or any negative TTL, turns expiry off.
+func TestNoTTL(t *testing.T) {
+	for _, d := range []time.Duration{pool.NoTTL, -time.Hour} {
+		synctest.Test(t, func(t *testing.T) {
+			var c counter
+			p := pool.New(c.new, pool.WithTTL(d), pool.WithDestroy(c.destroy))
+			defer p.Close()
+			for range 3 {
+				p.Put(c.new())
+			}
+			time.Sleep(10 * pool.DefaultTTL)
+			synctest.Wait()
+			if st := p.Stats(); st.Idle != 3 || st.Expired != 0 || st.TTL != pool.NoTTL {
+				t.Errorf("WithTTL(%v) after 10 default TTLs: Idle %d Expired %d TTL %v; want 3, 0, NoTTL", d, st.Idle, st.Expired, st.TTL)
+			}
+		})
+	}
+}
+
+// The real sweep timer, on synctest's clock: with the default TTL an idle
+// object goes no sooner than a TTL and no later than 1.25 TTL after its
+// Put, and the timer disarms once the pool is empty.
+func TestDefaultTTLTimer(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var c counter
+		p := pool.New(c.new, pool.WithDestroy(c.destroy))
+		defer p.Close()
+		for range 3 {
+			p.Put(c.new())
+		}
+		time.Sleep(pool.DefaultTTL - time.Second)
+		synctest.Wait()
+		if st := p.Stats(); st.Idle != 3 || st.Expired != 0 {
+			t.Fatalf("just under a TTL after Put: Idle %d Expired %d, want 3, 0", st.Idle, st.Expired)
+		}
+		time.Sleep(pool.DefaultTTL/4 + 2*time.Second)
+		synctest.Wait()
+		if st := p.Stats(); st.Idle != 0 || st.Expired != 3 || c.destroyed.Load() != 3 {
+			t.Errorf("1.25 TTL after Put: Idle %d Expired %d destroyed %d, want 0, 3, 3", st.Idle, st.Expired, c.destroyed.Load())
+		}
+		if p.Armed() {
+			t.Errorf("sweep timer still armed on an empty pool")
+		}
+	})
+}
