@@ -12,8 +12,8 @@ import (
 	"time"
 )
 
-// silentGrace is how long a new connection may send nothing before it
-// ranks first for eviction: a client on the far side of a slow link has
+// silentGrace is how long the server may wait for a new connection's first
+// byte before the connection ranks first for eviction: a client on the far side of a slow link has
 // its first bytes in well under half a second (one round trip after the
 // handshake; the client may send with its ACK).
 var silentGrace = 500 * time.Millisecond
@@ -55,7 +55,8 @@ type trackedConn struct {
 	// and the first bytes (a TLS record header says how long the
 	// ClientHello record is).
 	inNew    atomic.Bool
-	slowBody atomic.Bool // its request body arrives below the minimum rate
+	slowBody atomic.Bool  // its request body arrives below the minimum rate
+	waiting  atomic.Int64 // unix ns of the server's first read, while nothing has come
 	readN    int
 	head     [5]byte
 	since    time.Time // accepted
@@ -64,6 +65,9 @@ type trackedConn struct {
 // Read notes what a new connection has sent, so eviction can tell a
 // client mid-handshake from one that has sent nothing.
 func (c *trackedConn) Read(p []byte) (int, error) {
+	if c.inNew.Load() && c.waiting.Load() == 0 {
+		c.waiting.CompareAndSwap(0, time.Now().UnixNano())
+	}
 	n, err := c.Conn.Read(p)
 	if n > 0 && c.inNew.Load() {
 		c.mu.Lock()
@@ -109,7 +113,11 @@ func (c *trackedConn) rank() int {
 	case c.state != http.StateNew:
 		return rankBusy
 	case c.readN == 0:
-		if time.Since(c.since) < silentGrace {
+		// Silent only once the server has waited silentGrace for a first
+		// byte: a connection the server has not read yet (a busy server,
+		// a goroutine not scheduled) may have its request in the socket.
+		w := c.waiting.Load()
+		if w == 0 || time.Since(time.Unix(0, w)) < silentGrace {
 			return rankFresh
 		}
 		return rankSilent

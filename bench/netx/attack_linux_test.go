@@ -5,10 +5,17 @@ package netxbench
 import (
 	"bufio"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"log"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -69,6 +76,7 @@ func runChild(kind string) int {
 		return 1
 	}
 	quiet := log.New(io.Discard, "", 0)
+	kind, useTLS := strings.CutSuffix(kind, "-tls")
 	var srv *http.Server
 	if kind == "netx" {
 		srv = netx.NewServer(mux)
@@ -76,6 +84,14 @@ func runChild(kind string) int {
 		srv = &http.Server{Handler: mux} //nolint:gosec // the baseline, as a user would write it
 	}
 	srv.ErrorLog = quiet
+	if useTLS {
+		cert, err := selfSigned()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "certificate:", err)
+			return 1
+		}
+		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}
+	}
 	srv.Protocols = new(http.Protocols)
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true)
@@ -85,6 +101,8 @@ func runChild(kind string) int {
 		defer close(done)
 		if kind == "netx" {
 			_ = netx.Serve(ctx, srv, ln, netx.WithSignals(), netx.WithDrainDelay(netx.NoDrain), netx.WithShutdownTimeout(time.Second))
+		} else if useTLS {
+			_ = srv.ServeTLS(ln, "", "")
 		} else {
 			_ = srv.Serve(ln)
 		}
@@ -105,6 +123,26 @@ func runChild(kind string) int {
 			fmt.Printf("goroutines %d\n", runtime.NumGoroutine())
 		}
 	}
+}
+
+// selfSigned makes a certificate for 127.0.0.1.
+func selfSigned() (tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		Subject:      pkix.Name{CommonName: "127.0.0.1"},
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
 // child is a running server process.
@@ -197,6 +235,7 @@ type scale struct {
 // close everything it opened before returning.
 type attack struct {
 	name string
+	tls  bool // against a TLS server; the probe uses TLS too
 	run  func(addr string, s scale, stop <-chan struct{})
 }
 
@@ -282,12 +321,12 @@ func h2ZeroWindow(c net.Conn, stop <-chan struct{}) {
 
 func attacks() []attack {
 	return []attack{
-		{"slowloris (header byte every 100ms)", func(addr string, s scale, stop <-chan struct{}) {
+		{"slowloris (header byte every 100ms)", false, func(addr string, s scale, stop <-chan struct{}) {
 			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
 				trickle(c, stop, "GET / HTTP/1.1\r\nHost: x\r\nX-a: "+strings.Repeat("a", 1<<16), 100*time.Millisecond)
 			})
 		}},
-		{"Content-Length 1000000, no body, handler ignores it", func(addr string, s scale, stop <-chan struct{}) {
+		{"Content-Length 1000000, no body, handler ignores it", false, func(addr string, s scale, stop <-chan struct{}) {
 			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
 				if _, err := io.WriteString(c, "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n"); err != nil {
 					return
@@ -295,7 +334,7 @@ func attacks() []attack {
 				hold(c, stop)
 			})
 		}},
-		{"slow body (a byte every 100ms) to a reading handler", func(addr string, s scale, stop <-chan struct{}) {
+		{"slow body (a byte every 100ms) to a reading handler", false, func(addr string, s scale, stop <-chan struct{}) {
 			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
 				if _, err := io.WriteString(c, "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"); err != nil {
 					return
@@ -303,10 +342,10 @@ func attacks() []attack {
 				trickle(c, stop, "x", 100*time.Millisecond)
 			})
 		}},
-		{"HTTP/2 INITIAL_WINDOW_SIZE=0, 2 conns x 200 streams of 1 MiB", func(addr string, _ scale, stop <-chan struct{}) {
+		{"HTTP/2 INITIAL_WINDOW_SIZE=0, 2 conns x 200 streams of 1 MiB", false, func(addr string, _ scale, stop <-chan struct{}) {
 			churn(addr, 2, stop, h2ZeroWindow)
 		}},
-		{"idle keep-alive after one request", func(addr string, s scale, stop <-chan struct{}) {
+		{"idle keep-alive after one request", false, func(addr string, s scale, stop <-chan struct{}) {
 			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
 				if _, err := io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
 					return
@@ -314,10 +353,10 @@ func attacks() []attack {
 				hold(c, stop)
 			})
 		}},
-		{"half-open (connect, send nothing), reconnecting", func(addr string, s scale, stop <-chan struct{}) {
+		{"half-open (connect, send nothing), reconnecting", false, func(addr string, s scale, stop <-chan struct{}) {
 			churn(addr, s.conns, stop, hold)
 		}},
-		{"slow reader of 1 MiB responses", func(addr string, s scale, stop <-chan struct{}) {
+		{"slow reader of 1 MiB responses", false, func(addr string, s scale, stop <-chan struct{}) {
 			churn(addr, s.conns/4, stop, func(c net.Conn, stop <-chan struct{}) {
 				if _, err := io.WriteString(c, strings.Repeat("GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 8)); err != nil {
 					return
@@ -335,13 +374,34 @@ func attacks() []attack {
 				}
 			})
 		}},
-		{"1 MiB header line", func(addr string, s scale, stop <-chan struct{}) {
+		{"1 MiB header line", false, func(addr string, s scale, stop <-chan struct{}) {
 			churn(addr, 8, stop, func(c net.Conn, stop <-chan struct{}) {
 				_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\nX-a: "+strings.Repeat("a", 1<<20)+"\r\n\r\n")
 				hold(c, stop)
 			})
 		}},
-		{"handler panics", func(addr string, _ scale, stop <-chan struct{}) {
+		{name: "TLS half-open (connect, send nothing), reconnecting", tls: true, run: func(addr string, s scale, stop <-chan struct{}) {
+			churn(addr, s.conns, stop, hold)
+		}},
+		{name: "TLS partial ClientHello, reconnecting", tls: true, run: func(addr string, s scale, stop <-chan struct{}) {
+			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
+				// A handshake record header announcing 512 bytes, then 10.
+				if _, err := c.Write(append([]byte{0x16, 0x03, 0x01, 0x02, 0x00}, make([]byte, 10)...)); err != nil {
+					return
+				}
+				hold(c, stop)
+			})
+		}},
+		{name: "TLS idle keep-alive after one request", tls: true, run: func(addr string, s scale, stop <-chan struct{}) {
+			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
+				tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a self-signed test server
+				if _, err := io.WriteString(tc, "GET / HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, tc)
+			})
+		}},
+		{"handler panics", false, func(addr string, _ scale, stop <-chan struct{}) {
 			churn(addr, 8, stop, func(c net.Conn, stop <-chan struct{}) {
 				_, _ = io.WriteString(c, "GET /panic HTTP/1.1\r\nHost: x\r\n\r\n")
 				hold(c, stop)
@@ -353,6 +413,7 @@ func attacks() []attack {
 // probeRun probes url every gap until stop closes and returns the
 // successes and the tries.
 func probeRun(url string, gap time.Duration, stop <-chan struct{}) (ok, n int) {
+	useTLS := strings.HasPrefix(url, "https:")
 	for {
 		select {
 		case <-stop:
@@ -360,6 +421,9 @@ func probeRun(url string, gap time.Duration, stop <-chan struct{}) (ok, n int) {
 		case <-time.After(gap):
 		}
 		tr := &http.Transport{DisableKeepAlives: true}
+		if useTLS {
+			tr.TLSClientConfig = &tls.Config{InsecureSkipVerify: true} //nolint:gosec // a self-signed test server
+		}
 		c := &http.Client{Transport: tr, Timeout: 2 * time.Second}
 		n++
 		if resp, err := c.Get(url); err == nil {
@@ -384,6 +448,11 @@ type result struct {
 }
 
 func runAttack(t *testing.T, a attack, kind string, s scale) result {
+	scheme := "http://"
+	if a.tls {
+		kind += "-tls"
+		scheme = "https://"
+	}
 	c := startChild(t, kind)
 	before := c.sample()
 	stop := make(chan struct{})
@@ -393,7 +462,7 @@ func runAttack(t *testing.T, a attack, kind string, s scale) result {
 	probeStop := make(chan struct{})
 	var ok, n int
 	probeDone := make(chan struct{})
-	go func() { defer close(probeDone); ok, n = probeRun("http://"+c.addr+"/", s.probeGap, probeStop) }()
+	go func() { defer close(probeDone); ok, n = probeRun(scheme+c.addr+"/", s.probeGap, probeStop) }()
 	time.Sleep(s.duration)
 	during := c.sample()
 	close(probeStop)
