@@ -253,7 +253,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 // is none, on -memory-target or a 1 GiB demo target; note then says which,
 // for the summary and the start-up block.
 func startGuard(c config, logger *slog.Logger) (g *gcguard.Guard, note string, err error) {
-	g, err = gcguard.Start(gcguard.WithLogger(logger))
+	g, err = gcguard.Start(gcguard.WithLogger(logger), gcguard.WithTargetRequired())
 	if !errors.Is(err, gcguard.ErrNoTarget) {
 		return g, "", err
 	}
