@@ -79,20 +79,18 @@ type ClassStats struct {
 	Stats Stats `json:"stats"`
 }
 
-// NewBuffers returns a buffer pool. It accepts the general options
+// NewBuffers returns a buffer pool. It takes the common options
 // [WithTTL], [WithMaxIdle] (per class), [WithName], [WithLogger],
-// [WithGroup] and [WithPressure], and the buffer options
-// [WithSizeClasses] and [WithMaxIdleBytes]. It panics on options that
-// name an element type ([WithReset], [WithDestroy], [WithSize],
-// [WithMaxSize]) and on invalid size classes.
-func NewBuffers(opts ...Option) *Buffers {
+// [WithGroup], [WithPressure] and [WithReleaseOS], and the buffer options
+// [WithSizeClasses] and [WithMaxIdleBytes]; the element hooks are its
+// own. It panics on invalid size classes or a negative bound.
+func NewBuffers(opts ...BuffersOption) *Buffers {
 	c := defaultConfig()
 	c.minClass, c.maxClass, c.maxIdleBytes = DefaultMinClass, DefaultMaxClass, DefaultMaxIdleBytes
 	for _, o := range opts {
-		o.apply(&c)
-	}
-	if c.reset != nil || c.destroy != nil || c.size != nil || c.maxSize != 0 {
-		panic("pool: NewBuffers takes no WithReset, WithDestroy, WithSize or WithMaxSize: it sets its own")
+		if o != nil {
+			o.applyBuffers(&c)
+		}
 	}
 	if c.minClass <= 0 || c.maxClass < c.minClass {
 		panic(fmt.Sprintf("pool: WithSizeClasses(%d, %d): want 0 < min <= max", c.minClass, c.maxClass))
@@ -124,7 +122,7 @@ func NewBuffers(opts ...Option) *Buffers {
 			s := make([]byte, 0, size)
 			return &s
 		}, append(base,
-			WithMaxIdle(maxIdle),
+			exactMaxIdle(maxIdle),
 			WithSize(func(p *[]byte) int { return cap(*p) }),
 			WithName(fmt.Sprintf("%s/%d", c.name, size)),
 		)...))
@@ -133,7 +131,7 @@ func NewBuffers(opts ...Option) *Buffers {
 	b.bufs = New(func() *bytes.Buffer {
 		return bytes.NewBuffer(make([]byte, 0, int(b.newSize.Load())))
 	}, append(base,
-		WithMaxIdle(c.maxIdle),
+		exactMaxIdle(c.maxIdle),
 		WithReset(func(buf *bytes.Buffer) { buf.Reset() }),
 		WithSize(func(buf *bytes.Buffer) int { return buf.Cap() }),
 		WithMaxSize(b.maxClass),
@@ -305,4 +303,10 @@ func (b *Buffers) ClassStats() []ClassStats {
 		out = append(out, ClassStats{Size: 1 << (b.minShift + i), Stats: c.Stats()})
 	}
 	return append(out, ClassStats{Stats: b.bufs.Stats()})
+}
+
+// exactMaxIdle sets the idle bound as given: unlike [WithMaxIdle], 0 keeps
+// nothing, which a size class whose share is below one slice needs.
+func exactMaxIdle(n int) Option {
+	return poolOption(func(c *config) { c.maxIdle = n })
 }

@@ -137,13 +137,13 @@ func TestBuffersTTL(t *testing.T) {
 func TestBuffersOptionPanics(t *testing.T) {
 	tests := []struct {
 		name string
-		opts []pool.Option
+		opts []pool.BuffersOption
 		want string
 	}{
-		{"classes reversed", []pool.Option{pool.WithSizeClasses(1024, 64)}, "WithSizeClasses(1024, 64)"},
-		{"negative class", []pool.Option{pool.WithSizeClasses(-1, 64)}, "WithSizeClasses(-1, 64)"},
-		{"negative bytes", []pool.Option{pool.WithMaxIdleBytes(-1)}, "WithMaxIdleBytes(-1)"},
-		{"typed hook", []pool.Option{pool.WithReset(func(*[]byte) {})}, "WithReset"},
+		{"classes reversed", []pool.BuffersOption{pool.WithSizeClasses(1024, 64)}, "WithSizeClasses(1024, 64)"},
+		{"negative class", []pool.BuffersOption{pool.WithSizeClasses(-1, 64)}, "WithSizeClasses(-1, 64)"},
+		{"negative bytes", []pool.BuffersOption{pool.WithMaxIdleBytes(-1)}, "WithMaxIdleBytes(-1)"},
+		{"negative idle", []pool.BuffersOption{pool.WithMaxIdle(-1)}, "WithMaxIdle(-1)"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -6,7 +6,7 @@ import "time"
 // (time.Now by default); the sweep timer itself still runs on real time.
 // It is the tests' seam for the sweep arithmetic, which they drive one
 // sweep at a time through SweepAt; testing/synctest covers the timer.
-func WithClock(now func() time.Time) Option {
+func WithClock(now func() time.Time) CommonOption {
 	return optionFunc(func(c *config) { c.now = now })
 }
 

@@ -18,7 +18,10 @@ const NoTTL time.Duration = -1
 // given or is given 0.
 const DefaultMaxIdle = 1024
 
-// An Option configures a [Pool] or [Buffers] at construction.
+// An Option configures a [Pool] at construction ([New]). A [BuffersOption]
+// configures [Buffers] ([NewBuffers]); a [CommonOption] is both. So an
+// option that does not apply to a constructor does not compile there:
+// WithReset on NewBuffers, or WithSizeClasses on New.
 //
 // Values follow one rule across gotune: an option's zero value means its
 // documented default, a negative value means off or no limit where that
@@ -29,14 +32,34 @@ const DefaultMaxIdle = 1024
 // Options that name the element type ([WithReset], [WithDestroy],
 // [WithSize]) must match the pool's type parameter; New panics otherwise,
 // because that is a programming error the compiler cannot see through the
-// untyped Option.
+// Option interface.
 type Option interface {
-	apply(*config)
+	applyPool(*config)
 }
 
-type optionFunc func(*config)
+// A BuffersOption configures [Buffers] at construction ([NewBuffers]).
+type BuffersOption interface {
+	applyBuffers(*config)
+}
 
-func (f optionFunc) apply(c *config) { f(c) }
+// A CommonOption applies to both [New] and [NewBuffers].
+type CommonOption interface {
+	Option
+	BuffersOption
+}
+
+// optionFunc is a CommonOption; poolOption and buffersOption apply to one
+// constructor only.
+type (
+	optionFunc    func(*config)
+	poolOption    func(*config)
+	buffersOption func(*config)
+)
+
+func (f optionFunc) applyPool(c *config)       { f(c) }
+func (f optionFunc) applyBuffers(c *config)    { f(c) }
+func (f poolOption) applyPool(c *config)       { f(c) }
+func (f buffersOption) applyBuffers(c *config) { f(c) }
 
 type config struct {
 	ttl      time.Duration
@@ -73,7 +96,7 @@ func defaultConfig() config {
 // the time, so the pool cannot tell them from older ones. d == 0 means
 // [DefaultTTL]; a negative d ([NoTTL]) disables expiry: the pool then only
 // bounds its size, like a free list.
-func WithTTL(d time.Duration) Option {
+func WithTTL(d time.Duration) CommonOption {
 	return optionFunc(func(c *config) {
 		switch {
 		case d == 0:
@@ -92,7 +115,7 @@ func WithTTL(d time.Duration) Option {
 // most sixteen objects per P) sits in per-P cells that only their own P
 // fills, so Puts from a single P can leave that part unused. n == 0 means
 // [DefaultMaxIdle]; New panics if n < 0 (an unbounded pool is not on offer).
-func WithMaxIdle(n int) Option {
+func WithMaxIdle(n int) CommonOption {
 	return optionFunc(func(c *config) {
 		if n == 0 {
 			n = DefaultMaxIdle
@@ -107,7 +130,7 @@ func WithMaxIdle(n int) Option {
 // panics, the panic is recovered, counted in [Stats.HookPanics] and logged,
 // and the object is dropped (to the destroy hook), not kept.
 func WithReset[T any](fn func(T)) Option {
-	return optionFunc(func(c *config) { c.reset = fn })
+	return poolOption(func(c *config) { c.reset = fn })
 }
 
 // WithDestroy sets a hook that runs on every object the pool lets go of:
@@ -119,7 +142,7 @@ func WithReset[T any](fn func(T)) Option {
 // closed pool is called again for that object, without end. A panic in it
 // is recovered, counted in [Stats.HookPanics] and logged.
 func WithDestroy[T any](fn func(T)) Option {
-	return optionFunc(func(c *config) { c.destroy = fn })
+	return poolOption(func(c *config) { c.destroy = fn })
 }
 
 // WithSize sets a function that reports an object's size in bytes (for a
@@ -127,7 +150,7 @@ func WithDestroy[T any](fn func(T)) Option {
 // with [WithMaxSize], to refuse oversized objects. It runs on every Put;
 // a panic in it is handled as one in [WithReset].
 func WithSize[T any](fn func(T) int) Option {
-	return optionFunc(func(c *config) { c.size = fn })
+	return poolOption(func(c *config) { c.size = fn })
 }
 
 // WithMaxSize makes Put drop objects whose [WithSize] is larger than n
@@ -135,24 +158,24 @@ func WithSize[T any](fn func(T) int) Option {
 // the pool. No limit is the default: 0, or a negative n, means none. It
 // has no effect without WithSize.
 func WithMaxSize(n int) Option {
-	return optionFunc(func(c *config) { c.maxSize = n })
+	return poolOption(func(c *config) { c.maxSize = n })
 }
 
 // WithLogger sets a logger for sweeps and Close (debug level). nil, the
 // default, is silent.
-func WithLogger(l *slog.Logger) Option {
+func WithLogger(l *slog.Logger) CommonOption {
 	return optionFunc(func(c *config) { c.logger = l })
 }
 
 // WithName names the pool in its log lines. Give [NewCollector] the same
 // name, so that logs and metrics agree.
-func WithName(name string) Option {
+func WithName(name string) CommonOption {
 	return optionFunc(func(c *config) { c.name = name })
 }
 
 // WithGroup adds the pool to g at construction; Close removes it again.
 // See [Group] for wiring a memory-pressure signal to many pools.
-func WithGroup(g *Group) Option {
+func WithGroup(g *Group) CommonOption {
 	return optionFunc(func(c *config) { c.group = g })
 }
 
@@ -170,7 +193,7 @@ func WithGroup(g *Group) Option {
 // the pool's locks; a panic in it is recovered, counted in
 // [Stats.HookPanics], logged, and read as no pressure. A nil level removes
 // the signal.
-func WithPressure[L ~int | ~int32 | ~int64](level func() L, at L) Option {
+func WithPressure[L ~int | ~int32 | ~int64](level func() L, at L) CommonOption {
 	return optionFunc(func(c *config) {
 		if level == nil {
 			c.pressure = nil
@@ -187,7 +210,7 @@ func WithPressure[L ~int | ~int32 | ~int64](level func() L, at L) Option {
 // hint is rate-limited to once per [ReleaseOSInterval] for the whole
 // process, and it is off by default (0, or a negative minBytes, is off). Without it the
 // runtime's background scavenger returns the memory over minutes.
-func WithReleaseOS(minBytes int64) Option {
+func WithReleaseOS(minBytes int64) CommonOption {
 	return optionFunc(func(c *config) { c.release = minBytes })
 }
 
@@ -196,8 +219,8 @@ func WithReleaseOS(minBytes int64) Option {
 // by a plain allocation and never kept. The default is 64 B to 64 KiB
 // ([DefaultMinClass], [DefaultMaxClass]); a zero min or max means its
 // default. NewBuffers panics if min or max is negative or min > max.
-func WithSizeClasses(min, max int) Option {
-	return optionFunc(func(c *config) {
+func WithSizeClasses(min, max int) BuffersOption {
+	return buffersOption(func(c *config) {
 		if min == 0 {
 			min = DefaultMinClass
 		}
@@ -221,8 +244,8 @@ func WithSizeClasses(min, max int) Option {
 // largest class each. The default is 32 MiB ([DefaultMaxIdleBytes]); 0
 // means that default, and NewBuffers panics if n < 0. It applies to
 // Buffers only.
-func WithMaxIdleBytes(n int64) Option {
-	return optionFunc(func(c *config) {
+func WithMaxIdleBytes(n int64) BuffersOption {
+	return buffersOption(func(c *config) {
 		if n == 0 {
 			n = DefaultMaxIdleBytes
 		}

@@ -141,7 +141,9 @@ type overflow[T any] struct {
 func New[T any](newFn func() T, opts ...Option) *Pool[T] {
 	c := defaultConfig()
 	for _, o := range opts {
-		o.apply(&c)
+		if o != nil {
+			o.applyPool(&c)
+		}
 	}
 	if c.maxIdle < 0 {
 		panic(fmt.Sprintf("pool: WithMaxIdle(%d): bound must not be negative", c.maxIdle))

@@ -71,3 +71,32 @@ func TestDefaultTTLTimer(t *testing.T) {
 		}
 	})
 }
+
+// A class whose share of WithMaxIdleBytes is below one slice keeps
+// nothing: its bound of 0 is not read as "the default".
+func TestBuffersTinyShareKeepsNothing(t *testing.T) {
+	b := pool.NewBuffers(pool.WithMaxIdleBytes(1))
+	defer b.Close()
+	for _, cs := range b.ClassStats() {
+		if cs.Size > 0 && cs.Stats.MaxIdle != 0 {
+			t.Errorf("NewBuffers(WithMaxIdleBytes(1)): class %d keeps up to %d, want 0", cs.Size, cs.Stats.MaxIdle)
+		}
+	}
+}
+
+// Each constructor takes only the options that apply to it: an element
+// hook (an Option) is no BuffersOption, so NewBuffers(WithReset(...)) does
+// not compile, nor New(f, WithSizeClasses(...)); the common options are
+// both.
+func TestOptionTypes(t *testing.T) {
+	opt, buf, common := reflect.TypeFor[pool.Option](), reflect.TypeFor[pool.BuffersOption](), reflect.TypeFor[pool.CommonOption]()
+	if opt.Implements(buf) {
+		t.Errorf("pool.Option implements pool.BuffersOption: NewBuffers would take WithReset")
+	}
+	if buf.Implements(opt) {
+		t.Errorf("pool.BuffersOption implements pool.Option: New would take WithSizeClasses")
+	}
+	if !common.Implements(opt) || !common.Implements(buf) {
+		t.Errorf("pool.CommonOption is not both an Option and a BuffersOption")
+	}
+}
