@@ -44,7 +44,11 @@ func (s *Stats) add(o Stats) {
 
 // String formats the snapshot on one line for logs.
 func (s Stats) String() string {
+	ttl := any(s.TTL)
+	if s.TTL < 0 {
+		ttl = "none" // NoTTL
+	}
 	return fmt.Sprintf("gets=%d hits=%d news=%d puts=%d drops(full=%d oversized=%d closed=%d pressure=%d) expired=%d hook_panics=%d idle=%d/%d idle_bytes=%d ttl=%v closed=%v",
 		s.Gets, s.Hits, s.News, s.Puts, s.DropsFull, s.DropsOversized, s.DropsClosed, s.DropsPressure,
-		s.Expired, s.HookPanics, s.Idle, s.MaxIdle, s.IdleBytes, s.TTL, s.Closed)
+		s.Expired, s.HookPanics, s.Idle, s.MaxIdle, s.IdleBytes, ttl, s.Closed)
 }

@@ -2,6 +2,7 @@ package pool_test
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -40,6 +41,9 @@ func TestNoTTL(t *testing.T) {
 			synctest.Wait()
 			if st := p.Stats(); st.Idle != 3 || st.Expired != 0 || st.TTL != pool.NoTTL {
 				t.Errorf("WithTTL(%v) after 10 default TTLs: Idle %d Expired %d TTL %v; want 3, 0, NoTTL", d, st.Idle, st.Expired, st.TTL)
+			}
+			if s := p.Stats().String(); !strings.Contains(s, "ttl=none") {
+				t.Errorf("Stats().String() = %q, want ttl=none", s)
 			}
 		})
 	}
