@@ -1,7 +1,6 @@
 package status_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http/httptest"
@@ -39,8 +38,8 @@ func TestPageNamesGCGuardAsGOGCOwner(t *testing.T) {
 
 	root := filepath.Join("..", "internal", "cgroup", "testdata", "v1-container")
 	tuner := tune.NewTuner(time.Millisecond, tune.WithRoot(root), tune.WithGOGC(150), tune.WithMaxProcs(tune.MaxProcsOff))
-	defer tuner.Undo()
-	if _, err := tuner.Apply(); err != nil {
+	defer tuner.Stop()
+	if err := tuner.Start(); err != nil {
 		t.Fatal(err)
 	}
 	if g := gogcNow(); g != 150 {
@@ -56,11 +55,6 @@ func TestPageNamesGCGuardAsGOGCOwner(t *testing.T) {
 		t.Fatalf("guard: GOGC %d from %q, limit from %q, GOGC in force %d; want the guard's GOGC, tune's limit",
 			st.GOGC, st.GOGCSource, st.LimitSource, gogcNow())
 	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); tuner.Run(ctx) }()
-	defer func() { cancel(); <-done }()
 
 	page := status.New(
 		status.Section{Name: "tune", Snapshot: func() any { return tuner.Report() }},

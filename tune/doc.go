@@ -7,8 +7,30 @@
 //	import _ "github.com/gotune/gotune/tune/auto"
 //
 // Programs that want control call [Detect] to see what would be set and why,
-// [Apply] to set it ([Report.Undo] restores it), or run a [Tuner] so the
+// [Apply] to set it (it returns an undo function), or start a [Tuner] so the
 // settings follow limits that change while the process runs.
+//
+// # Undo, Start and Stop
+//
+// One rule, the same in every gotune package: what changes a process-wide
+// setting returns a way to undo it, and Stop undoes what Start did. [Apply]
+// returns undo, which restores what that Apply changed (once, however often
+// it is called). [Tuner.Start] applies and starts the refresh loop, the
+// one way to run it, with the same Start/Stop shape as gcguard's Guard;
+// [Tuner.Stop] ends the loop and restores the settings from before the
+// first apply. Neither undo nor Stop touches a setting another owner holds
+// now (see Owners) or one the program set since: those stay.
+//
+// # Options and values
+//
+// Every [Option] applies to [Detect], [Apply] and [NewTuner] alike. The
+// zero value of an option's argument is the documented default
+// (WithRoot(""), WithMemoryRatio(0), WithGOGC(0), NewTuner(0, ...) refreshes
+// every [DefaultRefresh]); "off" has a name ([MaxProcsOff],
+// [WithoutMemoryLimit], [GOGCOff]) or is negative (a negative NewTuner
+// interval: no refresh); any other out-of-range value is an error from
+// Detect, Apply and Tuner.Start that names the option and the value, and
+// changes nothing.
 //
 // # GOMAXPROCS
 //
@@ -93,8 +115,9 @@
 //
 // # Metrics
 //
-// [NewCollector] exports the limits read, the values decided with their
-// source, and the refresh counters, under gotune_tune_*. It does not repeat
+// [github.com/gotune/gotune/tune/tunemetrics.NewCollector](tuner, name)
+// exports the limits read, the values decided with their source, and the
+// refresh counters, under gotune_tune_*. It does not repeat
 // what client_golang's Go collector exports (go_sched_gomaxprocs_threads,
 // go_gc_gogc_percent, go_gc_gomemlimit_bytes).
 //

@@ -15,7 +15,7 @@ const DefaultRefresh = 10 * time.Second
 type EnvConfig struct {
 	Off     bool          // GOTUNE=off
 	Quiet   bool          // GOTUNE_LOG=off
-	Refresh time.Duration // GOTUNE_REFRESH, a Go duration; 0 turns refreshing off
+	Refresh time.Duration // GOTUNE_REFRESH, a Go duration; negative (GOTUNE_REFRESH=0) turns refreshing off, as for NewTuner
 	Options []Option      // from GOTUNE_MAXPROCS, GOTUNE_MEMORY_RATIO, GOTUNE_MEMORY_RESERVE, GOTUNE_GOGC
 }
 
@@ -67,6 +67,8 @@ func ParseEnv(lookup func(string) (string, bool)) (EnvConfig, error) {
 		d, err := time.ParseDuration(v)
 		if err != nil || d < 0 || (d > 0 && d < 100*time.Millisecond) {
 			bad("GOTUNE_REFRESH", v, "a duration of at least 100ms, or 0")
+		} else if d == 0 {
+			e.Refresh = -1 // off, in NewTuner's terms, where zero is the default
 		} else {
 			e.Refresh = d
 		}

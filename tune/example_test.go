@@ -25,12 +25,12 @@ func ExampleDetect() {
 // ExampleApply sets the limits for this process with the floor policy and
 // restores them.
 func ExampleApply() {
-	r, err := tune.Apply(tune.WithMaxProcs(tune.MaxProcsFloor))
+	r, undo, err := tune.Apply(tune.WithMaxProcs(tune.MaxProcsFloor))
 	if err != nil {
 		fmt.Println("keeping the runtime's settings:", err)
 		return
 	}
-	defer r.Undo()
+	defer undo()
 	fmt.Println(r.GOMAXPROCS.After > 0)
 	// Output: true
 }

@@ -30,3 +30,9 @@ var (
 		return func() { defaultGODEBUG = old }
 	}
 )
+
+// ApplyOnce runs one apply of t outside its loop, as Start's first one.
+func (t *Tuner) ApplyOnce() (Report, error) { return t.apply(false) }
+
+// Restore is Stop's undo without the loop.
+func (t *Tuner) Restore() { t.restore() }

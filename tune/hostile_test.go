@@ -46,7 +46,7 @@ func TestHostileTree(t *testing.T) {
 		if r.GOMAXPROCS.Set || r.GOMEMLIMIT.Set || r.GOGC.Set {
 			t.Errorf("%s: error %v, but the report sets %+v", c.Name, err, r)
 		}
-		if _, err := tune.Apply(tune.WithRoot(c.Root), noEnv, tune.WithNumCPU(4)); err == nil {
+		if _, _, err := tune.Apply(tune.WithRoot(c.Root), noEnv, tune.WithNumCPU(4)); err == nil {
 			t.Errorf("%s: Detect failed but Apply did not", c.Name)
 		}
 		if runtime.GOMAXPROCS(0) != procs || debug.SetMemoryLimit(-1) != limit {

@@ -1,7 +1,6 @@
 package tune_test
 
 import (
-	"context"
 	"runtime"
 	"runtime/debug"
 	"sync"
@@ -27,34 +26,43 @@ func TestTunerMisuse(t *testing.T) {
 		t.Errorf("Detect with nil options: %v", err)
 	}
 
+	// The zero Tuner is NewTuner(0): it applies once and refreshes every
+	// DefaultRefresh until Stop.
 	var zero tune.Tuner
-	if err := zero.Run(context.Background()); err != nil {
-		t.Errorf("zero Tuner's Run = %v, want nil after one apply", err)
+	if err := zero.Start(); err != nil {
+		t.Errorf("zero Tuner's Start = %v, want nil", err)
 	}
 	if n := zero.Stats().Refreshes; n != 1 {
-		t.Errorf("zero Tuner's Run made %d reads, want 1", n)
+		t.Errorf("zero Tuner's Start made %d reads, want 1", n)
 	}
-	zero.Undo()
+	if err := zero.Start(); err == nil {
+		t.Errorf("a second Start = nil, want an error")
+	}
+	zero.Stop()
+	if err := zero.Start(); err == nil {
+		t.Errorf("Start after Stop = nil, want an error")
+	}
 
 	neg := tune.NewTuner(-time.Second, noEnv, tune.WithRoot(fixture("v1-container")))
-	if err := neg.Run(context.Background()); err != nil {
-		t.Errorf("Run with a negative interval = %v, want nil at once", err)
+	if err := neg.Start(); err != nil {
+		t.Errorf("Start with a negative interval = %v, want nil after one apply", err)
 	}
-	neg.Undo()
+	neg.Stop()
+	if n := neg.Stats().Refreshes; n != 1 {
+		t.Errorf("a negative interval made %d reads, want 1 (no refresh)", n)
+	}
 
 	tuner := tune.NewTuner(time.Millisecond, noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(150))
-	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	for range 2 {
-		wg.Add(1)
-		go func() { defer wg.Done(); tuner.Run(ctx) }()
+		wg.Go(func() { tuner.Start() }) //nolint:errcheck // one of them is refused
 	}
 	for range 4 {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for range 10 {
-				if _, err := tuner.Apply(); err != nil {
+				if _, err := tuner.ApplyOnce(); err != nil {
 					t.Error(err)
 				}
 				_ = tuner.Report().String()
@@ -67,14 +75,12 @@ func TestTunerMisuse(t *testing.T) {
 		}
 		time.Sleep(time.Millisecond)
 	}
-	cancel()
 	wg.Wait()
 	if r := tuner.Report(); r.GOGC.After != 150 || r.GOGC.Source != tune.SourcePolicy {
 		t.Errorf("after concurrent applies: GOGC %d (%s), want 150 (policy)", r.GOGC.After, r.GOGC.Source)
 	}
 	for range 3 {
-		wg.Add(1)
-		go func() { defer wg.Done(); tuner.Undo() }()
+		wg.Go(tuner.Stop)
 	}
 	wg.Wait()
 	if g := debug.SetGCPercent(-1); g != 100 {

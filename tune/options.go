@@ -57,7 +57,16 @@ const GOGCOff = -1
 // DefaultMemoryRatio is the share of the memory limit given to GOMEMLIMIT.
 const DefaultMemoryRatio = 0.9
 
-// An Option configures [Detect], [Apply] and [NewTuner].
+// An Option configures [Detect], [Apply] and [NewTuner]; every option
+// applies to all three, since a Tuner applies what Apply would and Detect
+// computes it.
+//
+// Values follow one rule, as in every gotune package: the zero value of an
+// option's argument means the documented default (WithRoot(""),
+// WithMemoryRatio(0), WithMemoryReserve(0), WithGOGC(0)); "off" has its own
+// name ([MaxProcsOff], [WithoutMemoryLimit], [GOGCOff]); any other value
+// out of range is an error from Detect, Apply and [Tuner.Start] that names
+// the option and the value, and nothing is changed.
 type Option interface{ apply(*config) }
 
 type optionFunc func(*config)
@@ -109,12 +118,11 @@ func (c *config) live() bool { return c.root == "/" }
 // WithRoot reads /proc and /sys under dir instead of "/": a fixture tree, or
 // another mount namespace through /proc/PID/root. Under a root everything
 // comes from the files, the CPU affinity included (proc/self/status), never
-// from this process's syscalls.
+// from this process's syscalls. An empty dir means the default, "/".
 func WithRoot(dir string) Option {
 	return optionFunc(func(c *config) {
 		if dir == "" {
-			c.fail("WithRoot(%q): empty directory", dir)
-			return
+			dir = "/"
 		}
 		c.root = dir
 	})
@@ -137,21 +145,26 @@ func WithMaxProcs(p MaxProcsPolicy) Option {
 }
 
 // WithMemoryRatio sets the share of min(memory.max, memory.high) given to
-// GOMEMLIMIT, in (0, 1]; the default is [DefaultMemoryRatio]. The rest is
-// headroom for what the Go runtime does not count: thread stacks, cgo, the
-// page cache that the cgroup charges.
+// GOMEMLIMIT, in (0, 1]; zero means the default, [DefaultMemoryRatio]. The
+// rest is headroom for what the Go runtime does not count: thread stacks,
+// cgo, the page cache that the cgroup charges. [WithoutMemoryLimit] leaves
+// GOMEMLIMIT alone.
 func WithMemoryRatio(r float64) Option {
 	return optionFunc(func(c *config) {
-		if math.IsNaN(r) || r <= 0 || r > 1 {
-			c.fail("WithMemoryRatio(%v): want a ratio in (0, 1]", r)
-			return
+		switch {
+		case r == 0:
+			c.ratio = DefaultMemoryRatio
+		case math.IsNaN(r) || r < 0 || r > 1:
+			c.fail("WithMemoryRatio(%v): want a ratio in (0, 1], or 0 for the default %v", r, DefaultMemoryRatio)
+		default:
+			c.ratio = r
 		}
-		c.ratio = r
 	})
 }
 
 // WithMemoryReserve subtracts bytes from GOMEMLIMIT after the ratio, for
-// memory that a sidecar or cgo allocator in the same cgroup uses.
+// memory that a sidecar or cgo allocator in the same cgroup uses. The
+// default is 0; a negative count is an error.
 func WithMemoryReserve(bytes int64) Option {
 	return optionFunc(func(c *config) {
 		if bytes < 0 {
@@ -168,15 +181,19 @@ func WithoutMemoryLimit() Option {
 }
 
 // WithGOGC sets GOGC to percent, or turns it off with [GOGCOff] where a
-// memory limit bounds the heap. Without this option GOGC is left alone. A
-// GOGC environment variable always wins.
+// memory limit bounds the heap. Zero means the default, as without this
+// option: GOGC is left alone. Other negative values are an error. A GOGC
+// environment variable always wins.
 func WithGOGC(percent int) Option {
 	return optionFunc(func(c *config) {
-		if percent < GOGCOff || percent == 0 {
-			c.fail("WithGOGC(%d): want a positive percent or GOGCOff (-1)", percent)
-			return
+		switch {
+		case percent == 0:
+			c.gogc, c.gogcSet = 0, false
+		case percent < GOGCOff:
+			c.fail("WithGOGC(%d): want a positive percent, GOGCOff (-1), or 0 to leave GOGC alone", percent)
+		default:
+			c.gogc, c.gogcSet = percent, true
 		}
-		c.gogc, c.gogcSet = percent, true
 	})
 }
 

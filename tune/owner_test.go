@@ -3,6 +3,7 @@ package tune_test
 import (
 	"math"
 	"runtime/debug"
+	"sync"
 	"testing"
 
 	"github.com/gotune/gotune/internal/owner"
@@ -27,7 +28,7 @@ func TestRefreshLeavesSettingsToTheirOwner(t *testing.T) {
 	debug.SetMemoryLimit(math.MaxInt64)
 
 	tuner := tune.NewTuner(0, noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(150))
-	r, err := tuner.Apply()
+	r, err := tuner.ApplyOnce()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -51,7 +52,7 @@ func TestRefreshLeavesSettingsToTheirOwner(t *testing.T) {
 	lim.Set(300*mib, func() { debug.SetMemoryLimit(300 * mib) })
 
 	for i := range 3 { // refreshes
-		r, err = tuner.Apply()
+		r, err = tuner.ApplyOnce()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +70,7 @@ func TestRefreshLeavesSettingsToTheirOwner(t *testing.T) {
 
 	// The program moves GOGC under gcguard: the value is the program's.
 	debug.SetGCPercent(80)
-	r, _ = tuner.Apply()
+	r, _ = tuner.ApplyOnce()
 	if g, _ := settings(); g != 80 || r.GOGC.Source != tune.SourceCode {
 		t.Errorf("GOGC set in code under gcguard: GOGC %d (%s), want 80 kept as code", g, r.GOGC.Source)
 	}
@@ -79,12 +80,12 @@ func TestRefreshLeavesSettingsToTheirOwner(t *testing.T) {
 	gc.Release()
 	lim.Set(0, func() { debug.SetMemoryLimit(tuneLimit) })
 	lim.Release()
-	r, _ = tuner.Apply()
+	r, _ = tuner.ApplyOnce()
 	if r.GOGC.Source != tune.SourcePolicy || r.GOMEMLIMIT.Source != tune.SourceCgroup {
 		t.Errorf("after gcguard released: GOGC %s (%s), GOMEMLIMIT %s (%s); want tune's again", r.GOGC.Source, r.GOGC.Reason, r.GOMEMLIMIT.Source, r.GOMEMLIMIT.Reason)
 	}
-	tuner.Undo()
-	tuner.Undo() // twice is fine
+	tuner.Restore()
+	tuner.Restore() // twice is fine
 	if g, l := settings(); g != 100 || l != math.MaxInt64 {
 		t.Errorf("after Undo: GOGC %d limit %d, want 100 and none", g, l)
 	}
@@ -101,27 +102,28 @@ func TestReportUndoTwice(t *testing.T) {
 	gogc, _ := settings()
 	defer debug.SetGCPercent(int(gogc))
 	debug.SetGCPercent(100)
-	r, err := tune.Apply(noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(150), tune.WithoutMemoryLimit(), tune.WithMaxProcs(tune.MaxProcsOff))
+	_, undo, err := tune.Apply(noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(150), tune.WithoutMemoryLimit(), tune.WithMaxProcs(tune.MaxProcsOff))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cp := r
-	r.Undo()
+	undo()
 	if g, _ := settings(); g != 100 {
-		t.Fatalf("after Undo: GOGC %d, want 100", g)
+		t.Fatalf("after undo: GOGC %d, want 100", g)
 	}
 	debug.SetGCPercent(120)
-	r.Undo()
-	cp.Undo()
-	if g, _ := settings(); g != 120 {
-		t.Errorf("a second Undo changed GOGC to %d, want the program's 120 left", g)
+	var wg sync.WaitGroup
+	for range 3 {
+		wg.Go(undo)
 	}
-	var zero tune.Report
-	zero.Undo()
+	wg.Wait()
+	if g, _ := settings(); g != 120 {
+		t.Errorf("a second undo changed GOGC to %d, want the program's 120 left", g)
+	}
 	var nilTuner *tune.Tuner
-	nilTuner.Undo()
+	nilTuner.Stop()
 	var zeroTuner tune.Tuner
-	zeroTuner.Undo()
+	zeroTuner.Stop()
+	zeroTuner.Stop()
 }
 
 // Undo leaves a setting that gcguard took over since to gcguard.
@@ -131,7 +133,7 @@ func TestUndoLeavesTakenSetting(t *testing.T) {
 	gogc, _ := settings()
 	defer debug.SetGCPercent(int(gogc))
 	debug.SetGCPercent(100)
-	r, err := tune.Apply(noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(150), tune.WithoutMemoryLimit(), tune.WithMaxProcs(tune.MaxProcsOff))
+	_, undo, err := tune.Apply(noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(150), tune.WithoutMemoryLimit(), tune.WithMaxProcs(tune.MaxProcsOff))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +143,7 @@ func TestUndoLeavesTakenSetting(t *testing.T) {
 	}
 	defer gc.Release()
 	gc.Set(250, func() { debug.SetGCPercent(250) })
-	r.Undo()
+	undo()
 	if g, _ := settings(); g != 250 {
 		t.Errorf("Undo while gcguard owns GOGC set it to %d, want gcguard's 250 left", g)
 	}
@@ -154,12 +156,12 @@ func TestUndoLeavesProgramChange(t *testing.T) {
 	gogc, _ := settings()
 	defer debug.SetGCPercent(int(gogc))
 	debug.SetGCPercent(100)
-	r, err := tune.Apply(noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(150), tune.WithoutMemoryLimit(), tune.WithMaxProcs(tune.MaxProcsOff))
+	_, undo, err := tune.Apply(noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(150), tune.WithoutMemoryLimit(), tune.WithMaxProcs(tune.MaxProcsOff))
 	if err != nil {
 		t.Fatal(err)
 	}
 	debug.SetGCPercent(130) // the program's own choice
-	r.Undo()
+	undo()
 	if g, _ := settings(); g != 130 {
 		t.Errorf("Undo after the program set GOGC 130: GOGC %d, want 130 left", g)
 	}

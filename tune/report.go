@@ -7,7 +7,6 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"sync/atomic"
 
 	"github.com/gotune/gotune/internal/cgstat"
 )
@@ -87,9 +86,6 @@ type Report struct {
 	// handBack asks Apply to give GOMAXPROCS back to the runtime
 	// (runtime.SetDefaultGOMAXPROCS) rather than set a number.
 	handBack bool
-	// undone is shared by the copies of one applied report, so that only
-	// the first Undo of any of them acts.
-	undone *atomic.Bool
 }
 
 // String gives the one line that tune/auto logs.
@@ -111,20 +107,7 @@ func (r Report) String() string {
 	return b.String()
 }
 
-// Undo restores the settings that Apply changed to their values before it:
-// GOMAXPROCS goes back to the runtime's default (and its automatic updates)
-// where that is what it was. A setting that another owner (gcguard,
-// numa.Pin) has taken over since is theirs, and one the program changed
-// since is the program's: Undo leaves both. Only
-// the first Undo of a report (or of any copy of it) acts; Undo is a no-op
-// for a report from Detect and for the zero Report.
-func (r Report) Undo() {
-	if !r.Applied || r.undone == nil || !r.undone.CompareAndSwap(false, true) {
-		return
-	}
-	r.undo()
-}
-
+// undo restores the settings r's apply changed; see [Apply].
 func (r Report) undo() {
 	if r.GOMAXPROCS.Set {
 		if r.procsDefault {

@@ -62,7 +62,7 @@ func TestSignalsOverRefreshes(t *testing.T) {
 		var log bytes.Buffer
 		tu := tune.NewTuner(10*time.Second, tune.WithRoot(dir), tune.WithMaxProcs(tune.MaxProcsOff), tune.WithoutMemoryLimit(),
 			tune.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
-		if _, err := tu.Apply(); err != nil {
+		if _, err := tu.ApplyOnce(); err != nil {
 			t.Fatal(err)
 		}
 		s := tu.Signals()
@@ -147,7 +147,7 @@ func TestSignalsWithoutPSI(t *testing.T) {
 		os.WriteFile(p, []byte(content), 0o644)
 	}
 	tu := tune.NewTuner(0, tune.WithRoot(dir), tune.WithMaxProcs(tune.MaxProcsOff), tune.WithoutMemoryLimit())
-	if _, err := tu.Apply(); err != nil {
+	if _, err := tu.ApplyOnce(); err != nil {
 		t.Fatal(err)
 	}
 	s := tu.Signals()
@@ -191,7 +191,7 @@ func TestPressureLevels(t *testing.T) {
 			"sys/fs/cgroup/pod/cpu.pressure":    "some avg10=0.00 avg60=0.00 avg300=0.00 total=0\n",
 		})
 		tu := tune.NewTuner(10*time.Second, tune.WithRoot(dir), tune.WithMaxProcs(tune.MaxProcsOff), tune.WithoutMemoryLimit())
-		if _, err := tu.Apply(); err != nil {
+		if _, err := tu.ApplyOnce(); err != nil {
 			t.Fatal(err)
 		}
 		var nilTuner *tune.Tuner

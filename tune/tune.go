@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"runtime/metrics"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"github.com/KimMachineGun/automemlimit/memlimit"
@@ -32,11 +33,21 @@ func Detect(opts ...Option) (Report, error) {
 }
 
 // Apply sets GOMAXPROCS, GOMEMLIMIT and GOGC as [Detect] computes them and
-// returns the report; [Report.Undo] restores what it changed. On an error it
-// changes nothing, so the runtime's defaults stay.
-func Apply(opts ...Option) (Report, error) {
+// returns the report and a function that undoes it: undo restores the
+// settings Apply changed to their values before it (GOMAXPROCS goes back to
+// the runtime's default, and its automatic updates, where that is what it
+// was), and leaves a setting that another owner (gcguard, numa.Pin) has
+// taken over since, or that the program changed since. undo acts once,
+// however often it is called, and is safe from any goroutine. On an error
+// Apply changes nothing, so the runtime's defaults stay, and undo is nil.
+func Apply(opts ...Option) (r Report, undo func(), err error) {
 	c := newConfig(opts)
-	return apply(&c, false)
+	r, err = apply(&c, false)
+	if err != nil {
+		return r, nil, err
+	}
+	var once sync.Once
+	return r, func() { once.Do(r.undo) }, nil
 }
 
 func apply(c *config, refresh bool) (Report, error) {
@@ -71,7 +82,7 @@ func apply(c *config, refresh bool) (Report, error) {
 	if r.GOGC.Set && !lastGOGC.set(r.GOGC.After, func() { debug.SetGCPercent(int(r.GOGC.After)) }) {
 		r.GOGC = lost(owner.GOGC, r.GOGC)
 	}
-	r.Applied, r.undone = true, new(atomic.Bool)
+	r.Applied = true
 	if c.logger != nil && (!refresh || r.changed()) {
 		c.logger.LogAttrs(context.Background(), slog.LevelInfo, "gotune: "+r.String())
 	}

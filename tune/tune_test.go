@@ -202,7 +202,7 @@ func TestApplyAndUndo(t *testing.T) {
 	debug.SetGCPercent(gogc)
 
 	// v2-namespace: 0.5 CPU, memory.max 512MiB, memory.high 384MiB.
-	r, err := tune.Apply(noEnv, tune.WithRoot(fixture("v2-namespace")), tune.WithNumCPU(8),
+	r, undo, err := tune.Apply(noEnv, tune.WithRoot(fixture("v2-namespace")), tune.WithNumCPU(8),
 		tune.WithMaxProcs(tune.MaxProcsFloor), tune.WithGOGC(tune.GOGCOff))
 	if err != nil {
 		t.Fatal(err)
@@ -219,7 +219,7 @@ func TestApplyAndUndo(t *testing.T) {
 	if got := debug.SetGCPercent(-1); got != -1 {
 		t.Errorf("GOGC after Apply = %d, want off", got)
 	}
-	r.Undo()
+	undo()
 	if got := runtime.GOMAXPROCS(0); got != procs {
 		t.Errorf("GOMAXPROCS after Undo = %d, want %d", got, procs)
 	}
@@ -247,31 +247,62 @@ func TestBadOptions(t *testing.T) {
 		opt  tune.Option
 		want string
 	}{
-		{tune.WithMemoryRatio(0), "WithMemoryRatio(0)"},
+		{tune.WithMemoryRatio(-0.5), "WithMemoryRatio(-0.5)"},
 		{tune.WithMemoryRatio(1.5), "WithMemoryRatio(1.5)"},
 		{tune.WithMemoryRatio(math.NaN()), "WithMemoryRatio(NaN)"},
 		{tune.WithMemoryReserve(-1), "WithMemoryReserve(-1)"},
-		{tune.WithGOGC(0), "WithGOGC(0)"},
 		{tune.WithGOGC(-7), "WithGOGC(-7)"},
 		{tune.WithMaxProcs(tune.MaxProcsPolicy(9)), "WithMaxProcs(9)"},
-		{tune.WithRoot(""), `WithRoot("")`},
+		{tune.WithMaxProcs(tune.MaxProcsPolicy(-1)), "WithMaxProcs(-1)"},
 	}
 	for _, tc := range tests {
 		procs := runtime.GOMAXPROCS(0)
-		r, err := tune.Apply(noEnv, tc.opt)
+		r, undo, err := tune.Apply(noEnv, tc.opt)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("Apply(%s) error = %v, want one naming it", tc.want, err)
 		}
-		if r.Applied || runtime.GOMAXPROCS(0) != procs {
+		if r.Applied || undo != nil || runtime.GOMAXPROCS(0) != procs {
 			t.Errorf("Apply(%s) changed settings after an error", tc.want)
 		}
+		tu := tune.NewTuner(-1, noEnv, tc.opt)
+		if err := tu.Start(); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("NewTuner(-1, %s).Start() = %v, want an error naming it", tc.want, err)
+		}
+		tu.Stop()
+	}
+}
+
+// The zero value of every option's argument is the default: the same
+// report as no option at all.
+func TestZeroOptionsAreDefaults(t *testing.T) {
+	root := tune.WithRoot(fixture("v2-namespace"))
+	want, err := tune.Detect(noEnv, root, tune.WithNumCPU(8))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, opt := range map[string]tune.Option{
+		"WithMemoryRatio(0)":   tune.WithMemoryRatio(0),
+		"WithMemoryReserve(0)": tune.WithMemoryReserve(0),
+		"WithGOGC(0)":          tune.WithGOGC(0),
+		"WithMaxProcs(0)":      tune.WithMaxProcs(0),
+	} {
+		got, err := tune.Detect(noEnv, root, tune.WithNumCPU(8), opt)
+		if err != nil || got.String() != want.String() {
+			t.Errorf("Detect(%s) = %v, %v; want the default %v", name, got, err, want)
+		}
+	}
+	// WithRoot("") is the default root, "/".
+	a, errA := tune.Detect(noEnv, tune.WithRoot(""))
+	b, errB := tune.Detect(noEnv)
+	if (errA == nil) != (errB == nil) || a.Root != b.Root {
+		t.Errorf("Detect(WithRoot(\"\")) = root %q, %v; want the default's %q, %v", a.Root, errA, b.Root, errB)
 	}
 }
 
 func TestMalformedCgroupKeepsDefaults(t *testing.T) {
 	tune.ResetState()
 	limit := debug.SetMemoryLimit(-1)
-	r, err := tune.Apply(noEnv, tune.WithRoot(fixture("malformed")))
+	r, _, err := tune.Apply(noEnv, tune.WithRoot(fixture("malformed")))
 	if err == nil || !strings.Contains(err.Error(), `"12abc"`) {
 		t.Fatalf("Apply(malformed) error = %v, want it to quote the bad value", err)
 	}
@@ -400,6 +431,13 @@ func TestParseEnv(t *testing.T) {
 	}
 	if e, err := tune.ParseEnv(env(map[string]string{"GOTUNE": "off"})); err != nil || !e.Off {
 		t.Errorf("ParseEnv(GOTUNE=off) = %+v, %v", e, err)
+	}
+	// GOTUNE_REFRESH=0 is off, which NewTuner spells negative (zero is its default).
+	if e, err := tune.ParseEnv(env(map[string]string{"GOTUNE_REFRESH": "0"})); err != nil || e.Refresh >= 0 {
+		t.Errorf("ParseEnv(GOTUNE_REFRESH=0) = %+v, %v; want a negative Refresh", e, err)
+	}
+	if e, err := tune.ParseEnv(env(nil)); err != nil || e.Refresh != tune.DefaultRefresh {
+		t.Errorf("ParseEnv(unset) = %+v, %v; want Refresh %v", e, err, tune.DefaultRefresh)
 	}
 	bad := map[string]string{
 		"GOTUNE": "maybe", "GOTUNE_REFRESH": "soon", "GOTUNE_MAXPROCS": "ceil", "GOTUNE_MEMORY_RATIO": "1.2",

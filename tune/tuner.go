@@ -2,6 +2,7 @@ package tune
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -10,11 +11,20 @@ import (
 
 // Tuner applies the settings and re-applies them at an interval, so they
 // follow limits that change while the process runs (Kubernetes in-place pod
-// resize). It is safe for concurrent use. The zero Tuner applies the
-// defaults once, as NewTuner(0) does.
+// resize). [Tuner.Start] applies them and starts the refresh;
+// [Tuner.Stop] ends it and restores what the Tuner changed, the same
+// Start/Stop shape as gcguard's Guard. It is safe for concurrent use. The
+// zero Tuner is NewTuner(0): the defaults, refreshed every
+// [DefaultRefresh].
 type Tuner struct {
 	cfg      config
 	interval time.Duration
+
+	loop    sync.Mutex // guards the fields below, held by Start and Stop
+	started bool
+	stopped bool
+	cancel  context.CancelFunc
+	done    chan struct{}
 
 	mu      sync.Mutex // serialises apply and guards the fields below
 	report  Report     // the latest read
@@ -42,15 +52,66 @@ type TunerStats struct {
 	LastError string `json:"last_error,omitempty"`
 }
 
-// NewTuner returns a Tuner that re-reads the limits every interval. It starts
-// nothing: call [Tuner.Apply] once and then [Tuner.Run]. An interval of zero
-// or less makes Run return at once after its first apply.
+// NewTuner returns a Tuner that re-reads the limits every interval once
+// started. Zero means [DefaultRefresh]; a negative interval turns the
+// refresh off, so Start applies the settings once. It starts nothing and
+// reads nothing: an invalid option is an error from [Tuner.Start].
 func NewTuner(interval time.Duration, opts ...Option) *Tuner {
 	return &Tuner{cfg: newConfig(opts), interval: interval}
 }
 
-// Apply reads the limits and applies them once, like [Apply].
-func (t *Tuner) Apply() (Report, error) { return t.apply(false) }
+// Start applies the settings, like [Apply], and unless the interval is
+// negative starts a goroutine that re-applies them every interval; end it
+// with [Tuner.Stop], which also restores them. A failed re-read keeps the
+// settings as they are and is counted in [Tuner.Stats]; the loop goes on.
+//
+// Start returns the first apply's error. An invalid option starts nothing.
+// A failed read of the limits (a malformed cgroup file) changes nothing but
+// still starts the refresh, which may succeed later, so call Stop whenever
+// Start was called. Starting twice, or after Stop, is an error.
+func (t *Tuner) Start() error {
+	t.loop.Lock()
+	defer t.loop.Unlock()
+	switch {
+	case t.stopped:
+		return errors.New("tune: Tuner.Start after Stop")
+	case t.started:
+		return errors.New("tune: Tuner.Start called twice")
+	}
+	_, err := t.apply(false)
+	t.mu.Lock()
+	bad := t.cfg.err
+	t.mu.Unlock()
+	if bad != nil {
+		return err
+	}
+	t.started = true
+	interval := t.interval
+	switch {
+	case interval == 0:
+		interval = DefaultRefresh
+	case interval < 0:
+		return err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.cancel, t.done = cancel, make(chan struct{})
+	go t.run(ctx, interval, t.done)
+	return err
+}
+
+func (t *Tuner) run(ctx context.Context, interval time.Duration, done chan struct{}) {
+	defer close(done)
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			t.apply(true) //nolint:errcheck // counted in Stats and logged
+		}
+	}
+}
 
 func (t *Tuner) apply(refresh bool) (Report, error) {
 	t.mu.Lock()
@@ -83,28 +144,6 @@ func (t *Tuner) apply(refresh bool) (Report, error) {
 	return r, nil
 }
 
-// Run applies the settings and then re-applies them every interval until
-// ctx is done, and returns ctx's error. A failed read keeps the settings as
-// they are and is counted in [Tuner.Stats]; the loop goes on.
-func (t *Tuner) Run(ctx context.Context) error {
-	if t.refreshes.Load() == 0 {
-		t.apply(false) //nolint:errcheck // counted in Stats and logged
-	}
-	if t.interval <= 0 {
-		return nil
-	}
-	tick := time.NewTicker(t.interval)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-tick.C:
-			t.apply(true) //nolint:errcheck // counted in Stats and logged
-		}
-	}
-}
-
 // Report returns the report of the latest read: the limits, and for each
 // setting its value before that apply, after it, and why.
 func (t *Tuner) Report() Report {
@@ -126,14 +165,30 @@ func (t *Tuner) Stats() TunerStats {
 	}
 }
 
-// Undo restores the settings that any of the Tuner's applies changed to
-// their values from before the first one, except those another owner
-// (gcguard, numa.Pin) has taken over since. Stop Run first. It is safe to
-// call more than once, and on a nil or zero Tuner.
-func (t *Tuner) Undo() {
+// Stop ends the refresh that [Tuner.Start] started, waits for it, and
+// restores the settings that any of the Tuner's applies changed to their
+// values from before the first one, except those another owner (gcguard,
+// numa.Pin) has taken over since and those the program set since. It is
+// safe to call more than once, from any goroutine, and on a nil, zero or
+// unstarted Tuner.
+func (t *Tuner) Stop() {
 	if t == nil {
 		return
 	}
+	t.loop.Lock()
+	t.stopped = true
+	cancel, done := t.cancel, t.done
+	t.cancel = nil
+	t.loop.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	t.restore()
+}
+
+// restore is Stop's undo, without the loop (tests call it between applies).
+func (t *Tuner) restore() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	o := t.orig

@@ -1,7 +1,6 @@
 package tune_test
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -56,21 +55,13 @@ func TestTunerFollowsResize(t *testing.T) {
 	dir := t.TempDir()
 	writeTree(t, dir, "1073741824")
 	tu := tune.NewTuner(20*time.Millisecond, noEnv, tune.WithRoot(dir))
-	if _, err := tu.Apply(); err != nil {
+	if err := tu.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer tu.Stop()
 	if got := debug.SetMemoryLimit(-1); got != frac(0.9, 1<<30) {
-		t.Fatalf("limit after Apply = %d, want %d", got, frac(0.9, 1<<30))
+		t.Fatalf("limit after Start = %d, want %d", got, frac(0.9, 1<<30))
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error)
-	go func() { done <- tu.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != context.Canceled {
-			t.Errorf("Run returned %v, want context.Canceled", err)
-		}
-	}()
 
 	waitFor := func(want int64) {
 		t.Helper()
@@ -144,15 +135,14 @@ func TestTunerQuietWhenNothingChanges(t *testing.T) {
 			var logs strings.Builder
 			logger := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
 			tu := tune.NewTuner(time.Millisecond, noEnv, tune.WithRoot(dir), tune.WithMaxProcs(policy), tune.WithLogger(logger))
-			ctx, cancel := context.WithCancel(context.Background())
-			done := make(chan error)
-			go func() { done <- tu.Run(ctx) }()
+			if err := tu.Start(); err != nil {
+				t.Fatal(err)
+			}
 			deadline := time.Now().Add(10 * time.Second)
 			for tu.Stats().Refreshes < 6 && time.Now().Before(deadline) {
 				time.Sleep(2 * time.Millisecond)
 			}
-			cancel()
-			<-done
+			tu.Stop()
 			s := tu.Stats()
 			if s.Refreshes < 6 || s.Changes != 1 {
 				t.Errorf("Stats = %+v after unchanged refreshes, want 1 change", s)
@@ -164,7 +154,7 @@ func TestTunerQuietWhenNothingChanges(t *testing.T) {
 	}
 }
 
-// TestTunerUndoAfterResize checks that Undo gives back the program's limit,
+// TestTunerUndoAfterResize checks that Stop gives back the program's limit,
 // not the value gotune set before a resize.
 func TestTunerUndoAfterResize(t *testing.T) {
 	tune.ResetState()
@@ -173,20 +163,20 @@ func TestTunerUndoAfterResize(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	dir := t.TempDir()
 	writeTree(t, dir, "1073741824")
-	tu := tune.NewTuner(0, noEnv, tune.WithRoot(dir))
-	if _, err := tu.Apply(); err != nil {
+	tu := tune.NewTuner(-1, noEnv, tune.WithRoot(dir)) // no loop: the refresh is driven by hand
+	if err := tu.Start(); err != nil {
 		t.Fatal(err)
 	}
 	writeTree(t, dir, "536870912")
-	if _, err := tu.Apply(); err != nil {
+	if _, err := tu.ApplyOnce(); err != nil {
 		t.Fatal(err)
 	}
 	if got := debug.SetMemoryLimit(-1); got != frac(0.9, 512*mib) {
 		t.Fatalf("limit after resize = %d", got)
 	}
-	tu.Undo()
+	tu.Stop()
 	if got := debug.SetMemoryLimit(-1); got != before {
-		t.Errorf("limit after Undo = %d, want the original %d", got, before)
+		t.Errorf("limit after Stop = %d, want the original %d", got, before)
 	}
 }
 
@@ -197,18 +187,18 @@ func TestGOGCChangedByOthersIsKept(t *testing.T) {
 	gogc := debug.SetGCPercent(100)
 	defer debug.SetGCPercent(gogc)
 	tu := tune.NewTuner(0, noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(200))
-	if _, err := tu.Apply(); err != nil {
+	if _, err := tu.ApplyOnce(); err != nil {
 		t.Fatal(err)
 	}
 	debug.SetGCPercent(350) // what gcguard would do
-	r, err := tu.Apply()
+	r, err := tu.ApplyOnce()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := debug.SetGCPercent(-1); got != 350 || r.GOGC.Source != tune.SourceCode {
 		t.Errorf("GOGC after refresh = %d (%+v), want 350 kept", got, r.GOGC)
 	}
-	tu.Undo()
+	tu.Restore()
 }
 
 type syncWriter struct {

@@ -2,7 +2,6 @@ package gcguardbench
 
 import (
 	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -34,14 +33,11 @@ func resizeChild() int {
 	var r resizeResult
 	defer func() { _ = json.NewEncoder(os.Stdout).Encode(&r) }()
 	tu := tune.NewTuner(100 * time.Millisecond)
-	if _, err := tu.Apply(); err != nil {
+	defer tu.Stop()
+	if err := tu.Start(); err != nil {
 		r.Err = "tune: " + err.Error()
 		return 0
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { defer close(done); _ = tu.Run(ctx) }()
-	defer func() { cancel(); <-done }()
 	g, err := gcguard.Start(gcguard.WithInterval(100 * time.Millisecond))
 	if err != nil {
 		r.Err = "gcguard: " + err.Error()

@@ -2,10 +2,19 @@
 //
 //	import _ "github.com/gotune/gotune/tune/auto"
 //
-// At init it reads the cgroup limits, sets GOMAXPROCS, GOMEMLIMIT and (when
-// asked) GOGC as [tune.Apply] does, logs one line through [slog.Default],
-// and starts a goroutine that re-reads the limits every 10 seconds so the
-// settings follow an in-place resize. [Stop] ends that goroutine.
+// At init it starts a [tune.Tuner] ([tune.Tuner.Start]): it reads the
+// cgroup limits, sets GOMAXPROCS, GOMEMLIMIT and (when asked) GOGC as
+// [tune.Apply] does, logs one line through [slog.Default], and starts a
+// goroutine that re-reads the limits every 10 seconds so the settings
+// follow an in-place resize.
+//
+// # Stop
+//
+// [Stop] undoes the import, as Stop undoes Start everywhere in gotune: it
+// ends the refresh goroutine and restores the settings from before the
+// import ([tune.Tuner.Stop]), except a setting another owner holds (a
+// running gcguard, a numa.Pin) or the program set since. Most programs
+// never call it.
 //
 // The refresh never fights another gotune package: while gcguard runs it
 // owns GOGC (and GOMEMLIMIT where it was given WithOverride), and while
@@ -34,7 +43,6 @@
 package auto
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -44,11 +52,9 @@ import (
 )
 
 var (
-	mu     sync.Mutex
-	tuner  *tune.Tuner
-	err    error
-	cancel context.CancelFunc
-	done   chan struct{}
+	mu    sync.Mutex
+	tuner *tune.Tuner
+	err   error
 )
 
 func init() { start(os.LookupEnv, slog.Default()) }
@@ -76,18 +82,10 @@ func start(lookup func(string) (string, bool), logger *slog.Logger, extra ...tun
 		opts = append(opts, tune.WithLogger(logger))
 	}
 	t := tune.NewTuner(env.Refresh, opts...)
-	if _, aerr := t.Apply(); aerr != nil {
-		err = aerr // logged by Apply; the refresh loop may still succeed later
+	if serr := t.Start(); serr != nil {
+		err = serr // logged by Start; the refresh may still succeed later
 	}
 	tuner = t
-	if env.Refresh > 0 {
-		ctx, c := context.WithCancel(context.Background())
-		cancel, done = c, make(chan struct{})
-		go func(done chan struct{}) {
-			defer close(done)
-			t.Run(ctx) //nolint:errcheck // returns ctx's error
-		}(done)
-	}
 }
 
 // Tuner returns the Tuner that the import started, or nil where GOTUNE=off
@@ -106,16 +104,15 @@ func Err() error {
 	return err
 }
 
-// Stop ends the refresh goroutine and waits for it. The settings stay as
-// they are; call Tuner().Undo() to restore the ones from before. It is safe
-// to call more than once.
+// Stop ends the refresh goroutine, waits for it, and restores the settings
+// from before the import, except those another owner holds (gcguard while
+// it runs, a numa.Pin that stands) or the program set since. [Tuner] still
+// returns the stopped Tuner, whose Report says what was last set. Stop is
+// safe to call more than once, from any goroutine, and where the import
+// did nothing.
 func Stop() {
 	mu.Lock()
-	c, d := cancel, done
-	cancel = nil
+	t := tuner
 	mu.Unlock()
-	if c != nil {
-		c()
-		<-d
-	}
+	t.Stop() // nil-safe
 }

@@ -1,6 +1,8 @@
 package auto_test
 
 import (
+	"runtime"
+	"runtime/debug"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -41,4 +43,15 @@ func TestImportApplied(t *testing.T) {
 	}
 	auto.Stop()
 	auto.Stop() // twice is fine
+	// Stop restores what the import set to its value from before.
+	r := tu.Report()
+	if r.GOMAXPROCS.Set && int64(runtime.GOMAXPROCS(0)) != r.GOMAXPROCS.Before {
+		t.Errorf("after Stop: GOMAXPROCS %d, want %d from before the import", runtime.GOMAXPROCS(0), r.GOMAXPROCS.Before)
+	}
+	if r.GOMEMLIMIT.Set && debug.SetMemoryLimit(-1) != r.GOMEMLIMIT.Before {
+		t.Errorf("after Stop: GOMEMLIMIT %d, want %d from before the import", debug.SetMemoryLimit(-1), r.GOMEMLIMIT.Before)
+	}
+	if auto.Tuner() != tu {
+		t.Errorf("auto.Tuner() after Stop = %p, want the stopped Tuner %p", auto.Tuner(), tu)
+	}
 }

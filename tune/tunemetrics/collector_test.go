@@ -65,10 +65,11 @@ func TestSignalsSeries(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	tu := tune.NewTuner(0, tune.WithRoot(dir), tune.WithMaxProcs(tune.MaxProcsOff), tune.WithoutMemoryLimit())
-	if _, err := tu.Apply(); err != nil {
+	tu := tune.NewTuner(-1, tune.WithRoot(dir), tune.WithMaxProcs(tune.MaxProcsOff), tune.WithoutMemoryLimit())
+	if err := tu.Start(); err != nil {
 		t.Fatal(err)
 	}
+	defer tu.Stop()
 	c := tunemetrics.NewCollector(tu, "")
 	if problems, err := testutil.CollectAndLint(c); err != nil || len(problems) > 0 {
 		t.Errorf("CollectAndLint: %v, %v", problems, err)
