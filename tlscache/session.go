@@ -1,13 +1,16 @@
 package tlscache
 
 import (
-	"container/list"
 	"crypto/tls"
+	"fmt"
+	"math"
 	"sync"
+
+	"github.com/gotune/gotune/internal/lru"
 )
 
 // DefaultSessionCapacity is the capacity [NewSessionCache] uses for a
-// capacity <= 0, the same as [tls.NewLRUClientSessionCache].
+// capacity of zero, the same as [tls.NewLRUClientSessionCache].
 const DefaultSessionCapacity = 64
 
 // SessionCache is an LRU [tls.ClientSessionCache] that counts hits and
@@ -17,27 +20,27 @@ const DefaultSessionCapacity = 64
 // The session cache is consulted once per new client connection, not per
 // request, so a mutex suffices here, unlike [Cache]'s per-handshake path.
 type SessionCache struct {
-	mu       sync.Mutex
-	capacity int
-	m        map[string]*list.Element
-	lru      list.List // of *sessionEntry, front is most recent
-	st       SessionStats
-}
-
-type sessionEntry struct {
-	key string
-	cs  *tls.ClientSessionState
+	mu  sync.Mutex
+	lru *lru.Cache[string, *tls.ClientSessionState]
+	st  SessionStats
 }
 
 var _ tls.ClientSessionCache = (*SessionCache)(nil)
 
 // NewSessionCache returns a session cache holding at most capacity
-// sessions (DefaultSessionCapacity if capacity <= 0).
+// sessions; zero means [DefaultSessionCapacity]. A session cache cannot be
+// switched off (leave [tls.Config.ClientSessionCache] nil for that), and
+// NewSessionCache, which returns no error, panics on a negative capacity.
+// Memory grows with the sessions held, not with the capacity.
 func NewSessionCache(capacity int) *SessionCache {
-	if capacity <= 0 {
+	if capacity < 0 {
+		panic(fmt.Sprintf("tlscache: NewSessionCache(%d): capacity must not be negative (0 means the default)", capacity))
+	}
+	if capacity == 0 {
 		capacity = DefaultSessionCapacity
 	}
-	s := &SessionCache{capacity: capacity, m: make(map[string]*list.Element)}
+	capacity = min(capacity, math.MaxInt32) // no more sessions than that fit in memory anyway
+	s := &SessionCache{lru: lru.New[string, *tls.ClientSessionState](capacity)}
 	s.st.Capacity = capacity
 	return s
 }
@@ -46,10 +49,9 @@ func NewSessionCache(capacity int) *SessionCache {
 func (s *SessionCache) Get(sessionKey string) (*tls.ClientSessionState, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if el, ok := s.m[sessionKey]; ok {
-		s.lru.MoveToFront(el)
+	if cs, ok := s.lru.Get(sessionKey); ok {
 		s.st.Hits++
-		return el.Value.(*sessionEntry).cs, true
+		return cs, true
 	}
 	s.st.Misses++
 	return nil, false
@@ -60,29 +62,17 @@ func (s *SessionCache) Get(sessionKey string) (*tls.ClientSessionState, bool) {
 func (s *SessionCache) Put(sessionKey string, cs *tls.ClientSessionState) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	el, ok := s.m[sessionKey]
 	if cs == nil {
-		if ok {
-			s.lru.Remove(el)
-			delete(s.m, sessionKey)
-			s.st.Entries = len(s.m)
+		if s.lru.Remove(sessionKey) {
+			s.st.Entries = s.lru.Len()
 		}
 		return
 	}
 	s.st.Puts++
-	if ok {
-		el.Value.(*sessionEntry).cs = cs
-		s.lru.MoveToFront(el)
-		return
-	}
-	if len(s.m) >= s.capacity {
-		old := s.lru.Back()
-		s.lru.Remove(old)
-		delete(s.m, old.Value.(*sessionEntry).key)
+	if _, _, evicted := s.lru.Add(sessionKey, cs); evicted {
 		s.st.Evictions++
 	}
-	s.m[sessionKey] = s.lru.PushFront(&sessionEntry{key: sessionKey, cs: cs})
-	s.st.Entries = len(s.m)
+	s.st.Entries = s.lru.Len()
 }
 
 // Stats returns a snapshot of the session cache's counters. It is safe for
