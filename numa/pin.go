@@ -9,18 +9,22 @@ import (
 	"github.com/gotune/gotune/internal/cpulist"
 )
 
-// Methods [Pin] uses to reach every thread, reported in [PinReport].Method.
+// A Method is how [Pin] reached every thread, reported in
+// [PinReport].Method.
+type Method string
+
+// The methods [Pin] uses.
 const (
 	// MethodAllThreads is syscall.AllThreadsSyscall: every thread of the
 	// Go runtime changes at once, while the world is stopped, followed by
 	// the /proc/self/task walk for threads the runtime does not reach.
 	// Binaries without cgo only.
-	MethodAllThreads = "all-threads-syscall"
+	MethodAllThreads Method = "all-threads-syscall"
 	// MethodTaskWalk is sched_setaffinity on each thread listed in
 	// /proc/self/task, repeated until two passes in a row change nothing.
 	// Used alone where the binary uses cgo, or while pinned workers run
 	// (see [Pin]).
-	MethodTaskWalk = "task-walk"
+	MethodTaskWalk Method = "task-walk"
 )
 
 // PinReport says what [Pin] did and why, including what it could not do.
@@ -31,7 +35,7 @@ type PinReport struct {
 	// CPUs are the CPUs every thread may now run on.
 	CPUs []int `json:"cpus"`
 	// Method is [MethodAllThreads] or [MethodTaskWalk].
-	Method string `json:"method"`
+	Method Method `json:"method"`
 	// Threads is the number of threads the /proc/self/task walk saw, with
 	// either method (the walk follows the all-threads syscall too).
 	Threads int `json:"threads"`

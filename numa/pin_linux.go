@@ -123,7 +123,7 @@ func Pin(node int, opts ...PinOption) (undo func() error, err error) {
 	restoreProcs := followGOMAXPROCS(len(cpus), !c.noMaxProcs, rep)
 	if c.logger != nil {
 		c.logger.Info("numa: pinned", slog.Int("node", node), slog.String("cpus", cpulist.Format(cpus)),
-			slog.String("method", rep.Method), slog.Int("threads", rep.Threads),
+			slog.String("method", string(rep.Method)), slog.Int("threads", rep.Threads),
 			slog.String("mem_policy", rep.MemPolicy), slog.Int("gomaxprocs", rep.GOMAXPROCSAfter),
 			slog.Any("notes", rep.Notes))
 	}

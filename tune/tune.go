@@ -351,7 +351,7 @@ func (c *config) decideMemLimit(r *Report, cur int64) Setting {
 	}
 	ours := lastLimit.Load()
 	lim := r.Limits
-	limit := minPositive(lim.MemoryMax, lim.MemoryHigh)
+	limit := cgroup.Tightest(lim.MemoryMax, lim.MemoryHigh)
 	if limit == 0 {
 		s.Reason = "no cgroup memory limit"
 		switch {
@@ -448,14 +448,4 @@ func readGOGC() int64 {
 		return GOGCOff
 	}
 	return v
-}
-
-func minPositive(a, b int64) int64 {
-	switch {
-	case a <= 0:
-		return max(b, 0)
-	case b <= 0:
-		return a
-	}
-	return min(a, b)
 }

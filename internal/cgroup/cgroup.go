@@ -76,7 +76,7 @@ type Limits struct {
 // MemoryLimit is min(MemoryMax, MemoryHigh) over the ones that are set, or
 // 0 when neither is.
 func (l Limits) MemoryLimit() int64 {
-	return minPositive(l.MemoryMax, l.MemoryHigh)
+	return Tightest(l.MemoryMax, l.MemoryHigh)
 }
 
 // readFile is the one way this package reads files (fsread's bounded
@@ -439,7 +439,11 @@ func parseSwap(s string) (int64, error) {
 	return v, err
 }
 
-func minPositive(a, b int64) int64 {
+// Tightest returns the lower of two limits, where zero or a negative value
+// means none (as cgroup files and Limits spell "max"), and 0 when neither
+// is set. It is the one place gotune combines limits: memory.max with
+// memory.high, a leaf's with an ancestor's.
+func Tightest(a, b int64) int64 {
 	switch {
 	case a <= 0:
 		return max(b, 0)
@@ -447,4 +451,19 @@ func minPositive(a, b int64) int64 {
 		return a
 	}
 	return min(a, b)
+}
+
+// Share returns ratio × limit rounded down, the rule by which GOMEMLIMIT
+// (tune) and a memory target (gcguard) follow a limit. It is the rounding
+// of automemlimit's memlimit.ApplyRatio, which tune uses and a test holds
+// Share to. ratio must be in (0, 1]; callers validate it.
+func Share(limit int64, ratio float64) int64 {
+	if limit <= 0 {
+		return 0
+	}
+	v := float64(limit) * ratio
+	if v >= math.MaxInt64 {
+		return math.MaxInt64
+	}
+	return int64(v)
 }

@@ -3,11 +3,14 @@ package cgroup_test
 import (
 	"errors"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/KimMachineGun/automemlimit/memlimit"
 
 	"github.com/gotune/gotune/internal/cgroup"
 	"github.com/gotune/gotune/internal/cgstat"
@@ -276,5 +279,38 @@ func TestMemoryLimit(t *testing.T) {
 		if got := l.MemoryLimit(); got != tc.want {
 			t.Errorf("Limits{MemoryMax: %d, MemoryHigh: %d}.MemoryLimit() = %d, want %d", tc.max, tc.high, got, tc.want)
 		}
+	}
+}
+
+func TestTightest(t *testing.T) {
+	for _, tc := range []struct{ a, b, want int64 }{
+		{0, 0, 0}, {-1, -1, 0}, {-1, 5, 5}, {5, -1, 5}, {0, 5, 5}, {5, 0, 5},
+		{3, 5, 3}, {5, 3, 3}, {7, 7, 7},
+	} {
+		if got := cgroup.Tightest(tc.a, tc.b); got != tc.want {
+			t.Errorf("Tightest(%d, %d) = %d, want %d", tc.a, tc.b, got, tc.want)
+		}
+	}
+}
+
+// Share is automemlimit's rounding, which tune applies through
+// memlimit.ApplyRatio: the two must not drift apart.
+func TestShareMatchesAutomemlimit(t *testing.T) {
+	for _, limit := range []int64{1, 4 << 20, 384 << 20, 512<<20 + 1, 3 << 30, 1<<40 + 12345} {
+		for _, ratio := range []float64{0.1, 0.5, 0.8, 0.9, 0.95, 0.999, 1} {
+			v, err := memlimit.ApplyRatio(memlimit.Limit(uint64(limit)), ratio)()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := cgroup.Share(limit, ratio); got != int64(v) {
+				t.Errorf("Share(%d, %v) = %d, want automemlimit's %d", limit, ratio, got, v)
+			}
+		}
+	}
+	if got := cgroup.Share(0, 0.9); got != 0 {
+		t.Errorf("Share(0, 0.9) = %d, want 0 (no limit)", got)
+	}
+	if got := cgroup.Share(math.MaxInt64, 1); got != math.MaxInt64 {
+		t.Errorf("Share(MaxInt64, 1) = %d, want MaxInt64", got)
 	}
 }
