@@ -50,12 +50,12 @@ import (
 	"github.com/gotune/gotune/gcguard"
 	"github.com/gotune/gotune/netx"
 	"github.com/gotune/gotune/numa"
+	"github.com/gotune/gotune/observe"
 	"github.com/gotune/gotune/pool"
 	"github.com/gotune/gotune/status"
 	"github.com/gotune/gotune/tlscache"
 	"github.com/gotune/gotune/tune"
 	"github.com/gotune/gotune/tune/auto"
-	"github.com/gotune/gotune/tune/tunemetrics"
 )
 
 type config struct {
@@ -112,16 +112,15 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	tuner := auto.Tuner()
 	// tune/auto links no Prometheus; its metrics are this one line (a nil
 	// Tuner, under GOTUNE=off, exports nothing).
-	reg.MustRegister(tunemetrics.NewCollector(tuner, ""))
-	page.Add(tuneSection(tuner, auto.Err()))
+	o := observe.New(reg, page)
+	o.Tune(tuner) //nolint:errcheck // first registration; a nil Tuner (GOTUNE=off) shows the runtime's settings
 
 	if c.numa {
 		topo, err := numa.Discover()
 		if err != nil {
 			logger.Warn("numa: topology not available", slog.Any("error", err))
 		} else {
-			page.Add(numaSection(topo))
-			reg.MustRegister(numa.NewCollector(topo, "", numa.WithLogger(logger)))
+			o.NUMA(topo, numa.WithLogger(logger)) //nolint:errcheck // first registration
 		}
 	}
 
@@ -144,7 +143,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	if guard != nil {
 		defer guard.Stop()
 		reg.MustRegister(gcguard.NewCollector(guard, ""))
-		page.Add(gcguardSection(guard, guardNote))
+		o.Add(guardSection(guard, guardNote))
 	}
 
 	// Buffers for the hot path: idle ones go after a minute, and all of them
@@ -153,8 +152,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	if c.pool {
 		bufs = pool.NewBuffers(pool.WithTTL(time.Minute), pool.WithMaxIdleBytes(64<<20), pool.WithName("http"))
 		defer bufs.Close()
-		reg.MustRegister(pool.NewCollector(bufs, "http"))
-		page.Add(status.Section{Name: "pool http", Snapshot: func() any { return bufs.Stats() }})
+		o.Pool(bufs, "http") //nolint:errcheck // first registration
 		if guard != nil {
 			cancel := guard.OnLevel(func(l gcguard.Level) {
 				if l == gcguard.LevelCritical {
@@ -169,7 +167,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	var client *http.Client
 	backendURL := ""
 	if c.backend {
-		url, stop, err := startBackend(ctx, reg, page, logger)
+		url, stop, err := startBackend(ctx, o, logger)
 		if err != nil {
 			return err
 		}
@@ -183,8 +181,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 		client = netx.NewClient(netx.WithTransport(tr))
 		client.Timeout = 5 * time.Second
 		defer client.CloseIdleConnections()
-		reg.MustRegister(netx.NewCollector(netx.RoundTripperOf(client), "backend"))
-		page.Add(clientSection("backend", netx.RoundTripperOf(client)))
+		o.Client(client, "backend") //nolint:errcheck // first registration
 	}
 
 	mux := http.NewServeMux()
@@ -216,8 +213,9 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 		}, int(gcguard.LevelCritical)),
 		netx.WithLogger(logger),
 	)
-	reg.MustRegister(netx.NewCollector(netx.GuardOf(srv), "front"))
-	page.Add(serverSection("front", netx.GuardOf(srv), "-max-inflight flag"))
+	if err := o.Server(srv, "front"); err != nil {
+		return err
+	}
 
 	scheme := "http"
 	if !c.plain {
@@ -230,8 +228,7 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 		srv.TLSConfig = &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12}
 		// Failed handshakes are any client's doing: Debug, not Warn.
 		srv.ErrorLog = handshakeErrorLog(logger)
-		reg.MustRegister(tlscache.NewCollector(cache, "front"))
-		page.Add(tlscacheSection("front", cache))
+		o.TLSCache(cache, "front") //nolint:errcheck // first registration
 		scheme = "https"
 	}
 
@@ -345,7 +342,7 @@ func (f *front) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // startBackend serves 4 KiB of data on a loopback port through its own netx
 // server, until stop is called.
-func startBackend(ctx context.Context, reg prometheus.Registerer, page *status.Handler, logger *slog.Logger) (url string, stop func(), err error) {
+func startBackend(ctx context.Context, o *observe.Observer, logger *slog.Logger) (url string, stop func(), err error) {
 	payload := make([]byte, 4096)
 	for i := range payload {
 		payload[i] = 'a' + byte(i%26)
@@ -353,8 +350,9 @@ func startBackend(ctx context.Context, reg prometheus.Registerer, page *status.H
 	srv := netx.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write(payload) //nolint:errcheck // the client went away
 	}), netx.WithLogger(logger))
-	reg.MustRegister(netx.NewCollector(netx.GuardOf(srv), "backend"))
-	page.Add(status.Section{Name: "server backend", Snapshot: func() any { return netx.GuardOf(srv).Stats() }})
+	if err := o.Server(srv, "backend"); err != nil {
+		return "", nil, err
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return "", nil, err

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gotune/gotune/netx"
 	"github.com/gotune/gotune/numa"
+	"github.com/gotune/gotune/observe"
 	"github.com/gotune/gotune/status"
 	"github.com/gotune/gotune/tune/auto"
 )
@@ -19,26 +20,26 @@ import (
 func BenchmarkStatusSample(b *testing.B) {
 	logger := slog.New(slog.DiscardHandler)
 	page := status.New()
-	page.Add(tuneSection(auto.Tuner(), auto.Err()))
+	page.Add(observe.TuneSection(auto.Tuner()))
 	if topo, err := numa.Discover(); err == nil {
-		page.Add(numaSection(topo))
+		page.Add(observe.NUMASection(topo))
 	}
 	g, note, err := startGuard(config{}, logger)
 	if err != nil {
 		b.Skipf("gcguard: %v", err)
 	}
 	defer g.Stop()
-	page.Add(gcguardSection(g, note))
+	page.Add(guardSection(g, note))
 	srv := netx.NewServer(http.NotFoundHandler())
-	page.Add(serverSection("front", netx.GuardOf(srv), "-max-inflight flag"))
+	page.Add(observe.ServerSection(netx.GuardOf(srv), "front"))
 	client := netx.NewClient()
-	page.Add(clientSection("backend", netx.RoundTripperOf(client)))
+	page.Add(observe.ClientSection(netx.RoundTripperOf(client), "backend"))
 	certs, err := newSelfSigned(time.Hour, logger)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer certs.Close()
-	page.Add(tlscacheSection("front", certs.cache))
+	page.Add(observe.TLSCacheSection(certs.cache, "front"))
 
 	t0 := time.Now()
 	i := 0

@@ -1,6 +1,6 @@
 //go:build linux
 
-package main
+package observe_test
 
 import (
 	"strconv"
@@ -9,16 +9,18 @@ import (
 
 	"github.com/gotune/gotune/internal/owner"
 	"github.com/gotune/gotune/numa"
+	"github.com/gotune/gotune/observe"
 )
 
 // TestNUMARowFollowsPin: the summary's NUMA row reports the pin in effect,
-// not a fixed "not pinned".
+// not a fixed "not pinned", and GOMAXPROCS names numa as its owner while
+// the pin moved it.
 func TestNUMARowFollowsPin(t *testing.T) {
 	topo, err := numa.Discover()
 	if err != nil {
 		t.Skipf("numa: %v", err)
 	}
-	sec := numaSection(topo)
+	sec := observe.NUMASection(topo)
 	if got := sec.Summary()[0]; got.Value != "not pinned" {
 		t.Fatalf("before Pin: NUMA row = %+v, want not pinned", got)
 	}
@@ -27,15 +29,20 @@ func TestNUMARowFollowsPin(t *testing.T) {
 		t.Skipf("numa.Pin(%d): %v", topo.Local, err)
 	}
 	got := sec.Summary()[0]
-	procs := settingRow("GOMAXPROCS", owner.GOMAXPROCS, func(n int64) string { return strconv.FormatInt(n, 10) }, nil)
+	var procs struct{ Source, Reason string }
+	for _, r := range observe.TuneSection(nil).Summary() {
+		if r.Name == "GOMAXPROCS" {
+			procs.Source, procs.Reason = r.Source, r.Reason
+		}
+	}
+	who, _, _ := owner.Holder(owner.GOMAXPROCS)
 	if err := undo(); err != nil {
 		t.Errorf("undo: %v", err)
 	}
 	if want := "node " + strconv.Itoa(topo.Local); got.Value != want || got.Source != "numa" {
 		t.Errorf("pinned: NUMA row = %+v, want %s from numa", got, want)
 	}
-	// numa owns GOMAXPROCS while pinned, where it moved it.
-	if who, _, _ := owner.Holder(owner.GOMAXPROCS); who == owner.NUMA && (procs.Source != "numa" || !strings.Contains(procs.Reason, "numa.Pin")) {
+	if who == owner.NUMA && (procs.Source != "numa" || !strings.Contains(procs.Reason, "numa.Pin")) {
 		t.Errorf("pinned: GOMAXPROCS row = %+v, want numa as the source", procs)
 	}
 	if got := sec.Summary()[0]; got.Value != "not pinned" {
