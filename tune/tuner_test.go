@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -210,4 +211,39 @@ func (s *syncWriter) Write(p []byte) (int, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.w.Write(p)
+}
+
+// TestTunerStartStopLoop runs the refresh loop on synctest's fake clock:
+// Start applies once and then every interval, Stop ends the loop (no tick
+// after it) and restores what the Tuner set.
+func TestTunerStartStopLoop(t *testing.T) {
+	tune.ResetState()
+	gogc := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(gogc)
+	synctest.Test(t, func(t *testing.T) {
+		tu := tune.NewTuner(time.Second, noEnv, tune.WithRoot(fixture("v1-container")), tune.WithGOGC(170),
+			tune.WithMaxProcs(tune.MaxProcsOff), tune.WithoutMemoryLimit())
+		if err := tu.Start(); err != nil {
+			t.Fatal(err)
+		}
+		if g := debug.SetGCPercent(-1); g != 170 {
+			t.Errorf("GOGC after Start = %d, want 170", g)
+		}
+		debug.SetGCPercent(170)
+		time.Sleep(5*time.Second + time.Millisecond)
+		synctest.Wait()
+		if n := tu.Stats().Refreshes; n != 6 {
+			t.Errorf("Refreshes after 5 intervals = %d, want 6 (Start's apply and 5 ticks)", n)
+		}
+		tu.Stop()
+		time.Sleep(5 * time.Second)
+		synctest.Wait()
+		if n := tu.Stats().Refreshes; n != 6 {
+			t.Errorf("Refreshes after Stop = %d, want no more than 6", n)
+		}
+		if g := debug.SetGCPercent(-1); g != 100 {
+			t.Errorf("GOGC after Stop = %d, want the 100 from before Start", g)
+		}
+		debug.SetGCPercent(100)
+	})
 }
