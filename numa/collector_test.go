@@ -116,3 +116,38 @@ func TestCollectorErrors(t *testing.T) {
 		t.Errorf("gotune_numa_collector_read_errors_total not exported")
 	}
 }
+
+// NewCollector(topo, name): the name is a constant label on every series,
+// so two collectors register side by side; a nil topology exports nothing.
+func TestCollectorNameAndNil(t *testing.T) {
+	topo, err := Discover(WithRoot("testdata/2socket"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewCollector(topo, "api")
+	want := `
+# HELP gotune_numa_host_memory_total_bytes Host-wide memory per node (node meminfo MemTotal).
+# TYPE gotune_numa_host_memory_total_bytes gauge
+gotune_numa_host_memory_total_bytes{name="api",node="0"} 6.742243328e+10
+gotune_numa_host_memory_total_bytes{name="api",node="1"} 6.7645587456e+10
+`
+	if err := testutil.CollectAndCompare(c, strings.NewReader(want), "gotune_numa_host_memory_total_bytes"); err != nil {
+		t.Error(err)
+	}
+	reg := prometheus.NewPedanticRegistry()
+	if err := reg.Register(c); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register(NewCollector(topo, "other")); err != nil {
+		t.Errorf("Register(a second collector named other) = %v, want nil", err)
+	}
+	if err := reg.Register(NewCollector(nil, "none")); err != nil {
+		t.Errorf("Register(NewCollector(nil, \"none\")) = %v, want nil", err)
+	}
+	if n := testutil.CollectAndCount(NewCollector(nil, "")); n != 0 {
+		t.Errorf("a nil topology's collector exported %d series, want 0", n)
+	}
+	if _, err := reg.Gather(); err != nil {
+		t.Errorf("Gather: %v", err)
+	}
+}
