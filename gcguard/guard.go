@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gotune/gotune/internal/cgroup"
 	"github.com/gotune/gotune/internal/owner"
 )
 
@@ -235,7 +236,7 @@ func Start(opts ...Option) (g *Guard, err error) {
 	// The cgroup's limits, read before the claims: whether there is a
 	// target decides whether the guard claims anything.
 	hard, high, lerr := g.readLims(o.root)
-	if o.target == 0 && !o.noTarget && debug.SetMemoryLimit(-1) == math.MaxInt64 && tightest(hard, high) <= 0 {
+	if o.target == 0 && !o.noTarget && debug.SetMemoryLimit(-1) == math.MaxInt64 && cgroup.Tightest(hard, high) <= 0 {
 		if lerr != nil {
 			// An unreadable cgroup is not the same as no limit: say so
 			// rather than run without a target that may exist.
@@ -311,7 +312,7 @@ func Start(opts ...Option) (g *Guard, err error) {
 			st.TargetSource = SourceTune
 		}
 	default:
-		lim := tightest(hard, high)
+		lim := cgroup.Tightest(hard, high)
 		g.cgTarget = true
 		if lim <= 0 {
 			if lerr != nil {
@@ -319,7 +320,7 @@ func Start(opts ...Option) (g *Guard, err error) {
 			}
 			return nil, ErrNoTarget
 		}
-		cfg.target, st.TargetSource = int64(float64(lim)*o.ratio), SourceCgroup
+		cfg.target, st.TargetSource = cgroup.Share(lim, o.ratio), SourceCgroup
 	}
 	if !g.noTarget && cfg.target < MinTarget {
 		return nil, fmt.Errorf("gcguard: memory target %d (from %s) is below the floor of %d bytes (MinTarget)", cfg.target, st.TargetSource, MinTarget)
@@ -568,14 +569,6 @@ func (g *Guard) notifier() {
 	}
 }
 
-// tightest returns the lower of two limits, 0 meaning none.
-func tightest(hard, high int64) int64 {
-	if high > 0 && (hard <= 0 || high < hard) {
-		return high
-	}
-	return max(hard, 0)
-}
-
 // retarget re-derives the target and the hard limit where they were not
 // given as options: from the memory limit in force where someone else owns
 // it (each run), and from the cgroup on timer runs at most every
@@ -599,8 +592,8 @@ func (g *Guard) retarget(s sample, gc bool) {
 			if g.cgHard {
 				hard = h
 			}
-			if lim := tightest(h, hi); g.cgTarget && lim > 0 {
-				target = int64(float64(lim) * g.opts.ratio)
+			if lim := cgroup.Tightest(h, hi); g.cgTarget && lim > 0 {
+				target = cgroup.Share(lim, g.opts.ratio)
 			}
 		}
 	}
