@@ -20,6 +20,9 @@ import (
 // ErrNoTarget is returned by [Start] with [WithTargetRequired] when no
 // memory target is known: no [WithMemoryTarget], no GOMEMLIMIT, and no
 // cgroup memory limit. Without that option Start runs without a target.
+// Start also returns it, wrapping the read error, when the cgroup's limits
+// cannot be read and nothing else gives a target: an unreadable limit is
+// not the same as none.
 var ErrNoTarget = errors.New("gcguard: no memory target (no cgroup memory limit, GOMEMLIMIT unset; use WithMemoryTarget)")
 
 // ErrRunning is returned by [Start] while another Guard that sets GOGC or
