@@ -9,7 +9,7 @@ import (
 	"runtime/debug"
 
 	_ "github.com/KimMachineGun/automemlimit" // GOMEMLIMIT from the cgroup at init
-	_ "go.uber.org/automaxprocs"             // GOMAXPROCS from the cgroup at init
+	_ "go.uber.org/automaxprocs"              // GOMAXPROCS from the cgroup at init
 )
 
 func main() {
