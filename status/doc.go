@@ -23,12 +23,12 @@
 //				return []status.Point{{Plot: "buffers", Series: "gets", Value: float64(bufs.Stats().Gets), Counter: true}}
 //			}},
 //	)
-//	go page.Run(ctx) // one sample a second for the plots
+//	page.Start() // one sample a second for the plots; page.Stop() ends it
 //	mux.Handle("/debug/gotune", page)
 //
 // # Plots
 //
-// [Handler.Run] (or a program's own loop calling [Handler.Sample]) samples
+// [Handler.Start] (or a program's own loop calling [Handler.Sample]) samples
 // once a second into a fixed ring of [HistoryLen]
 // samples (five minutes) for at most [MaxSeries] series, about 80 KiB
 // whatever the uptime. Every sample reads the runtime's heap, heap goal,

@@ -21,7 +21,7 @@ func Example() {
 			return []status.Point{{Plot: status.PlotHeap, Series: "limit", Unit: status.Bytes, Value: float64(limit)}}
 		},
 	})
-	// go page.Run(ctx) samples the plots; mux.Handle("/debug/gotune", page)
+	// page.Start() samples the plots (page.Stop() ends it); mux.Handle("/debug/gotune", page)
 	for _, r := range page.Snapshot().Summary {
 		fmt.Printf("%s = %s from %s: %s\n", r.Name, r.Value, r.Source, r.Reason)
 	}

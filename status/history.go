@@ -1,7 +1,6 @@
 package status
 
 import (
-	"context"
 	"math"
 	"runtime/metrics"
 	"sync"
@@ -51,7 +50,7 @@ type Point struct {
 }
 
 // History size: HistoryLen samples, one per SampleInterval when driven by
-// [Handler.Run], for at most MaxSeries series. Its memory is fixed at about
+// [Handler.Start], for at most MaxSeries series. Its memory is fixed at about
 // (MaxSeries+1) × HistoryLen × 8 bytes (80 KiB) however long the process
 // runs; points past MaxSeries are dropped and counted.
 const (
@@ -222,25 +221,55 @@ func (h *history) sample(now time.Time, points []Point) {
 	h.lastTime = t
 }
 
-// Run samples the history every [SampleInterval] until ctx is done, and
-// returns ctx.Err(). Without Run (or calls of [Handler.Sample]) the page
-// has no plots, only the summary and the sections.
-func (h *Handler) Run(ctx context.Context) error {
-	t := time.NewTicker(SampleInterval)
-	defer t.Stop()
-	h.Sample(time.Now())
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case now := <-t.C:
-			h.Sample(now)
+// Start starts sampling the history every [SampleInterval], one sample at
+// once and then one a tick, in a goroutine of its own; [Handler.Stop] ends
+// it and waits. Without Start (or calls of [Handler.Sample]) the page has
+// no plots, only the summary and the sections. Start and Stop are the
+// shape of every gotune loop (gcguard's Guard, tune's Tuner); Start on a
+// started Handler does nothing. It is safe for concurrent use.
+func (h *Handler) Start() {
+	h.loopMu.Lock()
+	defer h.loopMu.Unlock()
+	if h.stop != nil {
+		return
+	}
+	stop, done := make(chan struct{}), make(chan struct{})
+	h.stop, h.done = stop, done
+	go func() {
+		defer close(done)
+		t := time.NewTicker(SampleInterval)
+		defer t.Stop()
+		h.Sample(time.Now())
+		for {
+			select {
+			case <-stop:
+				return
+			case now := <-t.C:
+				h.Sample(now)
+			}
 		}
+	}()
+}
+
+// Stop ends the sampling that [Handler.Start] started and waits for it.
+// The history stays, and Start may be called again. Stop is safe to call
+// more than once, without Start, and on a nil Handler.
+func (h *Handler) Stop() {
+	if h == nil {
+		return
+	}
+	h.loopMu.Lock()
+	stop, done := h.stop, h.done
+	h.stop, h.done = nil, nil
+	h.loopMu.Unlock()
+	if stop != nil {
+		close(stop)
+		<-done
 	}
 }
 
 // Sample takes one sample at now, of the runtime and of every section's
-// Sample func, as [Handler.Run] does each second: for a program that
+// Sample func, as [Handler.Start]'s loop does each second: for a program that
 // drives its own loop. The plots assume about [SampleInterval] between
 // samples. A Sample func that panics loses its points for this sample. It
 // is safe for concurrent use.

@@ -25,13 +25,13 @@ type Section struct {
 	// decision it made, in human units, with its source and reason.
 	Summary func() []Row
 	// Sample, if set, returns the figures to record at each sample of the
-	// history (see [Handler.Run]). It is called once a second, so it
+	// history (see [Handler.Start]). It is called once a second, so it
 	// should be cheap: a Stats() call, not a scan.
 	Sample func() []Point
 }
 
 // Handler serves the status page. Add sections with [New] or
-// [Handler.Add]; sample the plots' history with [Handler.Run]. It is safe
+// [Handler.Add]; sample the plots' history with [Handler.Start]. It is safe
 // for concurrent use.
 type Handler struct {
 	mu       sync.RWMutex
@@ -42,6 +42,9 @@ type Handler struct {
 	hist     *history
 	sampleMu sync.Mutex // one Sample at a time
 	points   []Point    // reused by Sample, under sampleMu
+
+	loopMu     sync.Mutex    // guards stop and done
+	stop, done chan struct{} // the sampling loop of Start; nil when stopped
 }
 
 // New returns a Handler showing sections in order.

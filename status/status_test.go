@@ -1,7 +1,6 @@
 package status_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"math"
@@ -288,24 +287,33 @@ func TestCounterRate(t *testing.T) {
 	}
 }
 
-func TestRun(t *testing.T) {
+func TestStartStop(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		var n atomic.Int64
 		h := status.New(status.Section{Name: "c", Snapshot: func() any { return nil }, Sample: func() []status.Point {
 			n.Add(1)
 			return nil
 		}})
-		ctx, cancel := context.WithCancel(t.Context())
-		done := make(chan error)
-		go func() { done <- h.Run(ctx) }()
+		h.Stop() // before Start: nothing to stop
+		h.Start()
+		h.Start() // a second Start does nothing
 		time.Sleep(3*status.SampleInterval + status.SampleInterval/2)
-		cancel()
-		if err := <-done; err != context.Canceled {
-			t.Errorf("Run = %v, want context.Canceled", err)
-		}
+		h.Stop()
+		h.Stop()
 		if got := n.Load(); got != 4 {
-			t.Errorf("Run sampled %d times in 3.5 intervals, want 4 (one at start)", got)
+			t.Errorf("sampled %d times in 3.5 intervals, want 4 (one at start)", got)
 		}
+		time.Sleep(3 * status.SampleInterval)
+		if got := n.Load(); got != 4 {
+			t.Errorf("sampled %d times after Stop, want none more", got-4)
+		}
+		h.Start() // again after Stop
+		h.Stop()
+		if got := n.Load(); got != 5 {
+			t.Errorf("a second Start sampled %d times, want 1", got-4)
+		}
+		var nilHandler *status.Handler
+		nilHandler.Stop()
 	})
 }
 

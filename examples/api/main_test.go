@@ -219,7 +219,8 @@ func writeCert(t *testing.T, dir, name string) {
 
 // TestWiringBudget counts the lines of gotune wiring in main.go: the
 // gotune imports, and every simple statement or declaration that names a
-// gotune package or a value one returned (guard, bufs, certs, page, client, o),
+// gotune package or a value one returned (guard, bufs, certs, page, client, o; the
+// handler's own calls of its client are not wiring),
 // each with all the lines it spans and the "if err != nil" check that
 // follows it. It checks the doc comment states that count and keeps it
 // within the API issue's budget of 50.
@@ -233,7 +234,7 @@ func TestWiringBudget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	gotune := regexp.MustCompile(`\b(auto|observe|gcguard|pool|tlscache|netx|status|guard|bufs|certs|page|client|o)\.|\bpage\)`)
+	gotune := regexp.MustCompile(`\b(auto|observe|gcguard|pool|tlscache|netx|status|guard|bufs|certs|page|o)\.|(^|[^.\w])client\.|\bpage\)`)
 	lines := map[int]bool{}
 	span := func(n ast.Node) {
 		for l := fset.Position(n.Pos()).Line; l <= fset.Position(n.End()).Line; l++ {

@@ -102,12 +102,10 @@ func main() {
 func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) error {
 	reg := prometheus.DefaultRegisterer
 	// The status page: each part adds a section with its summary rows and
-	// plotted figures (status.go); Run samples the plots once a second.
+	// plotted figures (observe); Start samples the plots once a second.
 	page := status.New()
-	pageCtx, stopPage := context.WithCancel(ctx)
-	pageDone := make(chan struct{})
-	go func() { defer close(pageDone); page.Run(pageCtx) }() //nolint:errcheck // ends with the server
-	defer func() { stopPage(); <-pageDone }()
+	page.Start()
+	defer page.Stop()
 
 	tuner := auto.Tuner()
 	// tune/auto links no Prometheus; its metrics are this one line (a nil

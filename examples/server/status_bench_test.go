@@ -15,7 +15,7 @@ import (
 
 // BenchmarkStatusSample measures one sample of the status page's history
 // with this server's real sections (tune, numa, gcguard, a netx server and
-// client, the TLS cache): what page.Run costs each second. "%core" is the
+// client, the TLS cache): what page.Start's loop costs each second. "%core" is the
 // share of one core that one sample a second takes.
 func BenchmarkStatusSample(b *testing.B) {
 	logger := slog.New(slog.DiscardHandler)
