@@ -279,7 +279,7 @@ func runLifeCase(t *testing.T, tc lifeCase, ld lifeLoader) {
 	defer cache.Close()
 	swaps := tc.swaps
 	for at := time.Duration(0); at <= tc.horizon; at += tc.step {
-		if d := start.Add(at).Sub(time.Now()); d > 0 {
+		if d := time.Until(start.Add(at)); d > 0 {
 			time.Sleep(d)
 		}
 		for len(swaps) > 0 && swaps[0].at <= at {
