@@ -476,7 +476,7 @@ func runAttack(t *testing.T, a attack, kind string, s scale) result {
 
 func TestAttackHarness(t *testing.T) {
 	full := os.Getenv("GOTUNE_ATTACK_FULL") != ""
-	s := scale{conns: 100, duration: 700 * time.Millisecond, probeGap: 50 * time.Millisecond, settle: 300 * time.Millisecond}
+	s := scale{conns: 100, duration: 400 * time.Millisecond, probeGap: 40 * time.Millisecond, settle: 200 * time.Millisecond}
 	if full {
 		s = scale{conns: 400, duration: 13 * time.Second, probeGap: 200 * time.Millisecond, settle: 3 * time.Second}
 	} else if testing.Short() {
