@@ -162,8 +162,13 @@
 // never reads, an idle keep-alive flood, open-loop overload at 5× capacity,
 // pool exhaustion against a hanging backend, a backend latency spike
 // (breaker and retry budget), Retry-After: 3600, SIGTERM with 100 requests
-// in flight, and a backend that accepts and never answers. Each checks that
-// goroutines and descriptors return to their baseline.
+// in flight, a backend that accepts and never answers, an unread
+// Content-Length: 1000000 body, HTTP/2 connections with 200 held or
+// zero-window streams each, a client that stops reading, a trickling
+// upload, and 32 keep-alive clients through a shutdown. Each checks that
+// goroutines and descriptors return to their baseline. The attack harness
+// in gotune's bench/netx runs these and more against a server under
+// RLIMIT_NOFILE 256, netx beside plain net/http.
 //
 // # Concurrency
 //
