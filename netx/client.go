@@ -10,6 +10,8 @@ import (
 	"net/http/httptrace"
 	"sync/atomic"
 	"time"
+
+	"github.com/gotune/gotune/internal/histogram"
 )
 
 // NewTransport returns an [*http.Transport] with every timeout set, an idle
@@ -84,12 +86,12 @@ type RoundTripper struct {
 	connsReuse counter
 	dials      atomic.Uint64
 	dialErrs   atomic.Uint64
-	poolWait   histogram
+	poolWait   *histogram.Histogram
 }
 
 func newRoundTripper(c *clientConfig) *RoundTripper {
 	c.validate()
-	rt := &RoundTripper{base: c.base}
+	rt := &RoundTripper{base: c.base, poolWait: histogram.New(waitBuckets...)}
 	if rt.base == nil {
 		rt.base = NewTransport()
 	}
@@ -161,7 +163,7 @@ func (t *reqTrace) getConn(string) { t.start = time.Now() }
 
 func (t *reqTrace) gotConn(info httptrace.GotConnInfo) {
 	if !t.start.IsZero() {
-		t.rt.poolWait.observe(time.Since(t.start))
+		t.rt.poolWait.Observe(time.Since(t.start))
 	}
 	if info.Reused {
 		t.rt.connsReuse.inc()
@@ -209,10 +211,13 @@ type ClientStats struct {
 
 // Stats returns a snapshot of the counters. Safe for concurrent use.
 func (rt *RoundTripper) Stats() ClientStats {
-	h := rt.poolWait.snapshot()
+	var h histogram.Snapshot
+	if rt.poolWait != nil { // a zero RoundTripper has seen no request
+		h = rt.poolWait.Snapshot()
+	}
 	s := ClientStats{
-		PoolWaits:     h.count,
-		PoolWaitTotal: h.sum,
+		PoolWaits:     h.Count,
+		PoolWaitTotal: h.Sum,
 		Requests:      rt.requests.load(),
 		ConnsNew:      rt.connsNew.Load(),
 		ConnsReused:   rt.connsReuse.load(),

@@ -142,14 +142,10 @@ func (c *clientCollector) Collect(ch chan<- prometheus.Metric) {
 	counter(c.conns, s.ConnsReused, "reused")
 	counter(c.dials, s.Dials)
 	counter(c.dialErrs, s.DialErrors)
-	h := c.rt.poolWait.snapshot()
-	buckets := make(map[float64]uint64, len(waitBuckets))
-	var cum uint64
-	for i, ub := range waitBuckets {
-		cum += h.counts[i]
-		buckets[ub.Seconds()] = cum
+	if c.rt.poolWait != nil {
+		h := c.rt.poolWait.Snapshot()
+		ch <- prometheus.MustNewConstHistogram(c.wait, h.Count, h.Sum.Seconds(), h.Buckets())
 	}
-	ch <- prometheus.MustNewConstHistogram(c.wait, h.count, h.sum.Seconds(), buckets)
 	g := func(v int, state string) {
 		ch <- prometheus.MustNewConstMetric(c.breakers, prometheus.GaugeValue, float64(v), state)
 	}

@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gotune/gotune/internal/histogram"
 	"github.com/gotune/gotune/internal/stripe"
 )
 
@@ -90,8 +91,9 @@ type Cache struct {
 	cfg     config
 	tab     *table
 	hits    *stripe.Counter
-	invalid *stripe.Counter // refused server names; a flood's hot path
-	now     atomic.Int64    // coarse clock for the hit path, Unix seconds
+	invalid *stripe.Counter      // refused server names; a flood's hot path
+	loadDur *histogram.Histogram // Stats.LoadDuration
+	now     atomic.Int64         // coarse clock for the hit path, Unix seconds
 
 	ctx    context.Context // parent of every load; cancelled by Close
 	cancel context.CancelFunc
@@ -153,6 +155,7 @@ func New(loader Loader, opts ...Option) (*Cache, error) {
 		cfg:     cfg,
 		tab:     newTable(cfg.maxEntries),
 		hits:    stripe.New(),
+		loadDur: histogram.New(loadBuckets...),
 		invalid: stripe.New(),
 		ctx:     ctx,
 		cancel:  cancel,
@@ -417,7 +420,7 @@ func (c *Cache) finish(f *flight, r loadResult, now time.Time, dur time.Duration
 	defer c.mu.Unlock()
 	c.st.InFlight--
 	c.st.Loads++
-	c.st.LoadDuration.observe(dur)
+	c.loadDur.Observe(dur)
 	f.cert, f.err = r.cert, r.err
 	if c.flights[f.name] == f {
 		delete(c.flights, f.name)
@@ -801,8 +804,8 @@ func (c *Cache) Close() error {
 func (c *Cache) Stats() Stats {
 	c.mu.Lock()
 	s := c.st
-	s.LoadDuration.Buckets = append([]Bucket(nil), c.st.LoadDuration.Buckets...)
 	c.mu.Unlock()
+	s.LoadDuration = histogramOf(c.loadDur.Snapshot())
 	s.Hits = c.hits.Load()
 	s.InvalidNames = c.invalid.Load()
 	return s

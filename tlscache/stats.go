@@ -1,6 +1,10 @@
 package tlscache
 
-import "time"
+import (
+	"time"
+
+	"github.com/gotune/gotune/internal/histogram"
+)
 
 // Stats is a snapshot of a [Cache]'s state and counters since [New]. It
 // marshals to JSON.
@@ -95,23 +99,18 @@ type Bucket struct {
 	Count      uint64  `json:"count"`
 }
 
-// loadBuckets are the upper bounds of Stats.LoadDuration, in seconds: loads
-// range from a map lookup to an ACME order.
-var loadBuckets = []float64{0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30}
+// loadBuckets are the upper bounds of Stats.LoadDuration: loads range
+// from a map lookup to an ACME order.
+var loadBuckets = []time.Duration{
+	time.Millisecond, 5 * time.Millisecond, 10 * time.Millisecond, 50 * time.Millisecond,
+	100 * time.Millisecond, 500 * time.Millisecond, time.Second, 5 * time.Second, 10 * time.Second, 30 * time.Second,
+}
 
-func (h *Histogram) observe(d time.Duration) {
-	if h.Buckets == nil {
-		h.Buckets = make([]Bucket, len(loadBuckets))
-		for i, ub := range loadBuckets {
-			h.Buckets[i].UpperBound = ub
-		}
+// histogramOf turns internal/histogram's snapshot into the exported shape.
+func histogramOf(h histogram.Snapshot) Histogram {
+	out := Histogram{Count: h.Count, Sum: h.Sum.Seconds(), Buckets: make([]Bucket, len(h.Bounds))}
+	for i, b := range h.Bounds {
+		out.Buckets[i] = Bucket{UpperBound: b.Seconds(), Count: h.Cumulative[i]}
 	}
-	s := d.Seconds()
-	h.Count++
-	h.Sum += s
-	for i := range h.Buckets {
-		if s <= h.Buckets[i].UpperBound {
-			h.Buckets[i].Count++
-		}
-	}
+	return out
 }
