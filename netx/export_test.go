@@ -1,13 +1,22 @@
 package netx
 
-import "time"
+import (
+	"time"
+
+	"golang.org/x/time/rate"
+
+	"github.com/gotune/gotune/internal/lru"
+)
 
 // ParseRetryAfter exposes parseRetryAfter to the tests.
 var ParseRetryAfter = parseRetryAfter
 
 // SetMaxRateKeys lowers the number of per-key buckets g keeps, so a test
 // can see the least recently used one go.
-func SetMaxRateKeys(g *Guard, n int) { g.rate.maxKeys = n }
+func SetMaxRateKeys(g *Guard, n int) {
+	g.rate.maxKeys = n
+	g.rate.keys = lru.New[string, *rate.Limiter](n)
+}
 
 // SetBodyGrace shortens the time a request body gets before the minimum
 // rate of WithProgressTimeouts applies, so a test need not wait 10s.

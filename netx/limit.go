@@ -1,13 +1,14 @@
 package netx
 
 import (
-	"container/list"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/gotune/gotune/internal/lru"
 )
 
 // AdaptiveLimit configures an in-flight limit that follows latency
@@ -113,14 +114,8 @@ type rateLimiter struct {
 	global  *rate.Limiter
 	cfg     rateConfig
 	mu      sync.Mutex
-	keys    map[string]*list.Element
-	lru     list.List // of *keyBucket, most recent at front
+	keys    *lru.Cache[string, *rate.Limiter] // the most recently used maxKeys buckets
 	maxKeys int
-}
-
-type keyBucket struct {
-	key string
-	lim *rate.Limiter
 }
 
 const defaultMaxRateKeys = 10000
@@ -135,7 +130,7 @@ func newRateLimiter(c rateConfig) *rateLimiter {
 	if r.maxKeys <= 0 {
 		r.maxKeys = defaultMaxRateKeys
 	}
-	r.keys = make(map[string]*list.Element)
+	r.keys = lru.New[string, *rate.Limiter](r.maxKeys)
 	return r
 }
 
@@ -163,16 +158,10 @@ func (r *rateLimiter) allow(req *http.Request, now time.Time) (time.Duration, bo
 func (r *rateLimiter) bucket(k string) *rate.Limiter {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if e, ok := r.keys[k]; ok {
-		r.lru.MoveToFront(e)
-		return e.Value.(*keyBucket).lim
+	if lim, ok := r.keys.Get(k); ok {
+		return lim
 	}
-	if r.lru.Len() >= r.maxKeys {
-		old := r.lru.Back()
-		r.lru.Remove(old)
-		delete(r.keys, old.Value.(*keyBucket).key)
-	}
-	b := &keyBucket{key: k, lim: rate.NewLimiter(r.cfg.limit, r.cfg.burst)}
-	r.keys[k] = r.lru.PushFront(b)
-	return b.lim
+	lim := rate.NewLimiter(r.cfg.limit, r.cfg.burst)
+	r.keys.Add(k, lim) // evicts the least recently used key past maxKeys
+	return lim
 }
