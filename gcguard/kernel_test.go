@@ -1,39 +1,18 @@
 package gcguard_test
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/gotune/gotune/gcguard"
+	"github.com/gotune/gotune/internal/testtree"
 )
 
 // kernelTree lays out a cgroup v2 pod whose memory.pressure and
 // memory.events the test rewrites.
 func kernelTree(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
-	base := map[string]string{
-		"proc/self/cgroup":                "0::/pod\n",
-		"proc/self/mountinfo":             "32 27 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
-		"sys/fs/cgroup/pod/cgroup.events": "populated 1\nfrozen 0\n",
-	}
-	for k, v := range files {
-		base[k] = v
-	}
-	for name, content := range base {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		tmp := p + ".tmp"
-		if err := os.WriteFile(tmp, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(tmp, p); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testtree.Write(t, dir, testtree.With(testtree.V2Pod(), files))
 }
 
 func psiFile(avg10 string) string {

@@ -11,33 +11,19 @@ import (
 	"testing/synctest"
 	"time"
 
+	"github.com/gotune/gotune/internal/testtree"
 	"github.com/gotune/gotune/tune"
 )
 
-// signalTree lays out a cgroup v2 pod with the files Signals read.
+// signalTree lays out a cgroup v2 pod with the files Signals read: the
+// pod has a 0.5 CPU quota and a 512 MiB memory.max, and files replaces or
+// adds to them.
 func signalTree(t *testing.T, dir string, files map[string]string) {
 	t.Helper()
-	base := map[string]string{
-		"proc/self/cgroup":                "0::/pod\n",
-		"proc/self/mountinfo":             "32 27 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
-		"proc/self/status":                "Cpus_allowed_list:\t0\n",
-		"sys/devices/system/cpu/online":   "0\n",
-		"sys/fs/cgroup/pod/cpu.max":       "50000 100000\n",
-		"sys/fs/cgroup/pod/cgroup.events": "populated 1\nfrozen 0\n",
-		"sys/fs/cgroup/pod/memory.max":    "536870912\n",
-	}
-	for k, v := range files {
-		base[k] = v
-	}
-	for name, content := range base {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	testtree.Write(t, dir, testtree.With(testtree.With(testtree.V2Pod(), map[string]string{
+		"sys/fs/cgroup/pod/cpu.max":    "50000 100000\n",
+		"sys/fs/cgroup/pod/memory.max": "536870912\n",
+	}), files))
 }
 
 func cpuStat(periods, throttled int) string {

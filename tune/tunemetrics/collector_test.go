@@ -1,14 +1,13 @@
 package tunemetrics_test
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/gotune/gotune/internal/testtree"
 	"github.com/gotune/gotune/tune"
 	"github.com/gotune/gotune/tune/tunemetrics"
 )
@@ -45,26 +44,13 @@ gotune_tune_refreshes_total{name="api"} 0
 
 func TestSignalsSeries(t *testing.T) {
 	dir := t.TempDir()
-	for name, content := range map[string]string{
-		"proc/self/cgroup":                 "0::/pod\n",
-		"proc/self/mountinfo":              "32 27 0:28 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n",
-		"proc/self/status":                 "Cpus_allowed_list:\t0\n",
-		"sys/devices/system/cpu/online":    "0\n",
+	testtree.Write(t, dir, testtree.With(testtree.V2Pod(), map[string]string{
 		"sys/fs/cgroup/pod/cpu.max":        "20000 100000\n",
-		"sys/fs/cgroup/pod/cgroup.events":  "populated 1\nfrozen 0\n",
 		"sys/fs/cgroup/pod/cpu.stat":       "usage_usec 9\nnr_periods 120\nnr_throttled 46\nthrottled_usec 2500000\nnr_bursts 0\nburst_usec 0\n",
 		"sys/fs/cgroup/pod/memory.events":  "low 0\nhigh 3\nmax 1\noom 0\noom_kill 0\n",
 		"sys/fs/cgroup/pod/memory.current": "8388608\n",
 		"sys/fs/cgroup/pod/cpu.pressure":   "some avg10=46.00 avg60=20.00 avg300=5.00 total=1500000\nfull avg10=10.00 avg60=2.00 avg300=0.00 total=500000\n",
-	} {
-		p := filepath.Join(dir, name)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	}))
 	tu := tune.NewTuner(-1, tune.WithRoot(dir), tune.WithMaxProcs(tune.MaxProcsOff), tune.WithoutMemoryLimit())
 	if err := tu.Start(); err != nil {
 		t.Fatal(err)
