@@ -16,18 +16,20 @@
 //     iteration, reporting the admitted p99 over the unloaded p99 and the
 //     median latency of shed responses (the issue's targets).
 //
-//   - TestAttackHarness (Linux): the cleartext attacks of issue #14's table
-//     and some that held (slowloris, unread and slow bodies, HTTP/2 zero
-//     window, idle and half-open floods, slow reader, 1 MiB header,
-//     panics; not yet the TLS rows or the HTTP/2 frame floods) against a
-//     netx server with its defaults and against a
-//     plain &http.Server{Handler: mux}, each in a child process under
-//     RLIMIT_NOFILE 256, with a probe GET / on a fresh connection at a fixed
-//     interval; it reports the probe's success and the server's goroutines,
-//     descriptors and RSS before, during and after each attack. Reduced
-//     (100 connections, 0.4s) in CI, asserting netx is at least as good as
-//     plain net/http; full (400 connections, 13s, asserting 95%) with the
-//     command below.
+//   - TestAttackHarness (Linux): the attacks of issue #14's table and the
+//     ones that held (slowloris, unread and slow bodies, HTTP/2 zero
+//     window, idle and half-open floods over TCP and TLS, partial
+//     ClientHello, slow reader, 1 MiB header line, 10,000 headers, 100 MiB
+//     bodies, handler panics, HTTP/2 rapid reset, CONTINUATION, PING and
+//     SETTINGS floods, garbage instead of TLS) against a netx server with
+//     its defaults and against a plain &http.Server{Handler: mux}, each in
+//     a child process under RLIMIT_NOFILE 256, with a probe GET / on a
+//     fresh connection at a fixed interval; it reports the probe's success
+//     and the server's goroutines, descriptors and RSS before, during and
+//     after each attack. Reduced in CI (the seven rows of #14's table, 100
+//     connections, 0.4s each), asserting netx is at least as good as plain
+//     net/http; full (every attack, 400 connections, 13s, asserting 95%)
+//     with the command below.
 //
 //   - TestPressureEpisodeGCGuard: issue #14's pressure episode with a real
 //     cause: 120 MiB held against a gcguard target of 128 MiB until the
