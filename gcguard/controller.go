@@ -361,7 +361,7 @@ func (c *controller) escape(now time.Time) (int64, time.Time, string) {
 // GOGC puts the goal at a multiple of the heap marked in the cycle that is
 // about to end, not of the one the guard measured, and on an
 // allocation-heavy service the marked heap swings by a third from cycle to
-// cycle with what is allocated while marking (bench/gcguard: 85-153 MB on a
+// cycle with what is allocated while marking (bench/peers/gcguard: 85-153 MB on a
 // 64 MiB live set). A GOGC aimed at the room therefore landed the goal
 // anywhere from 77% to 100% of it, and every cycle that ended short was a
 // cycle the memory did not ask for (11 cycles where GOGC=off under the same
@@ -378,7 +378,7 @@ const netAim = 1.5
 // markSlack is the part of the live heap that the GOGC goal leaves free
 // under the room when GOGC, not the limit, sets the goal: the heap
 // allocated while a cycle marks lands past the goal, and marking takes time
-// in proportion to the live heap. On bench/gcguard's step (256 MiB live in
+// in proportion to the live heap. On bench/peers/gcguard's step (256 MiB live in
 // a 460.8 MiB target, allocating 3 GB/s on 2 cores) cycles ended 20-100 MB
 // past a goal at 95% of the room and peak RSS reached 470-478 MiB. The
 // slack only holds where the GOGC floor lets it: at the floor of 25 the
@@ -470,7 +470,7 @@ type signals struct {
 // The memory test for critical GC CPU is GOGC 200 rather than binding
 // (GOGC under 100) because of how a leak looks from here: the GC's share
 // grows as live/(room − live), so by the time the target binds it has
-// already passed a 25% share on an allocation-heavy service (bench/gcguard,
+// already passed a 25% share on an allocation-heavy service (bench/peers/gcguard,
 // leak phase). A service whose GC is over budget with more room than that
 // is allocation-bound, not memory-bound: elevated, not critical.
 func (c *controller) levelFor(now time.Time, sg signals) Level {

@@ -67,7 +67,7 @@
 //     Over budget alone is elevated; over budget while the target takes a
 //     GOGC under 200 (less room than twice the live heap: memory, not
 //     allocation alone, makes the GC run often) is critical, which on a
-//     leak comes before the GC's share passes 25% (bench/gcguard, leak
+//     leak comes before the GC's share passes 25% (bench/peers/gcguard, leak
 //     phase).
 //   - Death spiral: when the GC CPU limiter engages, or the effective GOGC
 //     (where the heap goal in force sits) collapses under 10 while the heap
