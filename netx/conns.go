@@ -352,13 +352,34 @@ func (g *Guard) Listener(ln net.Listener) net.Listener {
 		m = 0
 	}
 	g.conns.max.Store(m)
-	return &guardListener{Listener: ln, t: &g.conns}
+	return &guardListener{Listener: ln, t: &g.conns, stopped: make(chan struct{}), closing: make(chan struct{})}
 }
 
 type guardListener struct {
 	net.Listener
 	t      *connTracker
 	closed atomic.Bool
+
+	// stopAccepting closes the socket before http.Server.Shutdown starts
+	// (see Serve); Accept then waits for Close, so that the server sees
+	// its own shutdown, not a failed listener.
+	stopOnce, closeOnce sync.Once
+	stopped, closing    chan struct{}
+}
+
+// stopAccepting closes the listening socket ahead of http.Server.Shutdown.
+// Shutdown marks the server as shutting down before it closes its
+// listeners, and from that moment every response ends its connection
+// ("Connection: close"): a client whose connection ends in that window
+// reconnects into the listen queue, which the close then resets
+// ("connection reset by peer"). Closed first, the socket refuses such a
+// reconnect instead ("connection refused", as after net/http's own
+// Shutdown), while keep-alive connections go on being served.
+func (l *guardListener) stopAccepting() {
+	l.stopOnce.Do(func() {
+		close(l.stopped)
+		_ = l.Listener.Close()
+	})
 }
 
 // Accept waits, while the limit is reached and no connection may be
@@ -379,6 +400,12 @@ func (l *guardListener) Accept() (net.Conn, error) {
 	}
 	c, err := l.Listener.Accept()
 	if err != nil {
+		select {
+		case <-l.stopped:
+			<-l.closing // Shutdown is under way: let it close us
+			return nil, net.ErrClosed
+		default:
+		}
 		return nil, err
 	}
 	tc := &trackedConn{Conn: c, t: l.t}
@@ -388,6 +415,12 @@ func (l *guardListener) Accept() (net.Conn, error) {
 
 func (l *guardListener) Close() error {
 	l.closed.Store(true)
+	l.closeOnce.Do(func() { close(l.closing) })
+	select {
+	case <-l.stopped:
+		return nil // stopAccepting closed the socket
+	default:
+	}
 	return l.Listener.Close()
 }
 

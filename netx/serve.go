@@ -87,9 +87,11 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Serve
 	}
 	defer stop()
 	var tlsOn bool
+	var gl *guardListener
 	if g != nil {
 		tlsOn = g.hook(srv)
 		ln = g.Listener(ln)
+		gl, _ = ln.(*guardListener)
 		g.draining.Store(false)
 		g.setPhase(phaseServing)
 	}
@@ -137,6 +139,9 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Serve
 		sctx, cancel = context.WithTimeout(sctx, timeout)
 	}
 	defer cancel()
+	if gl != nil {
+		gl.stopAccepting() // before Shutdown: see stopAccepting
+	}
 	err := srv.Shutdown(sctx)
 	if err == nil && g != nil {
 		if n := g.waitHijacked(sctx); n > 0 {
