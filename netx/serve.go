@@ -50,8 +50,11 @@ func hasTLS(srv *http.Server) bool {
 //     readiness endpoint; the server keeps serving, keep-alive connections
 //     included, for the drain delay ([WithDrainDelay], default 5s) so load
 //     balancers notice and stop sending.
-//  2. Shutdown: [http.Server.Shutdown] closes the listener (new
-//     connections are refused), sends HTTP/2 clients a GOAWAY, closes idle
+//  2. Shutdown: the listening socket is closed (new connections are
+//     refused; closed before Shutdown starts, because from then on every
+//     response ends its connection, and a client reconnecting in the
+//     moment before Shutdown closed the socket would be reset in the listen
+//     queue), then [http.Server.Shutdown] sends HTTP/2 clients a GOAWAY, closes idle
 //     HTTP/1 connections, answers the requests still running with
 //     "Connection: close" and waits, up to the shutdown timeout
 //     ([WithShutdownTimeout], default 25s), for them and for hijacked
