@@ -811,28 +811,11 @@ func (c *Cache) Stats() Stats {
 	return s
 }
 
-// schedule is a min-heap of entries by due time.
-type schedule []*entry
+// schedule orders entries by due time, soonest first.
+type schedule = timeHeap[*entry]
 
-func (s schedule) Len() int           { return len(s) }
-func (s schedule) Less(i, j int) bool { return s[i].due.Before(s[j].due) }
-func (s schedule) Swap(i, j int) {
-	s[i], s[j] = s[j], s[i]
-	s[i].heapIdx = i
-	s[j].heapIdx = j
-}
-func (s *schedule) Push(x any) {
-	e := x.(*entry)
-	e.heapIdx = len(*s)
-	*s = append(*s, e)
-}
-func (s *schedule) Pop() any {
-	old := *s
-	e := old[len(old)-1]
-	old[len(old)-1] = nil
-	*s = old[:len(old)-1]
-	return e
-}
+func (e *entry) heapTime() time.Time { return e.due }
+func (e *entry) heapIndex() *int     { return &e.heapIdx }
 
 func minTime(a, b time.Time) time.Time {
 	if b.Before(a) {

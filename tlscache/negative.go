@@ -41,28 +41,10 @@ func negSize(name string, err error) int {
 }
 
 // negHeap orders entries by forget, soonest first.
-type negHeap []*negEntry
+type negHeap = timeHeap[*negEntry]
 
-func (h negHeap) Len() int           { return len(h) }
-func (h negHeap) Less(i, j int) bool { return h[i].forget.Before(h[j].forget) }
-func (h negHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].idx = i
-	h[j].idx = j
-}
-func (h *negHeap) Push(x any) {
-	n := x.(*negEntry)
-	n.idx = len(*h)
-	*h = append(*h, n)
-}
-func (h *negHeap) Pop() any {
-	old := *h
-	n := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	n.idx = -1
-	return n
-}
+func (n *negEntry) heapTime() time.Time { return n.forget }
+func (n *negEntry) heapIndex() *int     { return &n.idx }
 
 func (c *Cache) addNegativeLocked(name string, err error, now time.Time) {
 	if c.cfg.maxNegative == 0 { // NoNegativeCache
