@@ -1,6 +1,7 @@
 package netx
 
 import (
+	"bytes"
 	"container/list"
 	"context"
 	"crypto/tls"
@@ -54,12 +55,15 @@ type trackedConn struct {
 	// What arrived while the connection was new, for eviction: how much,
 	// and the first bytes (a TLS record header says how long the
 	// ClientHello record is).
-	inNew    atomic.Bool
-	slowBody atomic.Bool  // its request body arrives below the minimum rate
-	waiting  atomic.Int64 // unix ns of the server's first read, while nothing has come
-	readN    int
-	head     [5]byte
-	since    time.Time // accepted
+	inNew       atomic.Bool
+	slowBody    atomic.Bool  // its request body arrives below the minimum rate
+	halfClosed  atomic.Bool  // the server has sent its last response and waits to close
+	waiting     atomic.Int64 // unix ns of the server's first read, while nothing has come
+	readN       int
+	head        [5]byte
+	tail        [3]byte   // the last bytes read while new, to find "\r\n\r\n" across reads
+	headersDone bool      // a whole HTTP/1 header block (or HTTP/2 preface) has arrived
+	since       time.Time // accepted
 }
 
 // Read notes what a new connection has sent, so eviction can tell a
@@ -74,28 +78,70 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 		if c.readN < len(c.head) {
 			copy(c.head[c.readN:], p[:n])
 		}
+		c.noteHeaders(p[:n])
 		c.readN += n
 		c.mu.Unlock()
 	}
 	return n, err
 }
 
-// Eviction ranks, lowest evicted first: a connection that has sent
-// nothing for silentGrace; one that has sent part of its first TLS record
-// or of its request headers, or is sending a request body below the
-// minimum rate of WithProgressTimeouts; an idle keep-alive connection.
-// Never evicted:
-// one accepted within silentGrace that has sent nothing yet (a real client
-// whose first bytes the server has not read yet looks like that), one
-// that has sent a whole TLS ClientHello record and is in its handshake,
-// and busy ones. Reconnecting attackers keep their
-// connections young, so age alone would pick the real client whose
-// handshake is older; what a connection has sent tells them apart.
+// noteHeaders looks for the blank line that ends an HTTP/1 header block
+// in what a new connection has sent: in p, or across the last bytes kept
+// in tail and p. Called with c.mu held.
+func (c *trackedConn) noteHeaders(p []byte) {
+	if c.headersDone || (c.readN > 0 && c.head[0] == 0x16) || (c.readN == 0 && len(p) > 0 && p[0] == 0x16) {
+		return // done, or a TLS handshake, which the record header judges
+	}
+	if bytes.Contains(p, crlfcrlf) {
+		c.headersDone = true
+		return
+	}
+	kept := min(c.readN, len(c.tail))
+	for i := 1; i <= kept && i < len(crlfcrlf); i++ { // i bytes from tail, the rest from p
+		if len(p) >= len(crlfcrlf)-i && bytes.Equal(c.tail[len(c.tail)-i:], crlfcrlf[:i]) &&
+			bytes.Equal(p[:len(crlfcrlf)-i], crlfcrlf[i:]) {
+			c.headersDone = true
+			return
+		}
+	}
+	if len(p) >= len(c.tail) {
+		copy(c.tail[:], p[len(p)-len(c.tail):])
+	} else {
+		copy(c.tail[:], c.tail[len(p):])
+		copy(c.tail[len(c.tail)-len(p):], p)
+	}
+}
+
+var crlfcrlf = []byte("\r\n\r\n")
+
+// Eviction ranks, lowest evicted first:
+//
+//   - an idle keep-alive connection: it has nothing in progress, and
+//     every HTTP client reconnects when its idle connection is closed,
+//     as it does when IdleTimeout closes it;
+//   - one that has sent nothing for silentGrace;
+//   - one that has sent part of its first TLS record or of its request
+//     headers, or is sending a request body below the minimum rate of
+//     WithProgressTimeouts.
+//
+// Never evicted: one accepted within silentGrace that has sent nothing
+// yet (a real client whose first bytes the server has not read yet looks
+// like that), one that has sent a whole TLS ClientHello record and is in
+// its handshake, one that has sent whole request headers, busy ones, and
+// one whose last response is sent and which net/http holds open for a
+// moment before closing it (half a second after an error such as 431, so
+// that the client reads it): it goes by itself, and evicting it would let
+// an attacker who earns such an answer on purpose reconnect at once, as
+// fast as the server accepts, instead of once per half second.
+// Reconnecting attackers keep their connections young, so age alone would
+// pick the real client whose handshake is older; what a connection has
+// sent tells them apart. The oldest goes first within a rank.
 const (
-	rankSilent = iota
+	rankIdle = iota
+	rankSilent
 	rankPartial
-	rankIdle
 	rankFresh // not evicted: Accept waits instead
+	rankClosing
 	rankHandshake
 	rankBusy
 )
@@ -106,6 +152,8 @@ func (c *trackedConn) rank() int {
 	switch {
 	case c.gone:
 		return rankBusy
+	case c.halfClosed.Load():
+		return rankClosing
 	case c.state == http.StateIdle:
 		return rankIdle
 	case c.state == http.StateActive && c.slowBody.Load():
@@ -124,6 +172,8 @@ func (c *trackedConn) rank() int {
 	case c.head[0] == 0x16 && c.readN >= len(c.head) &&
 		c.readN >= len(c.head)+int(c.head[3])<<8|int(c.head[4]):
 		return rankHandshake
+	case c.headersDone:
+		return rankHandshake // a whole request, about to be served
 	}
 	return rankPartial
 }
@@ -131,6 +181,7 @@ func (c *trackedConn) rank() int {
 // CloseWrite lets net/http half-close after an error response (431, 413)
 // so the client reads the response instead of a reset.
 func (c *trackedConn) CloseWrite() error {
+	c.halfClosed.Store(true)
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
@@ -219,15 +270,17 @@ func (t *connTracker) makeRoom() bool {
 		return true
 	}
 	var victim *trackedConn
-	best := rankFresh
-	for e := t.order.Front(); e != nil; e = e.Next() {
-		tc := e.Value.(*trackedConn)
-		if r := tc.rank(); r < best {
-			victim, best = tc, r
-			if r == rankSilent {
-				break // the oldest of the lowest rank
-			}
+	var skip []*trackedConn
+	for range maxPendingChecks {
+		victim = t.pickLocked(skip)
+		if victim == nil || !hasPending(victim.Conn) {
+			break
 		}
+		// Its bytes are in the socket, unread: the server is what is slow
+		// (its goroutine waits to be scheduled), not the client, and an
+		// idle connection with bytes waiting carries a request.
+		skip = append(skip, victim)
+		victim = nil
 	}
 	t.mu.Unlock()
 	if victim == nil {
@@ -239,6 +292,33 @@ func (t *connTracker) makeRoom() bool {
 		t.g.logger.Debug("netx: connection evicted")
 	}
 	return true
+}
+
+// maxPendingChecks bounds the candidates makeRoom passes over because
+// their bytes wait unread, for one connection to accept.
+const maxPendingChecks = 8
+
+// pickLocked returns the evictable connection of the lowest rank, the
+// oldest within it, other than those in skip; nil if there is none.
+func (t *connTracker) pickLocked(skip []*trackedConn) *trackedConn {
+	var victim *trackedConn
+	best := rankFresh
+scan:
+	for e := t.order.Front(); e != nil; e = e.Next() {
+		tc := e.Value.(*trackedConn)
+		for _, s := range skip {
+			if s == tc {
+				continue scan
+			}
+		}
+		if r := tc.rank(); r < best {
+			victim, best = tc, r
+			if r == rankIdle {
+				break // the oldest of the lowest rank
+			}
+		}
+	}
+	return victim
 }
 
 // ConnState is an [http.Server.ConnState] hook that keeps the connection
@@ -382,22 +462,12 @@ func (l *guardListener) stopAccepting() {
 	})
 }
 
-// Accept waits, while the limit is reached and no connection may be
-// evicted, before it accepts the next connection.
+// Accept accepts the next connection, then, if it is one past the limit,
+// evicts another to make room for it, or waits while none may be evicted
+// (the connection is not handed to the server meanwhile, and the rest stay
+// queued in the kernel). Evicting only for a connection that has come,
+// not ahead of one, keeps every connection the limit allows.
 func (l *guardListener) Accept() (net.Conn, error) {
-	wait := 5 * time.Millisecond
-	counted := false
-	for !l.t.makeRoom() {
-		if l.closed.Load() {
-			return nil, net.ErrClosed
-		}
-		if !counted {
-			l.t.waits.Add(1)
-			counted = true
-		}
-		time.Sleep(wait)
-		wait = min(2*wait, 100*time.Millisecond)
-	}
 	c, err := l.Listener.Accept()
 	if err != nil {
 		select {
@@ -407,6 +477,20 @@ func (l *guardListener) Accept() (net.Conn, error) {
 		default:
 		}
 		return nil, err
+	}
+	wait := 5 * time.Millisecond
+	counted := false
+	for !l.t.makeRoom() {
+		if l.closed.Load() {
+			_ = c.Close()
+			return nil, net.ErrClosed
+		}
+		if !counted {
+			l.t.waits.Add(1)
+			counted = true
+		}
+		time.Sleep(wait)
+		wait = min(2*wait, 100*time.Millisecond)
 	}
 	tc := &trackedConn{Conn: c, t: l.t}
 	l.t.add(tc)

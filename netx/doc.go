@@ -72,7 +72,11 @@
 // half its limit: limit / (connections with requests in the handler + 1),
 // so a single HTTP/2 connection with hundreds of streams, or HTTP/1
 // pipelining, takes at most half, and its further streams get 503 (reason
-// "conn_share") while other connections are served. Second, a request
+// "conn_share") while other connections are served. The last eighth of
+// the limit is kept for connections with no request in the handler yet,
+// so a flood of streams over a few connections (HTTP/2 rapid reset opens
+// and cancels thousands a second) cannot fill it between two checks; a
+// connection's first request meets only the limit itself. Second, a request
 // whose handler is blocked writing to its client (a slow reader, or an
 // HTTP/2 client that opens no flow-control window) does not count against
 // the limit while it waits: the client holds it, not the handler's
@@ -89,11 +93,16 @@
 // # Connections
 //
 // [Guard.Listener] (applied by [ListenAndServe] and [Serve]) tracks every
-// connection by state. Past the connection limit ([WithMaxConns]) the
-// connection that has sent the least (nothing for half a second, then part of
-// its headers or ClientHello, then an idle keep-alive connection; the
-// oldest first within each) is closed to make room, and when none of those
-// is left the listener waits before accepting, so a flood of slow or idle connections cannot
+// connection by state. When a connection arrives past the connection
+// limit ([WithMaxConns]) another is closed to make room, chosen by what it
+// has sent, the oldest first within each rank: an idle
+// keep-alive connection (its client reconnects, as after IdleTimeout),
+// then one that has sent nothing for half a second, then one that has
+// sent part of its headers or ClientHello or trickles its body. A
+// connection with a whole ClientHello or whole request headers, or a
+// request in the handler, is never closed, nor one net/http holds open
+// for half a second after an error response (it closes by itself). When none may go the listener
+// waits before handing the new connection over, so a flood of slow or idle connections cannot
 // take every file descriptor while a normal client waits: under the
 // slowloris test of this package a bare [http.Server] stops accepting and
 // the Guard keeps serving.

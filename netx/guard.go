@@ -114,7 +114,11 @@ type Guard struct {
 
 	ready    atomic.Bool
 	draining atomic.Bool
-	phase    atomic.Int32
+	// closeConns makes every response end its connection ("Connection:
+	// close", a GOAWAY over HTTP/2): set by Serve once the listening socket
+	// is closed, so that keep-alive clients move off after a response.
+	closeConns atomic.Bool
+	phase      atomic.Int32
 
 	requests      counter
 	shedInFlight  atomic.Uint64
@@ -223,6 +227,9 @@ func (g *Guard) setPhase(p string) {
 
 // ServeHTTP implements [http.Handler].
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if g.closeConns.Load() {
+		w.Header().Set("Connection", "close")
+	}
 	path := r.URL.Path
 	if path == g.livePath || path == g.readyPath {
 		g.serveHealth(w, r)
@@ -245,17 +252,13 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 		cs, _ = r.Context().Value(connShareKey{}).(*connShare)
-		if cs != nil && !g.acquireShare(cs) {
-			g.shedConnShare.Add(1)
-			g.refuse(w, r, Refusal{http.StatusServiceUnavailable, shedConnShare, defaultRetryAfter})
-			return
-		}
-		if !g.limit.acquire() {
-			if cs != nil {
-				g.releaseShare(cs)
+		if reason := g.admit(cs); reason != "" {
+			if reason == shedConnShare {
+				g.shedConnShare.Add(1)
+			} else {
+				g.shedInFlight.Add(1)
 			}
-			g.shedInFlight.Add(1)
-			g.refuse(w, r, Refusal{http.StatusServiceUnavailable, shedInFlight, defaultRetryAfter})
+			g.refuse(w, r, Refusal{http.StatusServiceUnavailable, reason, defaultRetryAfter})
 			return
 		}
 	}

@@ -437,3 +437,183 @@ func TestSlowBodyEvictable(t *testing.T) {
 	close(stop)
 	wg.Wait()
 }
+
+// TestEvictionOrder: past the connection limit the Guard evicts, in
+// order, an idle keep-alive connection, a silent one, and last one that
+// has sent part of its headers; not one net/http holds open for half a
+// second after a 431 (it goes by itself). An idle keep-alive client reconnects as it
+// does after IdleTimeout; a new connection that has sent nothing yet may
+// be a real client whose CPU-starved process has not written its request
+// (or ClientHello) yet, and used to go first.
+func TestEvictionOrder(t *testing.T) {
+	checkLeaks(t)
+	t.Cleanup(netx.SetSilentGrace(0))
+	srv := quietServer(okHandler(), netx.WithMaxConns(4))
+	url := serveNetx(t, srv)
+	addr := strings.TrimPrefix(url, "http://")
+	g := netx.GuardOf(srv)
+	dial := func(send string) net.Conn {
+		c, err := net.Dial("tcp", addr)
+		must(t, err)
+		t.Cleanup(func() { c.Close() })
+		if send != "" {
+			_, err = io.WriteString(c, send)
+			must(t, err)
+		}
+		return c
+	}
+	open := func(c net.Conn) bool {
+		_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		_, err := c.Read(make([]byte, 1))
+		return errors.Is(err, os.ErrDeadlineExceeded)
+	}
+
+	idle := dial("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(idle), nil)
+	must(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	silent := dial("")
+	partial := dial("GET / HTTP/1.1\r\nHost: x\r\n")
+	waitFor(t, 5*time.Second, "idle, silent and partial", func() bool {
+		s := g.Stats().Conns
+		return s.Idle == 1 && s.New == 2
+	})
+	time.Sleep(20 * time.Millisecond) // let the server read the partial headers
+	closing := dial("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 100<<10) + "\r\n\r\n")
+	resp, err = http.ReadResponse(bufio.NewReader(closing), nil)
+	must(t, err)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Fatalf("oversized headers: status %d, want 431", resp.StatusCode)
+	}
+	// net/http now holds the 431 connection open for half a second; it is
+	// not evicted, so the idle one goes first.
+	start := time.Now()
+	accepted := uint64(5)
+	dial("")
+	waitFor(t, 5*time.Second, "first accept", func() bool { return g.Stats().Conns.Accepted >= accepted })
+	if time.Since(start) < 400*time.Millisecond {
+		if s := g.Stats().Conns; s.Evicted != 1 || open(idle) || !open(silent) || !open(partial) {
+			t.Errorf("first eviction: %d evicted, idle open %v, silent open %v, partial open %v; want only the idle one evicted, not the 431 connection",
+				s.Evicted, open(idle), open(silent), open(partial))
+		}
+	} else {
+		t.Log("too slow to see the 431 connection kept: it has closed by itself")
+		if open(idle) {
+			accepted++
+			dial("")
+			waitFor(t, 5*time.Second, "accept", func() bool { return g.Stats().Conns.Accepted >= accepted })
+		}
+		if open(idle) || !open(silent) || !open(partial) {
+			t.Errorf("idle open %v, silent open %v, partial open %v; want the idle one evicted", open(idle), open(silent), open(partial))
+		}
+	}
+	accepted++
+	dial("")
+	waitFor(t, 5*time.Second, "second accept", func() bool { return g.Stats().Conns.Accepted >= accepted })
+	if open(silent) || !open(partial) {
+		t.Errorf("second eviction: silent open %v, partial open %v; want the silent one evicted", open(silent), open(partial))
+	}
+	_, err = io.WriteString(partial, "\r\n")
+	must(t, err)
+	_ = partial.SetReadDeadline(time.Now().Add(5 * time.Second))
+	resp, err = http.ReadResponse(bufio.NewReader(partial), nil)
+	if err != nil {
+		t.Fatalf("partial client: %v, want its response", err)
+	}
+	resp.Body.Close()
+}
+
+// rapidReset opens HTTP/2 streams to path and cancels each at once
+// (HEADERS then RST_STREAM), in rounds of 100, reconnecting when the
+// server closes the connection, until stop closes.
+func rapidReset(addr, path string, stop <-chan struct{}) {
+	block := []byte{0x82, 0x86, 0x04, byte(len(path))}
+	block = append(block, path...)
+	block = append(block, 0x01, 1, 'x')
+	frame := func(b []byte, typ, flags byte, stream uint32, payload []byte) []byte {
+		b = append(b, byte(len(payload)>>16), byte(len(payload)>>8), byte(len(payload)), typ, flags)
+		b = binary.BigEndian.AppendUint32(b, stream)
+		return append(b, payload...)
+	}
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			return
+		}
+		done := make(chan struct{})
+		go func() { _, _ = io.Copy(io.Discard, c); close(done) }()
+		go func() {
+			select {
+			case <-stop:
+				c.Close() // unblocks a write the server is not reading
+			case <-done:
+			}
+		}()
+		b := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), frame(nil, 0x4, 0, 0, nil)...)
+		id := uint32(1)
+		for err == nil {
+			for range 100 {
+				b = frame(b, 0x1, 0x5, id, block)            // HEADERS, END_HEADERS|END_STREAM
+				b = frame(b, 0x3, 0, id, []byte{0, 0, 0, 8}) // RST_STREAM CANCEL
+				id += 2
+			}
+			_, err = c.Write(b)
+			b = b[:0]
+			select {
+			case <-stop:
+				c.Close()
+				return
+			default:
+			}
+		}
+		c.Close()
+	}
+}
+
+// TestHTTP2RapidReset: eight connections open and cancel streams as fast
+// as they can to a handler that works 2ms whatever its context says. Their
+// streams are refused for their connections' shares and none for the
+// in-flight limit, which stays open to others: a client on its own
+// connection is served every time, as by plain net/http (which has no
+// in-flight limit to fill). The streams used to pass the share check
+// together, all reading the in-flight count before any of them had added
+// to it, and take the whole limit (about a hundred in-flight sheds here).
+func TestHTTP2RapidReset(t *testing.T) {
+	checkLeaks(t)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/work" {
+			time.Sleep(2 * time.Millisecond)
+		}
+		_, _ = io.WriteString(w, "ok")
+	})
+	srv := quietServer(h, netx.WithMaxInFlight(64))
+	h2Server(srv)
+	url := serveNetx(t, srv)
+	bareURL, _ := serveBare(t, h, h2Server)
+	g := netx.GuardOf(srv)
+	for _, side := range []struct{ name, url string }{{"netx", url}, {"bare", bareURL}} {
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() { defer wg.Done(); rapidReset(strings.TrimPrefix(side.url, "http://"), "/work", stop) }()
+		}
+		if side.name == "netx" {
+			waitFor(t, 5*time.Second, "streams refused for their share", func() bool { return g.Stats().Shed["conn_share"] > 5000 })
+		} else {
+			time.Sleep(200 * time.Millisecond)
+		}
+		got := probe(side.url+"/", 5)
+		close(stop)
+		wg.Wait()
+		if got != 5 {
+			t.Errorf("%s: probe %d/5 under rapid reset from 8 connections, want 5", side.name, got)
+		}
+	}
+	if s := g.Stats(); s.Shed["in_flight"] != 0 {
+		t.Errorf("netx: %d requests shed for the in-flight limit (%d for their connection's share), want 0: the shares must leave room",
+			s.Shed["in_flight"], s.Shed["conn_share"])
+	}
+}

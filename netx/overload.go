@@ -140,26 +140,39 @@ func (g *Guard) connContext(ctx context.Context, c net.Conn) context.Context {
 	return context.WithValue(ctx, connShareKey{}, &connShare{tc: asTracked(c)})
 }
 
-// acquireShare takes a place for r's connection, or reports false when the
-// connection already holds its fair share while the server is busy: past
-// half the in-flight limit, no connection may hold more than
-// limit / (connections with requests in the handler + 1), the +1 keeping
-// room for a connection that has none yet.
-func (g *Guard) acquireShare(cs *connShare) bool {
+// admit takes an in-flight slot for a request on cs's connection (nil:
+// one not counted per connection), or returns the reason it may not have
+// one: shedInFlight past the limit, shedConnShare when its connection
+// already has requests in the handler and either holds its fair share
+// while the server is past half its limit (limit / (connections with
+// requests in the handler + 1), the +1 keeping room for a connection that
+// has none yet) or the slot would be one of the last eighth of the limit,
+// which is kept for connections with nothing in the handler.
+//
+// The slot is taken first and the counts read from the atomic additions
+// themselves, so a burst of streams that arrives at once (HTTP/2 rapid
+// reset) is judged on the counts it makes, not on counts read before any
+// of it was added.
+func (g *Guard) admit(cs *connShare) string {
+	if !g.limit.acquire() {
+		return shedInFlight
+	}
+	if cs == nil {
+		return ""
+	}
 	n := cs.n.Add(1)
 	if n == 1 {
 		g.busyConns.Add(1)
-		return true
+		return "" // a connection's first request only meets the global limit
 	}
 	limit := g.limit.limit.Load()
-	if g.limit.inflight.Load() < limit/2 {
-		return true
-	}
-	if n > max(1, limit/(g.busyConns.Load()+1)) {
+	v := g.limit.inflight.Load()
+	if v > limit-max(1, limit/8) || (v > limit/2 && n > max(1, limit/(g.busyConns.Load()+1))) {
 		g.releaseShare(cs)
-		return false
+		g.limit.inflight.Add(-1)
+		return shedConnShare
 	}
-	return true
+	return ""
 }
 
 func (g *Guard) releaseShare(cs *connShare) {

@@ -50,19 +50,20 @@ func hasTLS(srv *http.Server) bool {
 //     readiness endpoint; the server keeps serving, keep-alive connections
 //     included, for the drain delay ([WithDrainDelay], default 5s) so load
 //     balancers notice and stop sending.
-//  2. Shutdown: the listening socket is closed (new connections are
-//     refused; closed before Shutdown starts, because from then on every
-//     response ends its connection, and a client reconnecting in the
-//     moment before Shutdown closed the socket would be reset in the listen
-//     queue), then [http.Server.Shutdown] sends HTTP/2 clients a GOAWAY, closes idle
-//     HTTP/1 connections, answers the requests still running with
-//     "Connection: close" and waits, up to the shutdown timeout
-//     ([WithShutdownTimeout], default 25s), for them and for hijacked
-//     connections to finish. Keep-alive clients are not told to reconnect
-//     during the drain: a client that reconnected then would land in the
-//     listen queue that closing the listener resets, and fail; a request
-//     on an idle connection closed by Shutdown is one net/http's client
-//     retries.
+//  2. Shutdown: the listening socket is closed, so new connections are
+//     refused rather than queued (closing a socket resets the
+//     connections in its queue). Then every response ends its connection
+//     ("Connection: close"; over HTTP/2 a GOAWAY), and Serve waits up to a
+//     second (a quarter of the shutdown timeout if that is less) for the
+//     keep-alive clients to send one more request each and be moved off
+//     by its response, not by a connection closed under a request they
+//     are sending; their reconnects are refused. Then
+//     [http.Server.Shutdown] sends the remaining HTTP/2 clients a GOAWAY,
+//     closes the idle HTTP/1 connections left, and waits, up to the
+//     shutdown timeout ([WithShutdownTimeout], default 25s), for running
+//     requests and hijacked connections to finish. Keep-alive clients are
+//     not told to reconnect during the drain: a client that reconnected
+//     then would land in the listen queue that closing the socket resets.
 //  3. Closing: if the timeout passes, [http.Server.Close] and a close of
 //     the remaining hijacked connections end the rest, and Serve returns an
 //     error wrapping [ErrShutdownTimeout].
@@ -96,6 +97,7 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Serve
 		ln = g.Listener(ln)
 		gl, _ = ln.(*guardListener)
 		g.draining.Store(false)
+		g.closeConns.Store(false)
 		g.setPhase(phaseServing)
 	}
 	if g == nil {
@@ -144,6 +146,11 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Serve
 	defer cancel()
 	if gl != nil {
 		gl.stopAccepting() // before Shutdown: see stopAccepting
+		moveWait := maxMoveWait
+		if timeout > 0 {
+			moveWait = min(maxMoveWait, timeout/4)
+		}
+		g.moveClients(sctx, moveWait)
 	}
 	err := srv.Shutdown(sctx)
 	if err == nil && g != nil {
@@ -166,6 +173,44 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Serve
 		g.setPhase(phaseStopped)
 	}
 	return err
+}
+
+// maxMoveWait bounds how long Serve, with the listening socket closed,
+// waits for keep-alive clients to send one more request and be told
+// "Connection: close" before http.Server.Shutdown closes the idle
+// connections that are left: a client that sends now and then sends
+// again within this; one idle for longer is unlikely to send just as
+// Shutdown closes its connection (that race is HTTP/1's own, and clients
+// retry what they had not sent).
+const maxMoveWait = time.Second
+
+// moveClients makes every response end its connection, then waits up to
+// d (or until ctx ends) for the tracked connections to close after their
+// last response: each keep-alive client then learns from a response, not
+// from a connection closed under a request it is sending, that it must
+// reconnect (and its reconnect is refused, the socket being closed).
+func (g *Guard) moveClients(ctx context.Context, d time.Duration) {
+	g.closeConns.Store(true)
+	if d <= 0 {
+		return
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	tick := time.NewTicker(10 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		s := g.conns.stats()
+		if s.New+s.Active+s.Idle == 0 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			return
+		case <-tick.C:
+		}
+	}
 }
 
 // hook chains the Guard's ConnState in front of srv's, once per server: a

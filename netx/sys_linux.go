@@ -5,6 +5,7 @@ package netx
 import (
 	"errors"
 	"fmt"
+	"net"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -38,4 +39,23 @@ func nofileSoftLimit() uint64 {
 
 func errorUnsupported(what string) error {
 	return fmt.Errorf("netx: %s: %w", what, errors.ErrUnsupported)
+}
+
+// hasPending reports whether bytes wait unread in c's receive queue
+// (ioctl FIONREAD), for a connection that looks silent only because the
+// server has not read it yet.
+func hasPending(c net.Conn) bool {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return false
+	}
+	n := 0
+	_ = rc.Control(func(fd uintptr) {
+		n, _ = unix.IoctlGetInt(int(fd), unix.SIOCINQ)
+	})
+	return n > 0
 }

@@ -5,6 +5,7 @@ package netx
 import (
 	"errors"
 	"fmt"
+	"net"
 	"runtime"
 	"syscall"
 )
@@ -21,3 +22,7 @@ func nofileSoftLimit() uint64 { return 0 }
 func errorUnsupported(what string) error {
 	return fmt.Errorf("netx: %s on %s: %w", what, runtime.GOOS, errors.ErrUnsupported)
 }
+
+// hasPending is not known outside Linux: a connection's unread bytes are
+// not seen.
+func hasPending(net.Conn) bool { return false }
