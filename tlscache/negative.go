@@ -162,3 +162,31 @@ func (c *Cache) armSweepLocked(now time.Time) {
 		c.armSweepLocked(now)
 	})
 }
+
+// TrimNegative frees the remembered load failures that no longer answer
+// handshakes (past their backoff, kept only so that the next failure of
+// the same name backs off longer) and returns how many it freed. Those
+// still answering handshakes stay: dropping them would send a flood of
+// failing names back to the loader. It is a remedy for memory pressure,
+// for [netx.WithPressure] or a gcguard level hook, and safe for
+// concurrent use.
+func (c *Cache) TrimNegative() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := c.cfg.now()
+	var lapsed []*negEntry
+	for _, n := range c.neg {
+		if !now.Before(n.until) {
+			lapsed = append(lapsed, n)
+		}
+	}
+	for _, n := range lapsed {
+		c.removeNegativeLocked(n)
+	}
+	if len(c.neg) == 0 {
+		c.neg = make(map[string]*negEntry)
+		c.negHeap = nil
+	}
+	c.negStatsLocked()
+	return len(lapsed)
+}

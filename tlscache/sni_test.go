@@ -227,6 +227,48 @@ func TestNegativeCacheFreed(t *testing.T) {
 	})
 }
 
+// TestTrimNegative: the pressure remedy frees the remembered failures past
+// their backoff and keeps those still answering handshakes (the loader is
+// not called for them again).
+func TestTrimNegative(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		var loads atomic.Int64
+		cache := mustNew(t, tlscache.LoaderFunc(func(context.Context, string) (*tls.Certificate, error) {
+			loads.Add(1)
+			return nil, tlscache.ErrNotFound
+		}), tlscache.WithNegativeTTL(time.Second, time.Minute))
+		defer cache.Close()
+		for i := range 50 {
+			cache.GetCertificate(hello(fmt.Sprintf("old%d.test", i)))
+		}
+		time.Sleep(1500 * time.Millisecond) // past the first backoff (≤ 1.25 s), not yet forgotten
+		for i := range 30 {
+			cache.GetCertificate(hello(fmt.Sprintf("new%d.test", i)))
+		}
+		before := cache.Stats()
+		if before.NegativeEntries != 80 {
+			t.Fatalf("Stats().NegativeEntries = %d before the trim, want 80", before.NegativeEntries)
+		}
+		if n := cache.TrimNegative(); n != 50 {
+			t.Errorf("TrimNegative() = %d, want the 50 lapsed failures", n)
+		}
+		after := cache.Stats()
+		if after.NegativeEntries != 30 || after.NegativeBytes >= before.NegativeBytes {
+			t.Errorf("after the trim: %d entries, %d bytes (before %d); want 30 and fewer bytes", after.NegativeEntries, after.NegativeBytes, before.NegativeBytes)
+		}
+		l := loads.Load()
+		for i := range 30 {
+			cache.GetCertificate(hello(fmt.Sprintf("new%d.test", i)))
+		}
+		if got := loads.Load() - l; got != 0 {
+			t.Errorf("%d loads for names whose failure still answers handshakes, want 0", got)
+		}
+		if n := cache.TrimNegative(); n != 0 {
+			t.Errorf("second TrimNegative() = %d, want 0", n)
+		}
+	})
+}
+
 // TestLoaderAttacks: loaders that panic (on a miss and on a background
 // refresh), call runtime.Goexit, return nothing, or a certificate without
 // its key. Each ends as an error to the handshake, is counted, and leaves

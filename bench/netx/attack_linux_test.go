@@ -41,12 +41,14 @@ import (
 // descriptors and RSS before, during and after each attack.
 //
 // In CI it runs reduced (short attacks, fewer connections) and asserts
-// only that netx is at least as good as plain net/http on every attack.
+// only that netx is at least as good as plain net/http on every attack,
+// less 5 points for the few probes it has.
 // The full run is
 //
 //	GOTUNE_ATTACK_FULL=1 go test -run TestAttackHarness -v -timeout 30m ./bench/netx
 //
-// which also asserts the target of 95% for netx; with
+// which asserts that netx's probe rate is at least plain's on every row,
+// with no slack, and the target of 95% for netx; with
 // GOTUNE_ATTACK_OUT=file it writes the results table as Markdown.
 
 // runChild serves kind ("netx" or "plain") on loopback with the
@@ -599,9 +601,15 @@ func TestAttackHarness(t *testing.T) {
 		}
 		plain, nx := results[len(results)-2], results[len(results)-1]
 		rate := func(r result) float64 { return float64(r.ok) / float64(max(1, r.n)) }
-		// A point of slack per 20 probes: a probe lost to scheduling on a
-		// shared machine is not a regression.
-		if rate(nx)+0.05 < rate(plain) {
+		// The full run holds netx to the bar: at least plain's
+		// rate. The reduced run in CI has a handful of probes a row, so a
+		// point of slack per 20 probes keeps one probe lost to scheduling
+		// on a shared machine from failing it.
+		slack := 0.05
+		if full {
+			slack = 0
+		}
+		if rate(nx)+slack < rate(plain) {
 			t.Errorf("%s: netx probe %d/%d, plain %d/%d: netx must be at least as good", a.name, nx.ok, nx.n, plain.ok, plain.n)
 		}
 		if full && rate(nx) < 0.95 {

@@ -194,21 +194,42 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 	}
 
+	// The front's certificate, through a tlscache.Cache.
+	var certs *selfSigned
+	if !c.plain {
+		var err error
+		if certs, err = newSelfSigned(c.certLifetime, logger); err != nil {
+			return err
+		}
+		defer certs.Close()
+	}
+
+	// The cheap remedies run first when the pressure rises, before any
+	// request is shed: idle pool buffers and lapsed certificate-load
+	// failures are let go (the Guard also closes idle keep-alive
+	// connections).
+	var remedies []func()
+	if bufs != nil {
+		remedies = append(remedies, func() { bufs.DropIdle() })
+	}
+	if certs != nil {
+		remedies = append(remedies, func() { certs.cache.TrimNegative() })
+	}
 	srv := netx.NewServer(mux,
 		netx.WithMaxInFlight(c.maxInFlight),
 		// The pressure is the higher of gcguard's level (memory) and
 		// tune's CPUPressure (the quota throttling the process, or the
 		// cgroup's CPU PSI); both grade 0 ok, 1 elevated, 2 critical, and
-		// a nil guard or tuner is ok. The Guard closes idle keep-alive
-		// connections when the level rises, then sheds a share that grows
-		// with it; /metrics and /debug/gotune are never shed.
+		// a nil guard or tuner is ok. The Guard runs the remedies when the
+		// level rises, then sheds a share that grows with it;
+		// /metrics and /debug/gotune are never shed.
 		netx.WithPressure(func() int {
 			l := int(guard.Level())
 			if c.cpuPressure {
 				l = max(l, tuner.CPUPressure())
 			}
 			return l
-		}, int(gcguard.LevelCritical)),
+		}, int(gcguard.LevelCritical), remedies...),
 		netx.WithLogger(logger),
 	)
 	if err := o.Server(srv, "front"); err != nil {
@@ -216,17 +237,11 @@ func run(ctx context.Context, c config, out io.Writer, logger *slog.Logger) erro
 	}
 
 	scheme := "http"
-	if !c.plain {
-		certs, err := newSelfSigned(c.certLifetime, logger)
-		if err != nil {
-			return err
-		}
-		defer certs.Close()
-		cache := certs.cache
+	if certs != nil {
 		srv.TLSConfig = &tls.Config{GetCertificate: certs.GetCertificate, MinVersion: tls.VersionTLS12}
 		// Failed handshakes are any client's doing: Debug, not Warn.
 		srv.ErrorLog = handshakeErrorLog(logger)
-		o.TLSCache(cache, "front") //nolint:errcheck // first registration
+		o.TLSCache(certs.cache, "front") //nolint:errcheck // first registration
 		scheme = "https"
 	}
 
