@@ -57,18 +57,22 @@ func TestDrainKeepAliveClients(t *testing.T) {
 		},
 	}
 	failures := map[string]int64{}
-	for _, kind := range []string{"bare", "netx"} {
+	for _, kind := range []string{"bare", "netx", "bare-h2c", "netx-h2c"} {
+		h2 := strings.HasSuffix(kind, "-h2c")
 		for run := range drainRuns() {
 			var srv *http.Server
-			if kind == "netx" {
+			if strings.HasPrefix(kind, "netx") {
 				srv = quietServer(okHandler())
 			} else {
 				srv = &http.Server{Handler: okHandler(), ErrorLog: quietServer(nil).ErrorLog}
 			}
+			if h2 {
+				h2Server(srv)
+			}
 			ctx, cancel := context.WithCancel(context.Background())
 			ready := make(chan string, 1)
 			served := make(chan error, 1)
-			go func() { served <- shutdowns[kind](ctx, srv, "", ready) }()
+			go func() { served <- shutdowns[strings.TrimSuffix(kind, "-h2c")](ctx, srv, "", ready) }()
 			url := <-ready
 			var ok, failed atomic.Int64
 			var firstErr atomic.Value
@@ -79,6 +83,10 @@ func TestDrainKeepAliveClients(t *testing.T) {
 				go func() {
 					defer wg.Done()
 					tr := &http.Transport{MaxIdleConnsPerHost: 1}
+					if h2 {
+						tr.Protocols = new(http.Protocols)
+						tr.Protocols.SetUnencryptedHTTP2(true)
+					}
 					defer tr.CloseIdleConnections()
 					c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
 					for {
@@ -124,8 +132,11 @@ func TestDrainKeepAliveClients(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("failed requests over %d shutdowns with %d keep-alive clients: netx %d, bare %d", drainRuns(), clients, failures["netx"], failures["bare"])
-	if failures["netx"] != 0 {
-		t.Errorf("netx: %d requests failed with other than connection refused during shutdown, want 0", failures["netx"])
+	t.Logf("failed requests over %d shutdowns with %d keep-alive clients: HTTP/1 netx %d, bare %d; HTTP/2 (h2c) netx %d, bare %d",
+		drainRuns(), clients, failures["netx"], failures["bare"], failures["netx-h2c"], failures["bare-h2c"])
+	for _, kind := range []string{"netx", "netx-h2c"} {
+		if failures[kind] != 0 {
+			t.Errorf("%s: %d requests failed with other than connection refused during shutdown, want 0", kind, failures[kind])
+		}
 	}
 }
