@@ -57,6 +57,7 @@ type trackedConn struct {
 	// ClientHello record is).
 	inNew       atomic.Bool
 	slowBody    atomic.Bool  // its request body arrives below the minimum rate
+	writing     atomic.Int64 // unix ns when the Write in progress started; 0 when none
 	halfClosed  atomic.Bool  // the server has sent its last response and waits to close
 	waiting     atomic.Int64 // unix ns of the server's first read, while nothing has come
 	readN       int
@@ -124,6 +125,9 @@ var crlfcrlf = []byte("\r\n\r\n")
 //     headers, or is sending a request body below the minimum rate of
 //     WithProgressTimeouts.
 //
+// A connection whose write to its client has blocked for stuckWrite
+// ranks with the partial ones.
+//
 // Never evicted: one accepted within silentGrace that has sent nothing
 // yet (a real client whose first bytes the server has not read yet looks
 // like that), one that has sent a whole TLS ClientHello record and is in
@@ -158,6 +162,8 @@ func (c *trackedConn) rank() int {
 		return rankIdle
 	case c.state == http.StateActive && c.slowBody.Load():
 		return rankPartial // a request whose body trickles: nothing useful
+	case c.state == http.StateActive && c.writeBlocked():
+		return rankPartial // a client that does not read what it asked for
 	case c.state != http.StateNew:
 		return rankBusy
 	case c.readN == 0:
@@ -176,6 +182,48 @@ func (c *trackedConn) rank() int {
 		return rankHandshake // a whole request, about to be served
 	}
 	return rankPartial
+}
+
+// stuckWrite is how long one write to a connection (writeChunk at most)
+// may block before the connection ranks with the partial ones for
+// eviction: its send buffer is full and the client has not made room for
+// 16 KiB in a second, so it reads under 16 KiB/s, or not at all, and holds
+// a descriptor while the server waits on it. A client that reads nothing
+// of what it asked for would otherwise hold its connection until the
+// write stall timeout.
+var stuckWrite = time.Second
+
+// writeChunk is the most Write passes down at once, so that a large
+// write to a client that reads slowly but steadily shows its progress.
+const writeChunk = 16 << 10
+
+// Write notes when each write starts blocking on the client, so that a
+// connection whose client does not read can be evicted when connections
+// run short. (The sendfile path of ReadFrom is not watched.)
+func (c *trackedConn) Write(p []byte) (n int, err error) {
+	for len(p) > 0 && err == nil {
+		k := min(len(p), writeChunk)
+		c.writing.Store(time.Now().UnixNano())
+		var m int
+		m, err = c.Conn.Write(p[:k])
+		n += m
+		p = p[k:]
+	}
+	c.writing.Store(0)
+	return n, err
+}
+
+// betweenRequests reports whether c is new or idle: no request of it is
+// being served.
+func (c *trackedConn) betweenRequests() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state == http.StateNew || c.state == http.StateIdle
+}
+
+func (c *trackedConn) writeBlocked() bool {
+	w := c.writing.Load()
+	return w != 0 && time.Now().UnixNano()-w >= int64(stuckWrite)
 }
 
 // CloseWrite lets net/http half-close after an error response (431, 413)
@@ -273,12 +321,14 @@ func (t *connTracker) makeRoom() bool {
 	var skip []*trackedConn
 	for range maxPendingChecks {
 		victim = t.pickLocked(skip)
-		if victim == nil || !hasPending(victim.Conn) {
+		if victim == nil || !victim.betweenRequests() || !hasPending(victim.Conn) {
 			break
 		}
 		// Its bytes are in the socket, unread: the server is what is slow
 		// (its goroutine waits to be scheduled), not the client, and an
-		// idle connection with bytes waiting carries a request.
+		// idle connection with bytes waiting carries a request. (A busy
+		// one's unread bytes are a request body or pipelined requests,
+		// which say nothing of whether its client reads.)
 		skip = append(skip, victim)
 		victim = nil
 	}

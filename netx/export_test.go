@@ -29,3 +29,11 @@ func SetSilentGrace(d time.Duration) (restore func()) {
 	silentGrace = d
 	return func() { silentGrace = old }
 }
+
+// SetStuckWrite sets how long a write to a client may block before its
+// connection may be evicted, and returns a function that restores it.
+func SetStuckWrite(d time.Duration) (restore func()) {
+	old := stuckWrite
+	stuckWrite = d
+	return func() { stuckWrite = old }
+}

@@ -617,3 +617,42 @@ func TestHTTP2RapidReset(t *testing.T) {
 			s.Shed["in_flight"], s.Shed["conn_share"])
 	}
 }
+
+// TestNeverReadingClientsEvictable: when every connection the limit allows
+// is held by a client that asked for a large response and reads none of
+// it, the one whose write has blocked longest is evicted to let a new
+// client in, instead of every new client waiting for the write stall
+// timeout (15s) to end one.
+func TestNeverReadingClientsEvictable(t *testing.T) {
+	checkLeaks(t)
+	t.Cleanup(netx.SetStuckWrite(100 * time.Millisecond))
+	chunk := make([]byte, 64<<10)
+	srv := quietServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/stream" {
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+		for range 4096 { // 256 MiB at most; a write fails once the connection is evicted
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}), netx.WithMaxConns(4))
+	url := serveNetx(t, srv)
+	g := netx.GuardOf(srv)
+	for range 4 {
+		c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
+		must(t, err)
+		t.Cleanup(func() { c.Close() })
+		_, err = io.WriteString(c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+		must(t, err)
+	}
+	waitFor(t, 5*time.Second, "4 streams running", func() bool { return g.Stats().Conns.Active == 4 })
+	time.Sleep(300 * time.Millisecond) // the socket buffers fill, the writes block
+	if got := probe(url+"/", 3); got != 3 {
+		t.Errorf("probe with the limit held by 4 clients that never read: %d/3, want 3", got)
+	}
+	if s := g.Stats().Conns; s.Evicted == 0 {
+		t.Errorf("Stats().Conns = %+v, want clients that never read evicted", s)
+	}
+}

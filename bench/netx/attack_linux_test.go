@@ -416,6 +416,34 @@ func attacks() []attack {
 				hold(c, stop)
 			})
 		}},
+		{"client that never reads (8 pipelined GETs of 1 MiB, another each second)", false, func(addr string, s scale, stop <-chan struct{}) {
+			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
+				if _, err := io.WriteString(c, strings.Repeat("GET /big HTTP/1.1\r\nHost: x\r\n\r\n", 8)); err != nil {
+					return
+				}
+				for { // a write fails once the server has closed the connection
+					select {
+					case <-stop:
+						return
+					case <-time.After(time.Second):
+					}
+					if _, err := io.WriteString(c, "GET /big HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+						return
+					}
+				}
+			})
+		}},
+		{"slow chunked body (a byte every 100ms) to a reading handler", false, func(addr string, s scale, stop <-chan struct{}) {
+			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
+				if _, err := io.WriteString(c, "POST /body HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"); err != nil {
+					return
+				}
+				trickle(c, stop, "1\r\nx\r\n", 100*time.Millisecond)
+			})
+		}},
+		{"connect-and-close churn (32 dialers)", false, func(addr string, _ scale, stop <-chan struct{}) {
+			churn(addr, 32, stop, func(net.Conn, <-chan struct{}) {})
+		}},
 		{name: "TLS half-open (connect, send nothing), reconnecting", tls: true, run: func(addr string, s scale, stop <-chan struct{}) {
 			churn(addr, s.conns, stop, hold)
 		}},
