@@ -450,6 +450,9 @@ type responseWriter struct {
 	tooBig  bool
 	tooBigN bool // the 413 was counted
 	counted bool // holds an in-flight slot
+	// buffered counts the bytes written while all of them fit in
+	// net/http's response buffer, where a write cannot block on the client.
+	buffered int
 
 	// Progress timeouts.
 	start         time.Time
@@ -483,6 +486,17 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	if w.dl != nil && w.g.writeStall > 0 {
 		w.armWrite(time.Now())
 	}
+	if w.buffered >= 0 && w.buffered+len(p) <= unblockedWrite {
+		// It only fills net/http's buffer: no need to step out of the
+		// in-flight counts, which are shared by every request.
+		w.buffered += len(p)
+		n, err := w.ResponseWriter.Write(p)
+		if err != nil {
+			w.noteWriteErr(err)
+		}
+		return n, err
+	}
+	w.buffered = -1
 	w.leave()
 	n, err := w.ResponseWriter.Write(p)
 	w.enter()
@@ -491,6 +505,12 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 	}
 	return n, err
 }
+
+// unblockedWrite is how many bytes a response may write, in all, before a
+// write might block on its client: net/http buffers the first 2 KiB of an
+// HTTP/1 response (to compute its Content-Length) and 4 KiB of an HTTP/2
+// one before it writes to the connection.
+const unblockedWrite = 2048
 
 // leave and enter take the request out of the in-flight counts around a
 // write and put it back (past the limit if need be: it is already in).
@@ -515,6 +535,7 @@ func (w *responseWriter) enter() {
 // ReadFrom keeps net/http's sendfile path for io.Copy into the response.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 	w.wrote = true
+	w.buffered = -1
 	if w.dl != nil && w.g.writeStall > 0 {
 		w.armWrite(time.Now())
 	}
@@ -528,9 +549,24 @@ func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
 }
 
 // Flush implements [http.Flusher].
-func (w *responseWriter) Flush() {
+func (w *responseWriter) Flush() { _ = w.FlushError() }
+
+// FlushError flushes and returns the error, for [http.ResponseController];
+// like a write, a flush that blocks on the client does not hold the
+// in-flight limit, and one ended by the stall timeout is counted.
+func (w *responseWriter) FlushError() error {
 	w.wrote = true
-	_ = http.NewResponseController(w.ResponseWriter).Flush()
+	w.buffered = -1 // what follows is written to the connection at once
+	if w.dl != nil && w.g.writeStall > 0 {
+		w.armWrite(time.Now())
+	}
+	w.leave()
+	err := http.NewResponseController(w.ResponseWriter).Flush()
+	w.enter()
+	if err != nil {
+		w.noteWriteErr(err)
+	}
+	return err
 }
 
 // Hijack implements [http.Hijacker]; the connection stays counted as

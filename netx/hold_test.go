@@ -172,11 +172,31 @@ func TestHTTP2ConnShare(t *testing.T) {
 // in-flight limit while their writes wait, and are ended by the write
 // stall timeout, counted.
 func TestHTTP2ZeroWindow(t *testing.T) {
+	// /big writes 1 MiB at once; /drip writes a byte and flushes, again
+	// and again (a write that small only fills net/http's buffer; the
+	// flush is what blocks).
+	for _, path := range []string{"/big", "/drip"} {
+		t.Run(strings.TrimPrefix(path, "/"), func(t *testing.T) { testHTTP2ZeroWindow(t, path) })
+	}
+}
+
+func testHTTP2ZeroWindow(t *testing.T, path string) {
 	checkLeaks(t)
 	big := make([]byte, 1<<20)
 	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == "/big" {
+		switch r.URL.Path {
+		case "/big":
 			_, _ = w.Write(big)
+			return
+		case "/drip":
+			for range 1000 {
+				if _, err := io.WriteString(w, "x"); err != nil {
+					return
+				}
+				if err := http.NewResponseController(w).Flush(); err != nil {
+					return
+				}
+			}
 			return
 		}
 		_, _ = io.WriteString(w, "ok")
@@ -190,14 +210,14 @@ func TestHTTP2ZeroWindow(t *testing.T) {
 	for _, u := range []string{url, bareURL} {
 		for range 2 {
 			c := h2c(t, strings.TrimPrefix(u, "http://"), 0)
-			openStreams(t, c, 200, "/big")
+			openStreams(t, c, 200, path)
 			conns = append(conns, c)
 		}
 	}
 	netxOK, bareOK := probe(url+"/", 10), probe(bareURL+"/", 10)
 	t.Logf("netx: probe %d/10, stats %+v; bare: probe %d/10", netxOK, g.Stats(), bareOK)
 	if netxOK < bareOK || netxOK < 10 {
-		t.Errorf("probe under 2×200 zero-window streams: netx %d/10, bare %d/10; want 10 and netx >= bare", netxOK, bareOK)
+		t.Errorf("probe under 2×200 zero-window streams of %s: netx %d/10, bare %d/10; want 10 and netx >= bare", path, netxOK, bareOK)
 	}
 	waitFor(t, 10*time.Second, "stalled writes ended", func() bool { return g.Stats().WriteStalls > 0 && g.Stats().InFlight == 0 })
 	for _, c := range conns {
