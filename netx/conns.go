@@ -19,6 +19,12 @@ import (
 // handshake; the client may send with its ACK).
 var silentGrace = 500 * time.Millisecond
 
+// handshakeGrace is how long the server may wait for a client's next
+// bytes once the client has sent a whole ClientHello (or whole request
+// headers), before the connection counts as silent: two silent graces, a
+// round trip on a slow link with room to spare.
+var handshakeGrace = 2 * silentGrace
+
 // connTracker counts a server's connections by state. Connections accepted
 // through Guard.Listener are tracked exactly and can be evicted; others
 // (a server whose listener was not wrapped) are tracked through a map keyed
@@ -60,6 +66,9 @@ type trackedConn struct {
 	writing     atomic.Int64 // unix ns when the Write in progress started; 0 when none
 	halfClosed  atomic.Bool  // the server has sent its last response and waits to close
 	waiting     atomic.Int64 // unix ns of the server's first read, while nothing has come
+	reading     atomic.Int64 // unix ns when the server's read in progress started; 0 when none
+	lastIn      atomic.Int64 // unix ns when a read last returned bytes, while new
+	lastOut     atomic.Int64 // unix ns when a write last started, while new
 	readN       int
 	head        [5]byte
 	tail        [3]byte   // the last bytes read while new, to find "\r\n\r\n" across reads
@@ -70,10 +79,17 @@ type trackedConn struct {
 // Read notes what a new connection has sent, so eviction can tell a
 // client mid-handshake from one that has sent nothing.
 func (c *trackedConn) Read(p []byte) (int, error) {
-	if c.inNew.Load() && c.waiting.Load() == 0 {
-		c.waiting.CompareAndSwap(0, time.Now().UnixNano())
+	if !c.inNew.Load() {
+		return c.Conn.Read(p)
 	}
+	now := time.Now().UnixNano()
+	c.waiting.CompareAndSwap(0, now)
+	c.reading.Store(now)
 	n, err := c.Conn.Read(p)
+	c.reading.Store(0)
+	if n > 0 {
+		c.lastIn.Store(time.Now().UnixNano())
+	}
 	if n > 0 && c.inNew.Load() {
 		c.mu.Lock()
 		if c.readN < len(c.head) {
@@ -131,7 +147,9 @@ var crlfcrlf = []byte("\r\n\r\n")
 // Never evicted: one accepted within silentGrace that has sent nothing
 // yet (a real client whose first bytes the server has not read yet looks
 // like that), one that has sent a whole TLS ClientHello record and is in
-// its handshake, one that has sent whole request headers, busy ones, and
+// its handshake, one that has sent whole request headers (either ranks as
+// silent once the server has waited handshakeGrace for its next bytes: a
+// client that completes a handshake and sends nothing), busy ones, and
 // one whose last response is sent and which net/http holds open for a
 // moment before closing it (half a second after an error such as 431, so
 // that the client reads it): it goes by itself, and evicting it would let
@@ -176,10 +194,25 @@ func (c *trackedConn) rank() int {
 		}
 		return rankSilent
 	case c.head[0] == 0x16 && c.readN >= len(c.head) &&
-		c.readN >= len(c.head)+int(c.head[3])<<8|int(c.head[4]):
+		c.readN >= len(c.head)+int(c.head[3])<<8|int(c.head[4]),
+		c.headersDone:
+		// A whole ClientHello (a handshake in progress) or whole request
+		// headers (about to be served): kept while the server is what
+		// the connection waits on, but once the server has waited
+		// handshakeGrace for the client's next bytes (its Finished, or
+		// its request once the handshake is done) it has stopped sending.
+		if r := c.reading.Load(); r != 0 {
+			grace := handshakeGrace // the server waits for the client's answer to its flight
+			if c.lastIn.Load() > c.lastOut.Load() {
+				// The client has answered all the server sent: what is
+				// due is its request, which clients send at once.
+				grace = silentGrace
+			}
+			if time.Since(time.Unix(0, r)) >= grace {
+				return rankSilent
+			}
+		}
 		return rankHandshake
-	case c.headersDone:
-		return rankHandshake // a whole request, about to be served
 	}
 	return rankPartial
 }
@@ -203,7 +236,11 @@ const writeChunk = 16 << 10
 func (c *trackedConn) Write(p []byte) (n int, err error) {
 	for len(p) > 0 && err == nil {
 		k := min(len(p), writeChunk)
-		c.writing.Store(time.Now().UnixNano())
+		now := time.Now().UnixNano()
+		c.writing.Store(now)
+		if c.inNew.Load() {
+			c.lastOut.Store(now)
+		}
 		var m int
 		m, err = c.Conn.Write(p[:k])
 		n += m

@@ -95,14 +95,19 @@
 // [Guard.Listener] (applied by [ListenAndServe] and [Serve]) tracks every
 // connection by state. When a connection arrives past the connection
 // limit ([WithMaxConns]) another is closed to make room, chosen by what it
-// has sent, the oldest first within each rank: an idle
-// keep-alive connection (its client reconnects, as after IdleTimeout),
-// then one that has sent nothing for half a second, then one that has
-// sent part of its headers or ClientHello or trickles its body. A
-// connection with a whole ClientHello or whole request headers, or a
-// request in the handler, is never closed, nor one net/http holds open
-// for half a second after an error response (it closes by itself). When none may go the listener
-// waits before handing the new connection over, so a flood of slow or idle connections cannot
+// has sent, the oldest first within each rank: an idle keep-alive
+// connection (its client reconnects, as after IdleTimeout); then one that
+// has sent nothing for half a second, or nothing for a second after a
+// whole ClientHello (a client that completes a handshake and sends no
+// request); then one that has sent part of its headers or ClientHello,
+// trickles its body, or has not read its response for a second (a write
+// blocked that long). Never closed: a connection in its TLS handshake or
+// with whole request headers while the server is what it waits on, one
+// whose bytes wait unread in the socket (the server, not the client, is
+// slow), one with a request in the handler that is making progress, and
+// one net/http holds open for half a second after an error response (it
+// closes by itself). When none may go the listener waits before handing
+// the new connection over, so a flood of slow or idle connections cannot
 // take every file descriptor while a normal client waits: under the
 // slowloris test of this package a bare [http.Server] stops accepting and
 // the Guard keeps serving.

@@ -37,3 +37,13 @@ func SetStuckWrite(d time.Duration) (restore func()) {
 	stuckWrite = d
 	return func() { stuckWrite = old }
 }
+
+// SetHandshakeGrace sets how long the server may wait for the next bytes
+// of a client that has sent a whole ClientHello or whole request headers
+// before the connection counts as silent, and returns a function that
+// restores it.
+func SetHandshakeGrace(d time.Duration) (restore func()) {
+	old := handshakeGrace
+	handshakeGrace = d
+	return func() { handshakeGrace = old }
+}

@@ -2,10 +2,16 @@ package netx_test
 
 import (
 	"bufio"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -369,7 +375,8 @@ var _ sync.Mutex
 // under reconnect churn is the real client.
 func TestEvictionBySentBytes(t *testing.T) {
 	checkLeaks(t)
-	t.Cleanup(netx.SetSilentGrace(0)) // every silent connection ranks first at once
+	t.Cleanup(netx.SetSilentGrace(0))            // every silent connection ranks first at once
+	t.Cleanup(netx.SetHandshakeGrace(time.Hour)) // a whole ClientHello is kept however long the server waits next
 	srv := quietServer(okHandler(), netx.WithMaxConns(4))
 	url := serveNetx(t, srv)
 	addr := strings.TrimPrefix(url, "http://")
@@ -675,4 +682,61 @@ func TestNeverReadingClientsEvictable(t *testing.T) {
 	if s := g.Stats().Conns; s.Evicted == 0 {
 		t.Errorf("Stats().Conns = %+v, want clients that never read evicted", s)
 	}
+}
+
+// TestTLSHandshakeThenSilence: clients that complete a TLS handshake and
+// send no request hold every connection the limit allows; once the server
+// has waited the handshake grace for their requests they are evicted like
+// silent ones, and a real client gets in. A whole ClientHello used to keep
+// a connection for as long as it stayed open.
+func TestTLSHandshakeThenSilence(t *testing.T) {
+	checkLeaks(t)
+	t.Cleanup(netx.SetHandshakeGrace(100 * time.Millisecond))
+	srv := quietServer(okHandler(), netx.WithMaxConns(4))
+	srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{testCert(t)}, MinVersion: tls.VersionTLS12}
+	url := strings.Replace(serveNetx(t, srv), "http://", "https://", 1)
+	addr := strings.TrimPrefix(url, "https://")
+	g := netx.GuardOf(srv)
+	for range 4 {
+		c, err := tls.Dial("tcp", addr, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a self-signed test server
+		must(t, err)
+		t.Cleanup(func() { c.Close() })
+	}
+	waitFor(t, 5*time.Second, "4 handshakes done", func() bool { return g.Stats().Conns.New == 4 })
+	time.Sleep(200 * time.Millisecond)
+	ok := 0
+	for range 3 {
+		tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // a self-signed test server
+		c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
+		if resp, err := c.Get(url + "/"); err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				ok++
+			}
+		}
+		tr.CloseIdleConnections()
+	}
+	if ok != 3 {
+		t.Errorf("probe with the limit held by 4 silent TLS connections: %d/3, want 3", ok)
+	}
+	if s := g.Stats().Conns; s.Evicted == 0 {
+		t.Errorf("Stats().Conns = %+v, want the silent TLS connections evicted", s)
+	}
+}
+
+// testCert makes a self-signed certificate for 127.0.0.1.
+func testCert(t *testing.T) tls.Certificate {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	must(t, err)
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1),
+		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:    time.Now().Add(-time.Hour),
+		NotAfter:     time.Now().Add(time.Hour),
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	must(t, err)
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
 }

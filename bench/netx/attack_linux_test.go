@@ -456,6 +456,15 @@ func attacks() []attack {
 				hold(c, stop)
 			})
 		}},
+		{name: "TLS handshake, then nothing, reconnecting", tls: true, run: func(addr string, s scale, stop <-chan struct{}) {
+			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
+				tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a self-signed test server
+				if err := tc.Handshake(); err != nil {
+					return
+				}
+				_, _ = io.Copy(io.Discard, tc)
+			})
+		}},
 		{name: "TLS idle keep-alive after one request", tls: true, run: func(addr string, s scale, stop <-chan struct{}) {
 			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
 				tc := tls.Client(c, &tls.Config{InsecureSkipVerify: true}) //nolint:gosec // a self-signed test server
