@@ -25,6 +25,11 @@ var silentGrace = 500 * time.Millisecond
 // round trip on a slow link with room to spare.
 var handshakeGrace = 2 * silentGrace
 
+// requestGrace is how long the server may wait for a request from a
+// client that has answered everything the server sent (its TLS 1.3
+// Finished, say): clients send their request at once.
+var requestGrace = silentGrace
+
 // connTracker counts a server's connections by state. Connections accepted
 // through Guard.Listener are tracked exactly and can be evicted; others
 // (a server whose listener was not wrapped) are tracked through a map keyed
@@ -206,7 +211,7 @@ func (c *trackedConn) rank() int {
 			if c.lastIn.Load() > c.lastOut.Load() {
 				// The client has answered all the server sent: what is
 				// due is its request, which clients send at once.
-				grace = silentGrace
+				grace = requestGrace
 			}
 			if time.Since(time.Unix(0, r)) >= grace {
 				return rankSilent

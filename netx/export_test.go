@@ -43,7 +43,7 @@ func SetStuckWrite(d time.Duration) (restore func()) {
 // before the connection counts as silent, and returns a function that
 // restores it.
 func SetHandshakeGrace(d time.Duration) (restore func()) {
-	old := handshakeGrace
-	handshakeGrace = d
-	return func() { handshakeGrace = old }
+	oldH, oldR := handshakeGrace, requestGrace
+	handshakeGrace, requestGrace = d, d
+	return func() { handshakeGrace, requestGrace = oldH, oldR }
 }
