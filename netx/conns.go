@@ -8,10 +8,20 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
 )
+
+// epoch anchors mono. time.Since reads the monotonic clock, so a step of
+// the wall clock (NTP, a resumed VM) does not make every connection look
+// silent or stuck at once.
+var epoch = time.Now()
+
+// mono returns monotonic nanoseconds since epoch, never 0 (0 means "none"
+// in the timestamps below).
+func mono() int64 { return int64(time.Since(epoch)) + 1 }
 
 // silentGrace is how long the server may wait for a new connection's first
 // byte before the connection ranks first for eviction: a client on the far side of a slow link has
@@ -58,42 +68,58 @@ func (t *connTracker) init(g *Guard) {
 type trackedConn struct {
 	net.Conn
 	t     *connTracker
+	l     *guardListener // nil for one added outside Accept (tests)
 	mu    sync.Mutex
 	state http.ConnState
 	gone  bool
 	elem  *list.Element
+
+	// While idle: since when, and whether its next request has begun.
+	inIdle    atomic.Bool
+	idleSince atomic.Int64
+	idleRead  atomic.Bool
+
+	// Send-queue samples of the write in progress (SIOCOUTQ), under mu:
+	// the write they belong to, the queue and when it last drained, when
+	// last looked at, and the verdict then.
+	outqFor, outq, outqAt, outqChecked int64
+	outqStuck                          bool
 
 	// What arrived while the connection was new, for eviction: how much,
 	// and the first bytes (a TLS record header says how long the
 	// ClientHello record is).
 	inNew       atomic.Bool
 	slowBody    atomic.Bool  // its request body arrives below the minimum rate
-	writing     atomic.Int64 // unix ns when the Write in progress started; 0 when none
+	writing     atomic.Int64 // mono when the Write in progress started; 0 when none
 	halfClosed  atomic.Bool  // the server has sent its last response and waits to close
-	waiting     atomic.Int64 // unix ns of the server's first read, while nothing has come
-	reading     atomic.Int64 // unix ns when the server's read in progress started; 0 when none
-	lastIn      atomic.Int64 // unix ns when a read last returned bytes, while new
-	lastOut     atomic.Int64 // unix ns when a write last started, while new
+	waiting     atomic.Int64 // mono of the server's first read, while nothing has come
+	reading     atomic.Int64 // mono when the server's read in progress started; 0 when none
+	lastIn      atomic.Int64 // mono when a read last returned bytes, while new
+	lastOut     atomic.Int64 // mono when a write last started, while new
 	readN       int
 	head        [5]byte
-	tail        [3]byte   // the last bytes read while new, to find "\r\n\r\n" across reads
-	headersDone bool      // a whole HTTP/1 header block (or HTTP/2 preface) has arrived
-	since       time.Time // accepted
+	tail        [3]byte // the last bytes read while new, to find "\r\n\r\n" across reads
+	headersDone bool    // a whole HTTP/1 header block (or HTTP/2 preface) has arrived
+	since       int64   // mono when accepted
 }
 
 // Read notes what a new connection has sent, so eviction can tell a
 // client mid-handshake from one that has sent nothing.
 func (c *trackedConn) Read(p []byte) (int, error) {
 	if !c.inNew.Load() {
-		return c.Conn.Read(p)
+		n, err := c.Conn.Read(p)
+		if n > 0 && c.inIdle.Load() {
+			c.idleRead.Store(true) // its next request has begun
+		}
+		return n, err
 	}
-	now := time.Now().UnixNano()
+	now := mono()
 	c.waiting.CompareAndSwap(0, now)
 	c.reading.Store(now)
 	n, err := c.Conn.Read(p)
 	c.reading.Store(0)
 	if n > 0 {
-		c.lastIn.Store(time.Now().UnixNano())
+		c.lastIn.Store(mono())
 	}
 	if n > 0 && c.inNew.Load() {
 		c.mu.Lock()
@@ -138,28 +164,30 @@ var crlfcrlf = []byte("\r\n\r\n")
 
 // Eviction ranks, lowest evicted first:
 //
-//   - an idle keep-alive connection: it has nothing in progress, and
-//     every HTTP client reconnects when its idle connection is closed,
-//     as it does when IdleTimeout closes it;
-//   - one that has sent nothing for silentGrace;
+//   - an idle keep-alive connection, idle for idleGrace with nothing of a
+//     next request read: it has nothing in progress, and every HTTP client
+//     reconnects when its idle connection is closed, as it does when
+//     IdleTimeout closes it;
+//   - one that has sent nothing for silentGrace, or has sent a whole
+//     ClientHello (or whole headers) and then nothing for requestGrace
+//     or handshakeGrace while the server waits on it;
 //   - one that has sent part of its first TLS record or of its request
-//     headers, or is sending a request body below the minimum rate of
-//     WithProgressTimeouts.
-//
-// A connection whose write to its client has blocked for stuckWrite
-// ranks with the partial ones.
+//     headers (or of its next request, while idle), is sending a request
+//     body below the minimum rate of WithProgressTimeouts, is still
+//     without a request handshakeMax after it connected while the server
+//     waits on it, or whose write has moved nothing for stuckWrite.
 //
 // Never evicted: one accepted within silentGrace that has sent nothing
 // yet (a real client whose first bytes the server has not read yet looks
-// like that), one that has sent a whole TLS ClientHello record and is in
-// its handshake, one that has sent whole request headers (either ranks as
-// silent once the server has waited handshakeGrace for its next bytes: a
-// client that completes a handshake and sends nothing), busy ones, and
-// one whose last response is sent and which net/http holds open for a
-// moment before closing it (half a second after an error such as 431, so
-// that the client reads it): it goes by itself, and evicting it would let
-// an attacker who earns such an answer on purpose reconnect at once, as
-// fast as the server accepts, instead of once per half second.
+// like that), one idle for less than idleGrace, one that has sent a whole
+// TLS ClientHello record or whole request headers while the server is
+// what it waits on, busy ones making progress, and one whose last
+// response is sent and which net/http holds open for a moment before
+// closing it (half a second after an error such as 431, so that the
+// client reads it): it goes by itself, and evicting it would let an
+// attacker who earns such an answer on purpose reconnect at once, as fast
+// as the server accepts, instead of once per half second. makeRoom also
+// passes over a new or idle one whose bytes wait unread in the socket.
 // Reconnecting attackers keep their connections young, so age alone would
 // pick the real client whose handshake is older; what a connection has
 // sent tells them apart. The oldest goes first within a rank.
@@ -182,10 +210,16 @@ func (c *trackedConn) rank() int {
 	case c.halfClosed.Load():
 		return rankClosing
 	case c.state == http.StateIdle:
+		switch {
+		case c.idleRead.Load():
+			return rankPartial // its next request has begun: judged as partial headers
+		case time.Duration(mono()-c.idleSince.Load()) < idleGrace:
+			return rankFresh // between two back-to-back requests
+		}
 		return rankIdle
 	case c.state == http.StateActive && c.slowBody.Load():
 		return rankPartial // a request whose body trickles: nothing useful
-	case c.state == http.StateActive && c.writeBlocked():
+	case c.state == http.StateActive && c.writeStuckLocked():
 		return rankPartial // a client that does not read what it asked for
 	case c.state != http.StateNew:
 		return rankBusy
@@ -194,12 +228,12 @@ func (c *trackedConn) rank() int {
 		// byte: a connection the server has not read yet (a busy server,
 		// a goroutine not scheduled) may have its request in the socket.
 		w := c.waiting.Load()
-		if w == 0 || time.Since(time.Unix(0, w)) < silentGrace {
+		if w == 0 || time.Duration(mono()-w) < silentGrace {
 			return rankFresh
 		}
 		return rankSilent
 	case c.head[0] == 0x16 && c.readN >= len(c.head) &&
-		c.readN >= len(c.head)+int(c.head[3])<<8|int(c.head[4]),
+		c.readN >= len(c.head)+(int(c.head[3])<<8|int(c.head[4])),
 		c.headersDone:
 		// A whole ClientHello (a handshake in progress) or whole request
 		// headers (about to be served): kept while the server is what
@@ -213,8 +247,15 @@ func (c *trackedConn) rank() int {
 				// due is its request, which clients send at once.
 				grace = requestGrace
 			}
-			if time.Since(time.Unix(0, r)) >= grace {
+			if time.Duration(mono()-r) >= grace {
 				return rankSilent
+			}
+			if time.Duration(mono()-c.since) >= handshakeMax {
+				// Still no request this long after it connected, and the
+				// server waits on it: bytes that trickle in (a TLS
+				// slowloris, whose headers cannot be seen) keep it from
+				// looking silent, not from looking partial.
+				return rankPartial
 			}
 		}
 		return rankHandshake
@@ -222,26 +263,40 @@ func (c *trackedConn) rank() int {
 	return rankPartial
 }
 
-// stuckWrite is how long one write to a connection (writeChunk at most)
-// may block before the connection ranks with the partial ones for
-// eviction: its send buffer is full and the client has not made room for
-// 16 KiB in a second, so it reads under 16 KiB/s, or not at all, and holds
-// a descriptor while the server waits on it. A client that reads nothing
-// of what it asked for would otherwise hold its connection until the
-// write stall timeout.
+// stuckWrite is how long the write in progress on a connection may move
+// nothing before the connection ranks with the partial ones for eviction:
+// its send queue (SIOCOUTQ) has not drained at all in that time, so its
+// client reads nothing of what it asked for and holds a descriptor while
+// the server waits on it (it would otherwise hold it until the write stall
+// timeout). How long a write blocks says little by itself: the kernel
+// wakes a blocked writer only once much of the send buffer is free, which
+// can take seconds for a client that reads hundreds of KiB a second.
+// Where the queue cannot be read (outside Linux) a write blocked twice as
+// long ranks partial.
 var stuckWrite = time.Second
 
-// writeChunk is the most Write passes down at once, so that a large
-// write to a client that reads slowly but steadily shows its progress.
-const writeChunk = 16 << 10
+// idleGrace is how long an idle keep-alive connection is kept from
+// eviction after its response: a client sending requests back to back
+// sends the next one within a round trip.
+var idleGrace = 100 * time.Millisecond
 
-// Write notes when each write starts blocking on the client, so that a
-// connection whose client does not read can be evicted when connections
-// run short. (The sendfile path of ReadFrom is not watched.)
+// handshakeMax is how long after it connected a connection with a whole
+// ClientHello (or whole headers) may still be without a request, while the
+// server waits on it, before it ranks partial.
+var handshakeMax = 3 * time.Second
+
+// writeChunk is the most Write passes down at once, so that a large write
+// shows its progress; a multiple of a full TLS record (16 KiB and its
+// overhead) would not split records, and 64 KiB is not one, but records
+// are written one at a time, well under it.
+const writeChunk = 64 << 10
+
+// Write notes when each write starts, so that a connection whose client
+// does not read can be evicted when connections run short.
 func (c *trackedConn) Write(p []byte) (n int, err error) {
 	for len(p) > 0 && err == nil {
 		k := min(len(p), writeChunk)
-		now := time.Now().UnixNano()
+		now := mono()
 		c.writing.Store(now)
 		if c.inNew.Load() {
 			c.lastOut.Store(now)
@@ -263,9 +318,34 @@ func (c *trackedConn) betweenRequests() bool {
 	return c.state == http.StateNew || c.state == http.StateIdle
 }
 
-func (c *trackedConn) writeBlocked() bool {
+// writeStuckLocked reports whether the write in progress has moved
+// nothing for stuckWrite, sampling the send queue at most every quarter
+// of it. Called with c.mu held.
+func (c *trackedConn) writeStuckLocked() bool {
 	w := c.writing.Load()
-	return w != 0 && time.Now().UnixNano()-w >= int64(stuckWrite)
+	if w == 0 {
+		return false
+	}
+	now := mono()
+	if time.Duration(now-w) < stuckWrite/2 {
+		return false
+	}
+	if c.outqFor == w && time.Duration(now-c.outqChecked) < stuckWrite/4 {
+		return c.outqStuck
+	}
+	c.outqChecked = now
+	q, ok := sendQueue(c.Conn)
+	switch {
+	case !ok:
+		c.outqFor, c.outqStuck = w, time.Duration(now-w) >= 2*stuckWrite
+	case c.outqFor != w || q < c.outq:
+		// The first look at this write, or its queue has drained since
+		// the last: the client reads.
+		c.outqFor, c.outq, c.outqAt, c.outqStuck = w, q, now, false
+	default:
+		c.outqStuck = time.Duration(now-c.outqAt) >= stuckWrite
+	}
+	return c.outqStuck
 }
 
 // CloseWrite lets net/http half-close after an error response (431, 413)
@@ -278,12 +358,24 @@ func (c *trackedConn) CloseWrite() error {
 	return nil
 }
 
-// ReadFrom keeps the sendfile/splice path of the underlying connection.
+// ReadFrom keeps the sendfile path of the underlying connection for
+// files; anything else goes through Write, which is watched for clients
+// that do not read. (A sendfile is not watched.)
 func (c *trackedConn) ReadFrom(r io.Reader) (int64, error) {
-	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok && isFile(r) {
 		return rf.ReadFrom(r)
 	}
-	return io.Copy(struct{ io.Writer }{c.Conn}, r)
+	return io.Copy(struct{ io.Writer }{c}, r)
+}
+
+// isFile reports whether r is a file, or part of one: what the kernel can
+// send without copying.
+func isFile(r io.Reader) bool {
+	if lr, ok := r.(*io.LimitedReader); ok {
+		r = lr.R
+	}
+	_, ok := r.(*os.File)
+	return ok
 }
 
 func (c *trackedConn) Close() error {
@@ -306,6 +398,16 @@ func (c *trackedConn) setState(s http.ConnState) {
 	if s != http.StateNew {
 		c.inNew.Store(false)
 	}
+	if s == http.StateIdle {
+		c.idleSince.Store(mono())
+		c.idleRead.Store(false)
+		c.inIdle.Store(true)
+	} else {
+		c.inIdle.Store(false)
+	}
+	if s == http.StateHijacked && c.l != nil {
+		c.l.live.Add(-1) // no longer the listener's to move off at shutdown
+	}
 }
 
 func (t *connTracker) remove(c *trackedConn) {
@@ -318,6 +420,9 @@ func (t *connTracker) remove(c *trackedConn) {
 	t.counts[c.state].Add(-1)
 	hijacked := c.state == http.StateHijacked
 	c.mu.Unlock()
+	if !hijacked && c.l != nil {
+		c.l.live.Add(-1)
+	}
 
 	t.mu.Lock()
 	if c.elem != nil {
@@ -339,7 +444,7 @@ func (t *connTracker) add(c *trackedConn) {
 	t.mu.Lock()
 	c.elem = t.order.PushBack(c)
 	c.inNew.Store(true)
-	c.since = time.Now()
+	c.since = mono()
 	t.mu.Unlock()
 }
 
@@ -362,7 +467,7 @@ func (t *connTracker) makeRoom() bool {
 	var victim *trackedConn
 	var skip []*trackedConn
 	for range maxPendingChecks {
-		victim = t.pickLocked(skip)
+		victim = t.pickLocked(skip, false)
 		if victim == nil || !victim.betweenRequests() || !hasPending(victim.Conn) {
 			break
 		}
@@ -373,6 +478,11 @@ func (t *connTracker) makeRoom() bool {
 		// which say nothing of whether its client reads.)
 		skip = append(skip, victim)
 		victim = nil
+	}
+	if victim == nil && len(skip) == maxPendingChecks {
+		// The checks ran out: only a busy connection, whose unread bytes
+		// do not count, may go now.
+		victim = t.pickLocked(skip, true)
 	}
 	t.mu.Unlock()
 	if victim == nil {
@@ -391,10 +501,15 @@ func (t *connTracker) makeRoom() bool {
 const maxPendingChecks = 8
 
 // pickLocked returns the evictable connection of the lowest rank, the
-// oldest within it, other than those in skip; nil if there is none.
-func (t *connTracker) pickLocked(skip []*trackedConn) *trackedConn {
+// oldest within it, other than those in skip, and only one with a request
+// being served if busyOnly; nil if there is none.
+func (t *connTracker) pickLocked(skip []*trackedConn, busyOnly bool) *trackedConn {
 	var victim *trackedConn
 	best := rankFresh
+	lowest := rankIdle // the scan stops at the first of this rank
+	if t.counts[http.StateIdle].Load() == 0 || busyOnly {
+		lowest = rankSilent
+	}
 scan:
 	for e := t.order.Front(); e != nil; e = e.Next() {
 		tc := e.Value.(*trackedConn)
@@ -403,10 +518,13 @@ scan:
 				continue scan
 			}
 		}
+		if busyOnly && tc.betweenRequests() {
+			continue
+		}
 		if r := tc.rank(); r < best {
 			victim, best = tc, r
-			if r == rankIdle {
-				break // the oldest of the lowest rank
+			if r <= lowest {
+				break
 			}
 		}
 	}
@@ -532,6 +650,11 @@ type guardListener struct {
 	t      *connTracker
 	closed atomic.Bool
 
+	// live counts its connections that are not hijacked or closed;
+	// closeConns, set at shutdown, makes their responses end them.
+	live       atomic.Int64
+	closeConns atomic.Bool
+
 	// stopAccepting closes the socket before http.Server.Shutdown starts
 	// (see Serve); Accept then waits for Close, so that the server sees
 	// its own shutdown, not a failed listener.
@@ -584,7 +707,8 @@ func (l *guardListener) Accept() (net.Conn, error) {
 		time.Sleep(wait)
 		wait = min(2*wait, 100*time.Millisecond)
 	}
-	tc := &trackedConn{Conn: c, t: l.t}
+	tc := &trackedConn{Conn: c, t: l.t, l: l}
+	l.live.Add(1)
 	l.t.add(tc)
 	return tc, nil
 }

@@ -2,6 +2,10 @@ package netx
 
 import (
 	"bytes"
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
 	"testing"
 )
 
@@ -67,4 +71,83 @@ func FuzzNoteHeaders(f *testing.F) {
 			t.Errorf("%q split at %d,%d: headersDone = %v, want %v", data, i, j, got, want)
 		}
 	})
+}
+
+// blockingWriter is a ResponseWriter whose writes wait for release.
+type blockingWriter struct {
+	h       http.Header
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (w *blockingWriter) Header() http.Header { return w.h }
+func (w *blockingWriter) WriteHeader(int)     {}
+func (w *blockingWriter) Write(p []byte) (int, error) {
+	close(w.entered)
+	<-w.release
+	return len(p), nil
+}
+
+// TestShareCountsAcrossWrites: two requests on one connection, the second
+// stepping out of the counts to write while the first finishes, leave the
+// connection and busy-connection counts at zero. They used to drift by one
+// each time (busyConns -1), and a negative count divided by zero in admit.
+func TestShareCountsAcrossWrites(t *testing.T) {
+	holdA := make(chan struct{})
+	big := make([]byte, 4096)
+	g := NewGuard(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/a" {
+			<-holdA
+			return
+		}
+		_, _ = w.Write(big)
+	}))
+	cs := &connShare{}
+	ctx := context.WithValue(context.Background(), connShareKey{}, cs)
+	doneA, doneB := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(doneA)
+		g.ServeHTTP(&blockingWriter{h: http.Header{}}, httptest.NewRequest("GET", "/a", nil).WithContext(ctx))
+	}()
+	for cs.n.Load() != 1 {
+		runtime.Gosched()
+	}
+	bw := &blockingWriter{h: http.Header{}, entered: make(chan struct{}), release: make(chan struct{})}
+	go func() {
+		defer close(doneB)
+		g.ServeHTTP(bw, httptest.NewRequest("GET", "/b", nil).WithContext(ctx))
+	}()
+	<-bw.entered // B is in its write, out of the counts
+	close(holdA)
+	<-doneA
+	close(bw.release)
+	<-doneB
+	for round := range 3 {
+		if n, busy, in := cs.n.Load(), g.busyConns.Load(), g.limit.inflight.Load(); n != 0 || busy != 0 || in != 0 {
+			t.Fatalf("round %d: connection count %d, busy connections %d, in flight %d; want 0, 0, 0", round, n, busy, in)
+		}
+		if round == 2 {
+			break
+		}
+		// Again, to see a drift accumulate.
+		holdA = make(chan struct{})
+		doneA, doneB = make(chan struct{}), make(chan struct{})
+		go func() {
+			defer close(doneA)
+			g.ServeHTTP(&blockingWriter{h: http.Header{}}, httptest.NewRequest("GET", "/a", nil).WithContext(ctx))
+		}()
+		for cs.n.Load() != 1 {
+			runtime.Gosched()
+		}
+		bw = &blockingWriter{h: http.Header{}, entered: make(chan struct{}), release: make(chan struct{})}
+		go func() {
+			defer close(doneB)
+			g.ServeHTTP(bw, httptest.NewRequest("GET", "/b", nil).WithContext(ctx))
+		}()
+		<-bw.entered
+		close(holdA)
+		<-doneA
+		close(bw.release)
+		<-doneB
+	}
 }

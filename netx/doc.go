@@ -96,21 +96,23 @@
 // connection by state. When a connection arrives past the connection
 // limit ([WithMaxConns]) another is closed to make room, chosen by what it
 // has sent, the oldest first within each rank: an idle keep-alive
-// connection (its client reconnects, as after IdleTimeout); then one that
-// has sent nothing for half a second, or nothing for a second after a
-// whole ClientHello (a client that completes a handshake and sends no
-// request); then one that has sent part of its headers or ClientHello,
-// trickles its body, or has not read its response for a second (a write
-// blocked that long). Never closed: a connection in its TLS handshake or
-// with whole request headers while the server is what it waits on, one
-// whose bytes wait unread in the socket (the server, not the client, is
-// slow), one with a request in the handler that is making progress, and
-// one net/http holds open for half a second after an error response (it
-// closes by itself). When none may go the listener waits before handing
-// the new connection over, so a flood of slow or idle connections cannot
-// take every file descriptor while a normal client waits: under the
-// slowloris test of this package a bare [http.Server] stops accepting and
-// the Guard keeps serving.
+// connection idle for 100ms with nothing of a next request read (its
+// client reconnects, as after IdleTimeout); then one that has sent nothing
+// for half a second, or that has completed a TLS handshake and sent no
+// request for half a second (a second under TLS 1.2, where the server
+// speaks last); then one that has sent part of its headers or ClientHello
+// (or of its next request), trickles its body, is still without a request
+// 3s after it connected, or has not read any of its response for a second
+// (its send queue has not drained). Never closed: a connection in its TLS
+// handshake or with whole request headers while the server is what it
+// waits on, one whose bytes wait unread in the socket (the server, not the
+// client, is slow), one with a request in the handler that is making
+// progress, and one net/http holds open for half a second after an error
+// response (it closes by itself). When none may go the listener waits
+// before handing the new connection over, so a flood of slow or idle
+// connections cannot take every file descriptor while a normal client
+// waits: under the slowloris test of this package a bare [http.Server]
+// stops accepting and the Guard keeps serving.
 //
 // # Shutdown
 //

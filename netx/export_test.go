@@ -47,3 +47,11 @@ func SetHandshakeGrace(d time.Duration) (restore func()) {
 	handshakeGrace, requestGrace = d, d
 	return func() { handshakeGrace, requestGrace = oldH, oldR }
 }
+
+// SetIdleGrace sets how long an idle keep-alive connection is kept from
+// eviction after its response, and returns a function that restores it.
+func SetIdleGrace(d time.Duration) (restore func()) {
+	old := idleGrace
+	idleGrace = d
+	return func() { idleGrace = old }
+}

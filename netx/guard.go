@@ -114,11 +114,7 @@ type Guard struct {
 
 	ready    atomic.Bool
 	draining atomic.Bool
-	// closeConns makes every response end its connection ("Connection:
-	// close", a GOAWAY over HTTP/2): set by Serve once the listening socket
-	// is closed, so that keep-alive clients move off after a response.
-	closeConns atomic.Bool
-	phase      atomic.Int32
+	phase    atomic.Int32
 
 	requests      counter
 	shedInFlight  atomic.Uint64
@@ -227,7 +223,10 @@ func (g *Guard) setPhase(p string) {
 
 // ServeHTTP implements [http.Handler].
 func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if g.closeConns.Load() {
+	cs, _ := r.Context().Value(connShareKey{}).(*connShare)
+	if cs != nil && cs.tc != nil && cs.tc.l != nil && cs.tc.l.closeConns.Load() {
+		// Its listener is shut: end the connection after this response
+		// ("Connection: close", a GOAWAY over HTTP/2).
 		w.Header().Set("Connection", "close")
 	}
 	path := r.URL.Path
@@ -237,7 +236,9 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	g.requests.inc()
 	exempt := g.isExempt(path)
-	var cs *connShare
+	if exempt {
+		cs = nil // exempt requests are not counted against their connection
+	}
 	if !exempt {
 		if g.pressure != nil && g.pressure.shed(g) {
 			g.shedPressure.Add(1)
@@ -251,7 +252,6 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				return
 			}
 		}
-		cs, _ = r.Context().Value(connShareKey{}).(*connShare)
 		if reason := g.admit(cs); reason != "" {
 			if reason == shedConnShare {
 				g.shedConnShare.Add(1)
@@ -518,7 +518,7 @@ func (w *responseWriter) leave() {
 	if w.counted {
 		w.g.limit.inflight.Add(-1)
 		if w.cs != nil {
-			w.cs.n.Add(-1)
+			w.g.releaseShare(w.cs)
 		}
 	}
 }
@@ -526,8 +526,8 @@ func (w *responseWriter) leave() {
 func (w *responseWriter) enter() {
 	if w.counted {
 		w.g.limit.inflight.Add(1)
-		if w.cs != nil {
-			w.cs.n.Add(1)
+		if w.cs != nil && w.cs.n.Add(1) == 1 {
+			w.g.busyConns.Add(1)
 		}
 	}
 }

@@ -468,14 +468,17 @@ func TestSlowBodyEvictable(t *testing.T) {
 // TestEvictionOrder: past the connection limit the Guard evicts, in
 // order, an idle keep-alive connection, a silent one, and last one that
 // has sent part of its headers; not one net/http holds open for half a
-// second after a 431 (it goes by itself). An idle keep-alive client reconnects as it
-// does after IdleTimeout; a new connection that has sent nothing yet may
-// be a real client whose CPU-starved process has not written its request
-// (or ClientHello) yet, and used to go first.
+// second after a 431 (it goes by itself), and not an idle connection
+// whose next request has begun (it ranks with the partial ones). An idle
+// keep-alive client reconnects as it does after IdleTimeout; a new
+// connection that has sent nothing yet may be a real client whose
+// CPU-starved process has not written its request (or ClientHello) yet,
+// and used to go first.
 func TestEvictionOrder(t *testing.T) {
 	checkLeaks(t)
 	t.Cleanup(netx.SetSilentGrace(0))
-	srv := quietServer(okHandler(), netx.WithMaxConns(4))
+	t.Cleanup(netx.SetIdleGrace(0))
+	srv := quietServer(okHandler(), netx.WithMaxConns(5))
 	url := serveNetx(t, srv)
 	addr := strings.TrimPrefix(url, "http://")
 	g := netx.GuardOf(srv)
@@ -494,21 +497,29 @@ func TestEvictionOrder(t *testing.T) {
 		_, err := c.Read(make([]byte, 1))
 		return errors.Is(err, os.ErrDeadlineExceeded)
 	}
+	keepAlive := func() (net.Conn, *bufio.Reader) {
+		c := dial("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		resp, err := http.ReadResponse(br, nil)
+		must(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return c, br
+	}
 
-	idle := dial("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	resp, err := http.ReadResponse(bufio.NewReader(idle), nil)
+	resuming, resumingR := keepAlive() // idle, then part of its next request
+	idle, _ := keepAlive()
+	_, err := io.WriteString(resuming, "GET / HTTP/1.1\r\n")
 	must(t, err)
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
 	silent := dial("")
 	partial := dial("GET / HTTP/1.1\r\nHost: x\r\n")
-	waitFor(t, 5*time.Second, "idle, silent and partial", func() bool {
+	waitFor(t, 5*time.Second, "two idle, silent and partial", func() bool {
 		s := g.Stats().Conns
-		return s.Idle == 1 && s.New == 2
+		return s.Idle == 2 && s.New == 2
 	})
 	time.Sleep(20 * time.Millisecond) // let the server read the partial headers
 	closing := dial("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 100<<10) + "\r\n\r\n")
-	resp, err = http.ReadResponse(bufio.NewReader(closing), nil)
+	resp, err := http.ReadResponse(bufio.NewReader(closing), nil)
 	must(t, err)
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
@@ -517,13 +528,13 @@ func TestEvictionOrder(t *testing.T) {
 	// net/http now holds the 431 connection open for half a second; it is
 	// not evicted, so the idle one goes first.
 	start := time.Now()
-	accepted := uint64(5)
+	accepted := uint64(6)
 	dial("")
 	waitFor(t, 5*time.Second, "first accept", func() bool { return g.Stats().Conns.Accepted >= accepted })
 	if time.Since(start) < 400*time.Millisecond {
-		if s := g.Stats().Conns; s.Evicted != 1 || open(idle) || !open(silent) || !open(partial) {
-			t.Errorf("first eviction: %d evicted, idle open %v, silent open %v, partial open %v; want only the idle one evicted, not the 431 connection",
-				s.Evicted, open(idle), open(silent), open(partial))
+		if s := g.Stats().Conns; s.Evicted != 1 || open(idle) || !open(silent) || !open(partial) || !open(resuming) {
+			t.Errorf("first eviction: %d evicted, idle open %v, silent open %v, partial open %v, resuming open %v; want only the idle one evicted, not the 431 connection",
+				s.Evicted, open(idle), open(silent), open(partial), open(resuming))
 		}
 	} else {
 		t.Log("too slow to see the 431 connection kept: it has closed by itself")
@@ -532,24 +543,42 @@ func TestEvictionOrder(t *testing.T) {
 			dial("")
 			waitFor(t, 5*time.Second, "accept", func() bool { return g.Stats().Conns.Accepted >= accepted })
 		}
-		if open(idle) || !open(silent) || !open(partial) {
-			t.Errorf("idle open %v, silent open %v, partial open %v; want the idle one evicted", open(idle), open(silent), open(partial))
+		if open(idle) || !open(silent) || !open(partial) || !open(resuming) {
+			t.Errorf("idle open %v, silent open %v, partial open %v, resuming open %v; want the idle one evicted",
+				open(idle), open(silent), open(partial), open(resuming))
 		}
 	}
 	accepted++
 	dial("")
 	waitFor(t, 5*time.Second, "second accept", func() bool { return g.Stats().Conns.Accepted >= accepted })
-	if open(silent) || !open(partial) {
-		t.Errorf("second eviction: silent open %v, partial open %v; want the silent one evicted", open(silent), open(partial))
+	if open(silent) || !open(partial) || !open(resuming) {
+		t.Errorf("second eviction: silent open %v, partial open %v, resuming open %v; want the silent one evicted", open(silent), open(partial), open(resuming))
 	}
-	_, err = io.WriteString(partial, "\r\n")
-	must(t, err)
-	_ = partial.SetReadDeadline(time.Now().Add(5 * time.Second))
-	resp, err = http.ReadResponse(bufio.NewReader(partial), nil)
-	if err != nil {
-		t.Fatalf("partial client: %v, want its response", err)
+	for _, c := range []struct {
+		name string
+		conn net.Conn
+		br   *bufio.Reader
+	}{{"partial", partial, nil}, {"resuming", resuming, resumingR}} {
+		rest := "Host: x\r\n\r\n" // the resuming one's request line is sent
+		if c.name == "partial" {
+			rest = "\r\n" // its headers are sent
+		}
+		_, err = io.WriteString(c.conn, rest)
+		must(t, err)
+		_ = c.conn.SetReadDeadline(time.Now().Add(5 * time.Second))
+		br := c.br
+		if br == nil {
+			br = bufio.NewReader(c.conn)
+		}
+		resp, err = http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatalf("%s client: %v, want its response", c.name, err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 200 {
+			t.Errorf("%s client: status %d, want 200", c.name, resp.StatusCode)
+		}
 	}
-	resp.Body.Close()
 }
 
 // rapidReset opens HTTP/2 streams to path and cancels each at once
@@ -739,4 +768,72 @@ func testCert(t *testing.T) tls.Certificate {
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	must(t, err)
 	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}
+}
+
+// TestSlowReaderKeptNonReaderEvicted: of two clients streaming a large
+// response, one reading slowly but steadily and one not reading at all,
+// the one that does not read is evicted to make room, though the server's
+// writes to both block: what counts is whether the send queue drains.
+func TestSlowReaderKeptNonReaderEvicted(t *testing.T) {
+	checkLeaks(t)
+	t.Cleanup(netx.SetStuckWrite(200 * time.Millisecond))
+	chunk := make([]byte, 64<<10)
+	srv := quietServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/stream" {
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+		for range 4096 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	}), netx.WithMaxConns(2))
+	url := serveNetx(t, srv)
+	addr := strings.TrimPrefix(url, "http://")
+	g := netx.GuardOf(srv)
+	stream := func() net.Conn {
+		c, err := net.Dial("tcp", addr)
+		must(t, err)
+		t.Cleanup(func() { c.Close() })
+		_, err = io.WriteString(c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
+		must(t, err)
+		return c
+	}
+	reader := stream()
+	stop := make(chan struct{})
+	readerErr := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 8<<10)
+		for {
+			select {
+			case <-stop:
+				readerErr <- nil
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+			_ = reader.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if _, err := reader.Read(buf); err != nil {
+				readerErr <- err
+				return
+			}
+		}
+	}()
+	nonReader := stream()
+	waitFor(t, 5*time.Second, "2 streams running", func() bool { return g.Stats().Conns.Active == 2 })
+	time.Sleep(600 * time.Millisecond) // both socket buffers fill; the writes block
+	if got := probe(url+"/", 1); got != 1 {
+		t.Errorf("probe: %d/1, want 1", got)
+	}
+	close(stop)
+	if err := <-readerErr; err != nil {
+		t.Errorf("the client reading steadily was cut off: %v", err)
+	}
+	_ = nonReader.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := io.Copy(io.Discard, nonReader); errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Errorf("the client that never read: its connection is still open, want it evicted")
+	}
+	if s := g.Stats().Conns; s.Evicted != 1 {
+		t.Errorf("%d evicted, want 1 (the client that never read)", s.Evicted)
+	}
 }

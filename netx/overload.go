@@ -75,7 +75,7 @@ type pressure struct {
 	max      int64
 	remedies []func()
 	last     atomic.Int64 // the level seen last
-	since    atomic.Int64 // unix ns when it last rose from 0
+	since    atomic.Int64 // mono when it last rose from 0
 }
 
 // shed reports whether this request is one of the share pressure sheds,
@@ -91,14 +91,14 @@ func (p *pressure) shed(g *Guard) bool {
 	}
 	if l > prev && p.last.CompareAndSwap(prev, l) {
 		if prev <= 0 {
-			p.since.Store(time.Now().UnixNano())
+			p.since.Store(mono())
 		}
 		g.remedy()
 		return false
 	} else if l < prev {
 		p.last.CompareAndSwap(prev, l)
 	}
-	if time.Now().UnixNano()-p.since.Load() < int64(pressureGrace) {
+	if mono()-p.since.Load() < int64(pressureGrace) {
 		return false
 	}
 	share := maxPressureShed * float64(l) / float64(p.max)
@@ -149,8 +149,8 @@ func (g *Guard) connContext(ctx context.Context, c net.Conn) context.Context {
 // has none yet) or the slot would be one of the last eighth of the limit,
 // which is kept for connections with nothing in the handler.
 //
-// The slot is taken first and the counts read from the atomic additions
-// themselves, so a burst of streams that arrives at once (HTTP/2 rapid
+// The slot and the connection's place are taken first and the counts
+// read after, so a burst of streams that arrives at once (HTTP/2 rapid
 // reset) is judged on the counts it makes, not on counts read before any
 // of it was added.
 func (g *Guard) admit(cs *connShare) string {
@@ -167,7 +167,7 @@ func (g *Guard) admit(cs *connShare) string {
 	}
 	limit := g.limit.limit.Load()
 	v := g.limit.inflight.Load()
-	if v > limit-max(1, limit/8) || (v > limit/2 && n > max(1, limit/(g.busyConns.Load()+1))) {
+	if v > limit-max(1, limit/8) || (v > limit/2 && n > max(1, limit/max(1, g.busyConns.Load()+1))) {
 		g.releaseShare(cs)
 		g.limit.inflight.Add(-1)
 		return shedConnShare

@@ -97,7 +97,6 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Serve
 		ln = g.Listener(ln)
 		gl, _ = ln.(*guardListener)
 		g.draining.Store(false)
-		g.closeConns.Store(false)
 		g.setPhase(phaseServing)
 	}
 	if g == nil {
@@ -150,7 +149,7 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Serve
 		if timeout > 0 {
 			moveWait = min(maxMoveWait, timeout/4)
 		}
-		g.moveClients(sctx, moveWait)
+		gl.moveClients(sctx, moveWait)
 	}
 	err := srv.Shutdown(sctx)
 	if err == nil && g != nil {
@@ -184,13 +183,13 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Serve
 // retry what they had not sent).
 const maxMoveWait = time.Second
 
-// moveClients makes every response end its connection, then waits up to
-// d (or until ctx ends) for the tracked connections to close after their
-// last response: each keep-alive client then learns from a response, not
+// moveClients makes every response on l's connections end its
+// connection, then waits up to d (or until ctx ends) for them to close
+// after their last response (hijacked ones are not waited for): each keep-alive client then learns from a response, not
 // from a connection closed under a request it is sending, that it must
 // reconnect (and its reconnect is refused, the socket being closed).
-func (g *Guard) moveClients(ctx context.Context, d time.Duration) {
-	g.closeConns.Store(true)
+func (l *guardListener) moveClients(ctx context.Context, d time.Duration) {
+	l.closeConns.Store(true)
 	if d <= 0 {
 		return
 	}
@@ -199,8 +198,7 @@ func (g *Guard) moveClients(ctx context.Context, d time.Duration) {
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	for {
-		s := g.conns.stats()
-		if s.New+s.Active+s.Idle == 0 {
+		if l.live.Load() <= 0 {
 			return
 		}
 		select {

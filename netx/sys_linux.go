@@ -59,3 +59,23 @@ func hasPending(c net.Conn) bool {
 	})
 	return n > 0
 }
+
+// sendQueue returns the bytes in c's send queue not yet acknowledged by
+// the peer (ioctl SIOCOUTQ), and whether it could be read.
+func sendQueue(c net.Conn) (int64, bool) {
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		return 0, false
+	}
+	rc, err := sc.SyscallConn()
+	if err != nil {
+		return 0, false
+	}
+	n, qerr := 0, error(nil)
+	if err := rc.Control(func(fd uintptr) {
+		n, qerr = unix.IoctlGetInt(int(fd), unix.SIOCOUTQ)
+	}); err != nil || qerr != nil {
+		return 0, false
+	}
+	return int64(n), true
+}

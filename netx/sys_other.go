@@ -26,3 +26,6 @@ func errorUnsupported(what string) error {
 // hasPending is not known outside Linux: a connection's unread bytes are
 // not seen.
 func hasPending(net.Conn) bool { return false }
+
+// sendQueue is not read outside Linux.
+func sendQueue(net.Conn) (int64, bool) { return 0, false }

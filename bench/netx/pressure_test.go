@@ -9,6 +9,7 @@ import (
 
 	"github.com/gotune/gotune/gcguard"
 	"github.com/gotune/gotune/netx"
+	"github.com/gotune/gotune/pool"
 )
 
 // TestPressureEpisodeGCGuard is issue #14's pressure episode with a real
@@ -32,7 +33,21 @@ func TestPressureEpisodeGCGuard(t *testing.T) {
 	for _, p := range []string{"/", "/metrics", "/debug/gotune"} {
 		mux.HandleFunc(p, func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	}
-	url, stop := start(t, "netx", mux, netx.WithPressure(g.Level, gcguard.LevelCritical))
+	// The cheap remedy: idle buffers a service keeps, dropped before any
+	// request is shed.
+	bufs := pool.NewBuffers(pool.WithTTL(time.Hour))
+	defer bufs.Close()
+	var idle []*[]byte
+	for range 64 {
+		idle = append(idle, bufs.Get(64<<10))
+	}
+	for _, b := range idle {
+		bufs.Put(b)
+	}
+	if st := bufs.Stats(); st.Idle == 0 {
+		t.Fatalf("pool: %d idle before the episode, want some", st.Idle)
+	}
+	url, stop := start(t, "netx", mux, netx.WithPressure(g.Level, gcguard.LevelCritical, func() { bufs.DropIdle() }))
 	defer stop()
 	tr := &http.Transport{MaxIdleConnsPerHost: 4}
 	defer tr.CloseIdleConnections()
@@ -79,7 +94,10 @@ func TestPressureEpisodeGCGuard(t *testing.T) {
 		runtime.GC()
 		time.Sleep(50 * time.Millisecond)
 	}
-	served("/", 1)                      // notices the rise: remedies run
+	served("/", 1) // notices the rise: remedies run
+	if st := bufs.Stats(); st.Idle != 0 || st.DropsPressure == 0 {
+		t.Errorf("pool after the rise: %d idle, %d dropped for pressure; want the remedy to have dropped them all", st.Idle, st.DropsPressure)
+	}
 	time.Sleep(1100 * time.Millisecond) // the remedies' grace
 	if testing.Verbose() {
 		st := g.Stats()
