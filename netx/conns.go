@@ -265,7 +265,8 @@ func (c *trackedConn) rank() int {
 
 // stuckWrite is how long the write in progress on a connection may move
 // nothing before the connection ranks with the partial ones for eviction:
-// its send queue (SIOCOUTQ) has not drained at all in that time, so its
+// its send queue (SIOCOUTQ) has not drained at all in that time (sampled
+// from a quarter of it into the write), so its
 // client reads nothing of what it asked for and holds a descriptor while
 // the server waits on it (it would otherwise hold it until the write stall
 // timeout). How long a write blocks says little by itself: the kernel
@@ -273,7 +274,7 @@ func (c *trackedConn) rank() int {
 // can take seconds for a client that reads hundreds of KiB a second.
 // Where the queue cannot be read (outside Linux) a write blocked twice as
 // long ranks partial.
-var stuckWrite = time.Second
+var stuckWrite = 500 * time.Millisecond
 
 // idleGrace is how long an idle keep-alive connection is kept from
 // eviction after its response: a client sending requests back to back
@@ -327,7 +328,7 @@ func (c *trackedConn) writeStuckLocked() bool {
 		return false
 	}
 	now := mono()
-	if time.Duration(now-w) < stuckWrite/2 {
+	if time.Duration(now-w) < stuckWrite/4 {
 		return false
 	}
 	if c.outqFor == w && time.Duration(now-c.outqChecked) < stuckWrite/4 {

@@ -102,7 +102,7 @@
 // request for half a second (a second under TLS 1.2, where the server
 // speaks last); then one that has sent part of its headers or ClientHello
 // (or of its next request), trickles its body, is still without a request
-// 3s after it connected, or has not read any of its response for a second
+// 3s after it connected, or has read none of its response for half a second
 // (its send queue has not drained). Never closed: a connection in its TLS
 // handshake or with whole request headers while the server is what it
 // waits on, one whose bytes wait unread in the socket (the server, not the
