@@ -45,12 +45,13 @@ var requestGrace = silentGrace
 // (a server whose listener was not wrapped) are tracked through a map keyed
 // by the connection.
 type connTracker struct {
-	g        *Guard
-	counts   [http.StateClosed + 1]atomic.Int64
-	accepted atomic.Uint64
-	evicted  atomic.Uint64
-	waits    atomic.Uint64
-	max      atomic.Int64
+	g         *Guard
+	counts    [http.StateClosed + 1]atomic.Int64
+	accepted  atomic.Uint64
+	evicted   atomic.Uint64
+	lingering atomic.Int64 // open connections net/http holds before closing (CloseWrite called)
+	waits     atomic.Uint64
+	max       atomic.Int64
 
 	mu      sync.Mutex
 	order   list.List // *trackedConn in accept order, oldest first
@@ -91,7 +92,7 @@ type trackedConn struct {
 	inNew       atomic.Bool
 	slowBody    atomic.Bool  // its request body arrives below the minimum rate
 	writing     atomic.Int64 // mono when the Write in progress started; 0 when none
-	halfClosed  atomic.Bool  // the server has sent its last response and waits to close
+	halfClosed  atomic.Int64 // mono when the server sent its last response and began to wait to close; 0 before
 	waiting     atomic.Int64 // mono of the server's first read, while nothing has come
 	reading     atomic.Int64 // mono when the server's read in progress started; 0 when none
 	lastIn      atomic.Int64 // mono when a read last returned bytes, while new
@@ -164,6 +165,8 @@ var crlfcrlf = []byte("\r\n\r\n")
 
 // Eviction ranks, lowest evicted first:
 //
+//   - one whose last response is out and which net/http has held open
+//     for closeGrace before closing it (after an error such as 431);
 //   - an idle keep-alive connection, idle for idleGrace with nothing of a
 //     next request read: it has nothing in progress, and every HTTP client
 //     reconnects when its idle connection is closed, as it does when
@@ -182,17 +185,15 @@ var crlfcrlf = []byte("\r\n\r\n")
 // like that), one idle for less than idleGrace, one that has sent a whole
 // TLS ClientHello record or whole request headers while the server is
 // what it waits on, busy ones making progress, and one whose last
-// response is sent and which net/http holds open for a moment before
-// closing it (half a second after an error such as 431, so that the
-// client reads it): it goes by itself, and evicting it would let an
-// attacker who earns such an answer on purpose reconnect at once, as fast
-// as the server accepts, instead of once per half second. makeRoom also
+// response is out and which net/http has held open for less than
+// closeGrace (see there). makeRoom also
 // passes over a new or idle one whose bytes wait unread in the socket.
 // Reconnecting attackers keep their connections young, so age alone would
 // pick the real client whose handshake is older; what a connection has
 // sent tells them apart. The oldest goes first within a rank.
 const (
-	rankIdle = iota
+	rankLinger = iota
+	rankIdle
 	rankSilent
 	rankPartial
 	rankFresh // not evicted: Accept waits instead
@@ -207,7 +208,10 @@ func (c *trackedConn) rank() int {
 	switch {
 	case c.gone:
 		return rankBusy
-	case c.halfClosed.Load():
+	case c.halfClosed.Load() != 0:
+		if time.Duration(mono()-c.halfClosed.Load()) >= closeGrace {
+			return rankLinger
+		}
 		return rankClosing
 	case c.state == http.StateIdle:
 		switch {
@@ -275,6 +279,16 @@ func (c *trackedConn) rank() int {
 // Where the queue cannot be read (outside Linux) a write blocked twice as
 // long ranks partial.
 var stuckWrite = 500 * time.Millisecond
+
+// closeGrace is how long a connection net/http holds open after its last
+// response (half a second after an error such as 431, so that the client
+// reads the response rather than a reset) is kept from eviction. After
+// it, such a connection goes first: its response is out, and under a
+// flood of requests that earn a 431 these connections would otherwise
+// hold the descriptors while a real client that has yet to send is closed.
+// Not at once, so that such an attacker cannot reconnect as fast as the
+// server accepts.
+var closeGrace = 200 * time.Millisecond
 
 // idleGrace is how long an idle keep-alive connection is kept from
 // eviction after its response: a client sending requests back to back
@@ -352,7 +366,11 @@ func (c *trackedConn) writeStuckLocked() bool {
 // CloseWrite lets net/http half-close after an error response (431, 413)
 // so the client reads the response instead of a reset.
 func (c *trackedConn) CloseWrite() error {
-	c.halfClosed.Store(true)
+	c.mu.Lock()
+	if !c.gone && c.halfClosed.CompareAndSwap(0, mono()) {
+		c.t.lingering.Add(1)
+	}
+	c.mu.Unlock()
 	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
 		return cw.CloseWrite()
 	}
@@ -421,6 +439,9 @@ func (t *connTracker) remove(c *trackedConn) {
 	t.counts[c.state].Add(-1)
 	hijacked := c.state == http.StateHijacked
 	c.mu.Unlock()
+	if c.halfClosed.Load() != 0 {
+		t.lingering.Add(-1)
+	}
 	if !hijacked && c.l != nil {
 		c.l.live.Add(-1)
 	}
@@ -507,9 +528,13 @@ const maxPendingChecks = 8
 func (t *connTracker) pickLocked(skip []*trackedConn, busyOnly bool) *trackedConn {
 	var victim *trackedConn
 	best := rankFresh
-	lowest := rankIdle // the scan stops at the first of this rank
-	if t.counts[http.StateIdle].Load() == 0 || busyOnly {
-		lowest = rankSilent
+	lowest := rankSilent // the scan stops at the first of this rank or lower
+	switch {
+	case busyOnly:
+	case t.lingering.Load() > 0:
+		lowest = rankLinger
+	case t.counts[http.StateIdle].Load() > 0:
+		lowest = rankIdle
 	}
 scan:
 	for e := t.order.Front(); e != nil; e = e.Next() {

@@ -55,3 +55,12 @@ func SetIdleGrace(d time.Duration) (restore func()) {
 	idleGrace = d
 	return func() { idleGrace = old }
 }
+
+// SetCloseGrace sets how long a connection net/http holds open after its
+// last response is kept from eviction, and returns a function that
+// restores it.
+func SetCloseGrace(d time.Duration) (restore func()) {
+	old := closeGrace
+	closeGrace = d
+	return func() { closeGrace = old }
+}

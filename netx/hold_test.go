@@ -478,6 +478,7 @@ func TestEvictionOrder(t *testing.T) {
 	checkLeaks(t)
 	t.Cleanup(netx.SetSilentGrace(0))
 	t.Cleanup(netx.SetIdleGrace(0))
+	t.Cleanup(netx.SetCloseGrace(time.Hour)) // TestEvictionLingering has the other side
 	srv := quietServer(okHandler(), netx.WithMaxConns(5))
 	url := serveNetx(t, srv)
 	addr := strings.TrimPrefix(url, "http://")
@@ -835,5 +836,62 @@ func TestSlowReaderKeptNonReaderEvicted(t *testing.T) {
 	}
 	if s := g.Stats().Conns; s.Evicted != 1 {
 		t.Errorf("%d evicted, want 1 (the client that never read)", s.Evicted)
+	}
+}
+
+// TestEvictionLingering: once its grace has passed, a connection net/http
+// holds open after a 431 goes before an idle and a silent one: under a
+// flood of requests that earn a 431, such connections held the descriptors
+// while a real client whose process had not yet written its request was
+// closed as silent.
+func TestEvictionLingering(t *testing.T) {
+	checkLeaks(t)
+	t.Cleanup(netx.SetSilentGrace(0))
+	t.Cleanup(netx.SetIdleGrace(0))
+	t.Cleanup(netx.SetCloseGrace(0))
+	srv := quietServer(okHandler(), netx.WithMaxConns(3))
+	url := serveNetx(t, srv)
+	addr := strings.TrimPrefix(url, "http://")
+	g := netx.GuardOf(srv)
+	dial := func(send string) net.Conn {
+		c, err := net.Dial("tcp", addr)
+		must(t, err)
+		t.Cleanup(func() { c.Close() })
+		if send != "" {
+			_, err = io.WriteString(c, send)
+			must(t, err)
+		}
+		return c
+	}
+	open := func(c net.Conn) bool {
+		_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+		_, err := c.Read(make([]byte, 1))
+		return errors.Is(err, os.ErrDeadlineExceeded)
+	}
+	idle := dial("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+	resp, err := http.ReadResponse(bufio.NewReader(idle), nil)
+	must(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	silent := dial("")
+	waitFor(t, 5*time.Second, "idle and silent", func() bool {
+		s := g.Stats().Conns
+		return s.Idle == 1 && s.New == 1
+	})
+	lingering := dial("GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 100<<10) + "\r\n\r\n")
+	_ = lingering.SetReadDeadline(time.Now().Add(5 * time.Second))
+	b, err := io.ReadAll(lingering) // the 431, then EOF: net/http has half-closed it and waits
+	must(t, err)
+	start := time.Now()
+	if !strings.HasPrefix(string(b), "HTTP/1.1 431") {
+		t.Fatalf("oversized headers: %.40q, want a 431", b)
+	}
+	dial("")
+	waitFor(t, 5*time.Second, "accept", func() bool { return g.Stats().Conns.Accepted >= 4 })
+	if time.Since(start) > 400*time.Millisecond {
+		t.Skip("too slow to see the 431 connection evicted: it has closed by itself")
+	}
+	if s := g.Stats().Conns; s.Evicted != 1 || !open(idle) || !open(silent) {
+		t.Errorf("%d evicted, idle open %v, silent open %v; want the 431 connection evicted and both others open", s.Evicted, open(idle), open(silent))
 	}
 }
