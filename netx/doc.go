@@ -95,24 +95,24 @@
 // [Guard.Listener] (applied by [ListenAndServe] and [Serve]) tracks every
 // connection by state. When a connection arrives past the connection
 // limit ([WithMaxConns]) another is closed to make room, chosen by what it
-// has sent, the oldest first within each rank: an idle keep-alive
-// connection idle for 100ms with nothing of a next request read (its
-// client reconnects, as after IdleTimeout); then one that has sent nothing
-// for half a second, or that has completed a TLS handshake and sent no
-// request for half a second (a second under TLS 1.2, where the server
-// speaks last); then one that has sent part of its headers or ClientHello
-// (or of its next request), trickles its body, is still without a request
-// 3s after it connected, or has read none of its response for half a second
-// (its send queue has not drained). Never closed: a connection in its TLS
-// handshake or with whole request headers while the server is what it
-// waits on, one whose bytes wait unread in the socket (the server, not the
-// client, is slow), one with a request in the handler that is making
-// progress, and one net/http holds open for half a second after an error
-// response (it closes by itself). When none may go the listener waits
-// before handing the new connection over, so a flood of slow or idle
-// connections cannot take every file descriptor while a normal client
-// waits: under the slowloris test of this package a bare [http.Server]
-// stops accepting and the Guard keeps serving.
+// has sent, the oldest first within each rank: one net/http has held open
+// for 200ms after an error response such as 431, only to let the client
+// read it; then an idle keep-alive connection idle for 100ms with nothing
+// of a next request read (its client reconnects, as after IdleTimeout);
+// then one that has sent nothing for half a second, or that has completed
+// a TLS handshake and sent no request for half a second (a second under
+// TLS 1.2, where the server speaks last); then one that has sent part of
+// its headers or ClientHello (or of its next request), trickles its body,
+// is still without a request 3s after it connected, or has read none of
+// its response for half a second (its send queue has not drained). Never
+// closed: a connection in its TLS handshake or with whole request headers
+// while the server is what it waits on, one whose bytes wait unread in the
+// socket (the server, not the client, is slow), and one with a request in
+// the handler that is making progress. When none may go the listener
+// waits before handing the new connection over, so a flood of slow or
+// idle connections cannot take every file descriptor while a normal
+// client waits: under the slowloris test of this package a bare
+// [http.Server] stops accepting and the Guard keeps serving.
 //
 // # Shutdown
 //
