@@ -479,25 +479,7 @@ func TestEvictionOrder(t *testing.T) {
 	t.Cleanup(netx.SetSilentGrace(0))
 	t.Cleanup(netx.SetIdleGrace(0))
 	t.Cleanup(netx.SetCloseGrace(time.Hour)) // TestEvictionLingering has the other side
-	srv := quietServer(okHandler(), netx.WithMaxConns(5))
-	url := serveNetx(t, srv)
-	addr := strings.TrimPrefix(url, "http://")
-	g := netx.GuardOf(srv)
-	dial := func(send string) net.Conn {
-		c, err := net.Dial("tcp", addr)
-		must(t, err)
-		t.Cleanup(func() { c.Close() })
-		if send != "" {
-			_, err = io.WriteString(c, send)
-			must(t, err)
-		}
-		return c
-	}
-	open := func(c net.Conn) bool {
-		_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		_, err := c.Read(make([]byte, 1))
-		return errors.Is(err, os.ErrDeadlineExceeded)
-	}
+	g, dial := limitedServer(t, 5)
 	keepAlive := func() (net.Conn, *bufio.Reader) {
 		c := dial("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 		br := bufio.NewReader(c)
@@ -533,27 +515,27 @@ func TestEvictionOrder(t *testing.T) {
 	dial("")
 	waitFor(t, 5*time.Second, "first accept", func() bool { return g.Stats().Conns.Accepted >= accepted })
 	if time.Since(start) < 400*time.Millisecond {
-		if s := g.Stats().Conns; s.Evicted != 1 || open(idle) || !open(silent) || !open(partial) || !open(resuming) {
+		if s := g.Stats().Conns; s.Evicted != 1 || stillOpen(idle) || !stillOpen(silent) || !stillOpen(partial) || !stillOpen(resuming) {
 			t.Errorf("first eviction: %d evicted, idle open %v, silent open %v, partial open %v, resuming open %v; want only the idle one evicted, not the 431 connection",
-				s.Evicted, open(idle), open(silent), open(partial), open(resuming))
+				s.Evicted, stillOpen(idle), stillOpen(silent), stillOpen(partial), stillOpen(resuming))
 		}
 	} else {
 		t.Log("too slow to see the 431 connection kept: it has closed by itself")
-		if open(idle) {
+		if stillOpen(idle) {
 			accepted++
 			dial("")
 			waitFor(t, 5*time.Second, "accept", func() bool { return g.Stats().Conns.Accepted >= accepted })
 		}
-		if open(idle) || !open(silent) || !open(partial) || !open(resuming) {
+		if stillOpen(idle) || !stillOpen(silent) || !stillOpen(partial) || !stillOpen(resuming) {
 			t.Errorf("idle open %v, silent open %v, partial open %v, resuming open %v; want the idle one evicted",
-				open(idle), open(silent), open(partial), open(resuming))
+				stillOpen(idle), stillOpen(silent), stillOpen(partial), stillOpen(resuming))
 		}
 	}
 	accepted++
 	dial("")
 	waitFor(t, 5*time.Second, "second accept", func() bool { return g.Stats().Conns.Accepted >= accepted })
-	if open(silent) || !open(partial) || !open(resuming) {
-		t.Errorf("second eviction: silent open %v, partial open %v, resuming open %v; want the silent one evicted", open(silent), open(partial), open(resuming))
+	if stillOpen(silent) || !stillOpen(partial) || !stillOpen(resuming) {
+		t.Errorf("second eviction: silent open %v, partial open %v, resuming open %v; want the silent one evicted", stillOpen(silent), stillOpen(partial), stillOpen(resuming))
 	}
 	for _, c := range []struct {
 		name string
@@ -683,18 +665,7 @@ func TestHTTP2RapidReset(t *testing.T) {
 func TestNeverReadingClientsEvictable(t *testing.T) {
 	checkLeaks(t)
 	t.Cleanup(netx.SetStuckWrite(100 * time.Millisecond))
-	chunk := make([]byte, 64<<10)
-	srv := quietServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/stream" {
-			_, _ = io.WriteString(w, "ok")
-			return
-		}
-		for range 4096 { // 256 MiB at most; a write fails once the connection is evicted
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	}), netx.WithMaxConns(4))
+	srv := quietServer(streamHandler(), netx.WithMaxConns(4))
 	url := serveNetx(t, srv)
 	g := netx.GuardOf(srv)
 	for range 4 {
@@ -778,18 +749,7 @@ func testCert(t *testing.T) tls.Certificate {
 func TestSlowReaderKeptNonReaderEvicted(t *testing.T) {
 	checkLeaks(t)
 	t.Cleanup(netx.SetStuckWrite(200 * time.Millisecond))
-	chunk := make([]byte, 64<<10)
-	srv := quietServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path != "/stream" {
-			_, _ = io.WriteString(w, "ok")
-			return
-		}
-		for range 4096 {
-			if _, err := w.Write(chunk); err != nil {
-				return
-			}
-		}
-	}), netx.WithMaxConns(2))
+	srv := quietServer(streamHandler(), netx.WithMaxConns(2))
 	url := serveNetx(t, srv)
 	addr := strings.TrimPrefix(url, "http://")
 	g := netx.GuardOf(srv)
@@ -849,25 +809,7 @@ func TestEvictionLingering(t *testing.T) {
 	t.Cleanup(netx.SetSilentGrace(0))
 	t.Cleanup(netx.SetIdleGrace(0))
 	t.Cleanup(netx.SetCloseGrace(0))
-	srv := quietServer(okHandler(), netx.WithMaxConns(3))
-	url := serveNetx(t, srv)
-	addr := strings.TrimPrefix(url, "http://")
-	g := netx.GuardOf(srv)
-	dial := func(send string) net.Conn {
-		c, err := net.Dial("tcp", addr)
-		must(t, err)
-		t.Cleanup(func() { c.Close() })
-		if send != "" {
-			_, err = io.WriteString(c, send)
-			must(t, err)
-		}
-		return c
-	}
-	open := func(c net.Conn) bool {
-		_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
-		_, err := c.Read(make([]byte, 1))
-		return errors.Is(err, os.ErrDeadlineExceeded)
-	}
+	g, dial := limitedServer(t, 3)
 	idle := dial("GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	resp, err := http.ReadResponse(bufio.NewReader(idle), nil)
 	must(t, err)
@@ -891,7 +833,49 @@ func TestEvictionLingering(t *testing.T) {
 	if time.Since(start) > 400*time.Millisecond {
 		t.Skip("too slow to see the 431 connection evicted: it has closed by itself")
 	}
-	if s := g.Stats().Conns; s.Evicted != 1 || !open(idle) || !open(silent) {
-		t.Errorf("%d evicted, idle open %v, silent open %v; want the 431 connection evicted and both others open", s.Evicted, open(idle), open(silent))
+	if s := g.Stats().Conns; s.Evicted != 1 || !stillOpen(idle) || !stillOpen(silent) {
+		t.Errorf("%d evicted, idle open %v, silent open %v; want the 431 connection evicted and both others open", s.Evicted, stillOpen(idle), stillOpen(silent))
 	}
+}
+
+// limitedServer serves okHandler with a connection limit of max and
+// returns its Guard and a dialer whose connections send what they are
+// given and are closed when the test ends.
+func limitedServer(t *testing.T, max int) (*netx.Guard, func(send string) net.Conn) {
+	srv := quietServer(okHandler(), netx.WithMaxConns(max))
+	addr := strings.TrimPrefix(serveNetx(t, srv), "http://")
+	return netx.GuardOf(srv), func(send string) net.Conn {
+		c, err := net.Dial("tcp", addr)
+		must(t, err)
+		t.Cleanup(func() { c.Close() })
+		if send != "" {
+			_, err = io.WriteString(c, send)
+			must(t, err)
+		}
+		return c
+	}
+}
+
+// stillOpen reports whether the server has left c open: a read waits.
+func stillOpen(c net.Conn) bool {
+	_ = c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+	_, err := c.Read(make([]byte, 1))
+	return errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// streamHandler answers /stream with up to 256 MiB in 64 KiB writes (a
+// write fails once the connection is evicted), anything else with "ok".
+func streamHandler() http.Handler {
+	chunk := make([]byte, 64<<10)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/stream" {
+			_, _ = io.WriteString(w, "ok")
+			return
+		}
+		for range 4096 {
+			if _, err := w.Write(chunk); err != nil {
+				return
+			}
+		}
+	})
 }

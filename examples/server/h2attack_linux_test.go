@@ -65,7 +65,7 @@ func TestMetricsZeroWindowH2(t *testing.T) {
 	for range 3 {
 		h2ZeroWindowStreams(t, addr, "/metrics", 200)
 	}
-	time.Sleep(500 * time.Millisecond) // the 600 streams are in their handlers
+	time.Sleep(500 * time.Millisecond)                                                                     // the 600 streams are in their handlers
 	tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: &tls.Config{InsecureSkipVerify: true}} //nolint:gosec // the demo's self-signed certificate
 	defer tr.CloseIdleConnections()
 	c := &http.Client{Transport: tr, Timeout: 5 * time.Second}
