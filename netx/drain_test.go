@@ -1,9 +1,11 @@
 package netx_test
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -138,5 +140,69 @@ func TestDrainKeepAliveClients(t *testing.T) {
 		if failures[kind] != 0 {
 			t.Errorf("%s: %d requests failed with other than connection refused during shutdown, want 0", kind, failures[kind])
 		}
+	}
+}
+
+// TestShutdownOneOfTwoServers: one Guard in front of two servers (the
+// careless caller's WithGuard on both); while one shuts down and moves its
+// keep-alive clients off with "Connection: close", the other's responses
+// keep their connections open. The flag that ends connections used to be
+// the Guard's, so one server's shutdown ended the other's connections too.
+func TestShutdownOneOfTwoServers(t *testing.T) {
+	checkLeaks(t)
+	g := netx.NewGuard(okHandler())
+	quiet := quietServer(nil).ErrorLog
+	serve := func() (url string, cancel func(), done <-chan error) {
+		srv := &http.Server{Handler: g, ErrorLog: quiet}
+		ln := listen(t)
+		ctx, cancel := context.WithCancel(context.Background())
+		errc := make(chan error, 1)
+		go func() {
+			errc <- netx.Serve(ctx, srv, ln, netx.WithGuard(g), netx.WithSignals(),
+				netx.WithDrainDelay(netx.NoDrain), netx.WithShutdownTimeout(5*time.Second))
+		}()
+		return "http://" + ln.Addr().String(), cancel, errc
+	}
+	urlA, cancelA, doneA := serve()
+	urlB, cancelB, doneB := serve()
+	defer cancelB()
+	defer cancelA()
+
+	// A keep-alive connection to A keeps its shutdown waiting for it.
+	rawA, err := net.Dial("tcp", strings.TrimPrefix(urlA, "http://"))
+	must(t, err)
+	defer rawA.Close()
+	brA := bufio.NewReader(rawA)
+	get := func() *http.Response {
+		_, err := io.WriteString(rawA, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+		must(t, err)
+		resp, err := http.ReadResponse(brA, nil)
+		must(t, err)
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp
+	}
+	if get().Close {
+		t.Fatal("A before its shutdown: Connection: close")
+	}
+	cancelA()
+	time.Sleep(100 * time.Millisecond) // A has closed its socket and waits for rawA
+	c := testClient(t, 1)
+	resp, err := c.Get(urlB + "/")
+	must(t, err)
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.Close {
+		t.Error("B answered with Connection: close while A shut down; want its connection kept")
+	}
+	if !get().Close {
+		t.Error("A during its shutdown: no Connection: close; want its keep-alive client moved off")
+	}
+	if err := <-doneA; err != nil {
+		t.Errorf("A: %v", err)
+	}
+	cancelB()
+	if err := <-doneB; err != nil {
+		t.Errorf("B: %v", err)
 	}
 }

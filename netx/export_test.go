@@ -24,43 +24,33 @@ func SetBodyGrace(g *Guard, d time.Duration) { g.bodyGrace = d }
 
 // SetSilentGrace sets how long a new connection may stay silent before it
 // is the first to be evicted, and returns a function that restores it.
-func SetSilentGrace(d time.Duration) (restore func()) {
-	old := silentGrace
-	silentGrace = d
-	return func() { silentGrace = old }
-}
+func SetSilentGrace(d time.Duration) (restore func()) { return swap(&silentGrace, d) }
 
 // SetStuckWrite sets how long a write to a client may block before its
 // connection may be evicted, and returns a function that restores it.
-func SetStuckWrite(d time.Duration) (restore func()) {
-	old := stuckWrite
-	stuckWrite = d
-	return func() { stuckWrite = old }
-}
+func SetStuckWrite(d time.Duration) (restore func()) { return swap(&stuckWrite, d) }
 
 // SetHandshakeGrace sets how long the server may wait for the next bytes
 // of a client that has sent a whole ClientHello or whole request headers
 // before the connection counts as silent, and returns a function that
 // restores it.
 func SetHandshakeGrace(d time.Duration) (restore func()) {
-	oldH, oldR := handshakeGrace, requestGrace
-	handshakeGrace, requestGrace = d, d
-	return func() { handshakeGrace, requestGrace = oldH, oldR }
+	r1, r2 := swap(&handshakeGrace, d), swap(&requestGrace, d)
+	return func() { r1(); r2() }
 }
 
 // SetIdleGrace sets how long an idle keep-alive connection is kept from
 // eviction after its response, and returns a function that restores it.
-func SetIdleGrace(d time.Duration) (restore func()) {
-	old := idleGrace
-	idleGrace = d
-	return func() { idleGrace = old }
-}
+func SetIdleGrace(d time.Duration) (restore func()) { return swap(&idleGrace, d) }
 
 // SetCloseGrace sets how long a connection net/http holds open after its
 // last response is kept from eviction, and returns a function that
 // restores it.
-func SetCloseGrace(d time.Duration) (restore func()) {
-	old := closeGrace
-	closeGrace = d
-	return func() { closeGrace = old }
+func SetCloseGrace(d time.Duration) (restore func()) { return swap(&closeGrace, d) }
+
+// swap sets *p to v and returns a function that puts the old value back.
+func swap[T any](p *T, v T) (restore func()) {
+	old := *p
+	*p = v
+	return func() { *p = old }
 }
