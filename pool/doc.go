@@ -119,6 +119,12 @@
 // timer firing late) never expires objects Put just before it early, it
 // keeps them a TTL longer.
 //
+// Without a [WithDestroy] hook a sweep, DropIdle or Close forgets each
+// object under the pool's lock: once [Pool.Stats] no longer counts it,
+// the pool holds no reference and the next GC frees it. With a hook the
+// dropped objects are handed to it after the lock is let go, and are
+// freed once it has seen them all.
+//
 // # Memory pressure
 //
 // [Pool.DropIdle] and [Buffers.DropIdle] drop every idle object at once.

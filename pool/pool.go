@@ -857,8 +857,7 @@ func (p *Pool[T]) hookPanicked(hook string, r any) {
 // stays usable. Safe for concurrent use.
 func (p *Pool[T]) DropIdle() int {
 	p.sweepMu.Lock()
-	victims := p.drainLocked()
-	n := len(victims)
+	victims, n := p.drainLocked()
 	p.pressed += uint64(n)
 	p.sweepMu.Unlock()
 	p.destroyAll(victims)
@@ -873,17 +872,32 @@ func (p *Pool[T]) takeVictims() []T {
 	return v
 }
 
-// drainLocked empties every shard and returns what it took, for the
-// caller to destroy with destroyAll once it has let go of sweepMu.
-// Callers hold sweepMu.
-func (p *Pool[T]) drainLocked() []T {
-	victims := p.takeVictims()
+// victim adds v to the objects a sweep or drain hands to the destroy hook.
+// Without a hook nothing is kept: the caller zeroes the slot under
+// sweepMu, so once Stats reports an object gone no reference to it is
+// left in the pool and the next GC frees it (a lent victims slice would
+// hold the whole batch until the sweep's finish ran, and a GC marking in
+// between kept all of it for another cycle).
+func (p *Pool[T]) victim(victims []T, v T) []T {
+	if p.destroy == nil {
+		return victims
+	}
+	return append(victims, v)
+}
+
+// drainLocked empties every shard and returns how many objects it took
+// and, where there is a destroy hook, the objects, for the caller to
+// destroy with destroyAll once it has let go of sweepMu. Callers hold
+// sweepMu.
+func (p *Pool[T]) drainLocked() (victims []T, n int) {
+	victims = p.takeVictims()
 	for j := range p.shards {
 		s := &p.shards[j]
 		claimed := s.claimAll()
 		for m := claimed; m != 0; m &= m - 1 {
 			i := bits.TrailingZeros16(m)
-			victims = append(victims, s.c[i].v)
+			victims = p.victim(victims, s.c[i].v)
+			n++
 			var zero T
 			s.c[i].v = zero
 		}
@@ -893,8 +907,9 @@ func (p *Pool[T]) drainLocked() []T {
 		o := &s.ov
 		o.mu.Lock()
 		for _, it := range o.items {
-			victims = append(victims, it.v)
+			victims = p.victim(victims, it.v)
 		}
+		n += len(o.items)
 		clear(o.items)
 		o.items = o.items[:0]
 		o.idleBytes = 0
@@ -903,7 +918,7 @@ func (p *Pool[T]) drainLocked() []T {
 	if len(victims) == 0 {
 		p.victims = victims // nothing to destroy: keep the scratch
 	}
-	return victims
+	return victims, n
 }
 
 // destroyAll runs the destroy hook on victims, then forgets them and
@@ -942,8 +957,7 @@ func (p *Pool[T]) Close() {
 	}
 	p.timerMu.Unlock()
 	p.sweepMu.Lock()
-	victims := p.drainLocked()
-	n := len(victims)
+	victims, n := p.drainLocked()
 	p.drained += uint64(n)
 	p.sweepMu.Unlock()
 	p.destroyAll(victims)

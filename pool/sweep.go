@@ -106,7 +106,8 @@ func (p *Pool[T]) onTimer() {
 // destroy and the bytes they held.
 type swept[T any] struct {
 	left    int
-	victims []T
+	n       int // objects dropped
+	victims []T // the dropped objects, where there is a destroy hook
 	bytes   int64
 	pressed bool
 }
@@ -114,7 +115,7 @@ type swept[T any] struct {
 // finish destroys a sweep's victims and gives the OS hint. It runs
 // without sweepMu.
 func (p *Pool[T]) finish(sw swept[T]) {
-	n := len(sw.victims)
+	n := sw.n
 	p.destroyAll(sw.victims)
 	switch {
 	case sw.pressed:
@@ -156,9 +157,9 @@ func (p *Pool[T]) idleApprox() int {
 func (p *Pool[T]) sweep(now int64, pressed bool) swept[T] {
 	cut, ok := p.record(now)
 	if pressed {
-		victims := p.drainLocked()
-		p.pressed += uint64(len(victims))
-		return swept[T]{victims: victims, pressed: true}
+		victims, n := p.drainLocked()
+		p.pressed += uint64(n)
+		return swept[T]{n: n, victims: victims, pressed: true}
 	}
 	if !ok { // no sweep a TTL old yet: nothing can be proven expired
 		cut = math.MinInt64
@@ -168,7 +169,7 @@ func (p *Pool[T]) sweep(now int64, pressed bool) swept[T] {
 	// longer.
 	floor := p.armedAt.Load()
 	victims := p.takeVictims()
-	left := 0
+	left, n := 0, 0
 	var droppedBytes int64
 	for j := range p.shards {
 		s := &p.shards[j]
@@ -181,7 +182,8 @@ func (p *Pool[T]) sweep(now int64, pressed bool) swept[T] {
 					left++
 					continue
 				}
-				victims = append(victims, s.c[i].v)
+				victims = p.victim(victims, s.c[i].v)
+				n++
 				droppedBytes += int64(s.c[i].size)
 				var zero T
 				s.c[i].v = zero
@@ -197,7 +199,8 @@ func (p *Pool[T]) sweep(now int64, pressed bool) swept[T] {
 				k++
 				continue
 			}
-			victims = append(victims, it.v)
+			victims = p.victim(victims, it.v)
+			n++
 			o.idleBytes -= int64(it.size)
 			droppedBytes += int64(it.size)
 		}
@@ -206,11 +209,11 @@ func (p *Pool[T]) sweep(now int64, pressed bool) swept[T] {
 		left += k
 		o.mu.Unlock()
 	}
-	p.expired += uint64(len(victims))
+	p.expired += uint64(n)
 	if len(victims) == 0 {
 		p.victims = victims // nothing to destroy: keep the scratch
 	}
-	return swept[T]{left: left, victims: victims, bytes: droppedBytes}
+	return swept[T]{left: left, n: n, victims: victims, bytes: droppedBytes}
 }
 
 // maxSweeps bounds the sweep history. The timer sweeps about nine times
