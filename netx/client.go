@@ -32,17 +32,18 @@ func NewTransport() *http.Transport {
 		ClientSessionCache: tls.NewLRUClientSessionCache(defaultSessionCacheSize),
 	}
 	return &http.Transport{
-		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           d.DialContext,
-		ForceAttemptHTTP2:     true,
-		TLSClientConfig:       tlsCfg,
-		TLSHandshakeTimeout:   defaultTLSHandshakeTimeout,
-		ResponseHeaderTimeout: defaultResponseHeaderTimeout,
-		IdleConnTimeout:       defaultIdleConnTimeout,
-		ExpectContinueTimeout: defaultExpectContinueTimeout,
-		MaxIdleConns:          defaultMaxIdleConns,
-		MaxIdleConnsPerHost:   defaultMaxIdleConnsPerHost,
-		MaxConnsPerHost:       defaultMaxConnsPerHost,
+		Proxy:                  http.ProxyFromEnvironment,
+		DialContext:            d.DialContext,
+		ForceAttemptHTTP2:      true,
+		TLSClientConfig:        tlsCfg,
+		TLSHandshakeTimeout:    defaultTLSHandshakeTimeout,
+		ResponseHeaderTimeout:  defaultResponseHeaderTimeout,
+		IdleConnTimeout:        defaultIdleConnTimeout,
+		ExpectContinueTimeout:  defaultExpectContinueTimeout,
+		MaxIdleConns:           defaultMaxIdleConns,
+		MaxIdleConnsPerHost:    defaultMaxIdleConnsPerHost,
+		MaxConnsPerHost:        defaultMaxConnsPerHost,
+		MaxResponseHeaderBytes: defaultMaxResponseHeaderBytes,
 	}
 }
 

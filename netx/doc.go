@@ -140,6 +140,7 @@
 //	overall timeout          60s   (NewClient; http.Client.Timeout)
 //	max connections per host 512   requests beyond wait (pool-wait histogram)
 //	idle connections / host  128   net/http keeps 2
+//	response header block    1 MiB net/http allows 10 MiB
 //	TLS session resumption   tls.NewLRUClientSessionCache(256) in TLSClientConfig
 //
 // The RoundTripper records pool wait, new and reused connections and dials

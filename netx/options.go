@@ -27,6 +27,10 @@ const (
 	defaultMaxIdleConnsPerHost   = 128
 	defaultMaxIdleConns          = 1024
 	defaultSessionCacheSize      = 256
+	// A response's header block may be at most 1 MiB: net/http's
+	// transport allows 10 MiB, so a hostile or broken backend holds 10 MiB
+	// per connection (512 per host) before the caller sees an error.
+	defaultMaxResponseHeaderBytes = 1 << 20
 
 	// Server.
 	defaultReadHeaderTimeout = 10 * time.Second
