@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/tls"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -51,7 +52,8 @@ type connTracker struct {
 	evicted   atomic.Uint64
 	lingering atomic.Int64 // open connections net/http holds before closing (CloseWrite called)
 	waits     atomic.Uint64
-	max       atomic.Int64
+	max       atomic.Int64 // eviction starts here
+	ceiling   atomic.Int64 // accepts wait here when nothing can be evicted (>= max)
 
 	mu      sync.Mutex
 	order   list.List // *trackedConn in accept order, oldest first
@@ -86,6 +88,15 @@ type trackedConn struct {
 	outqFor, outq, outqAt, outqChecked int64
 	outqStuck                          bool
 
+	// Requests of this connection in the Guard, and how many of them wait
+	// on the client (a body read, a write that can block); the bytes the
+	// connection has moved, and under mu a sample of them taken while
+	// every request waited on the client, with the verdict (see stalledLocked).
+	handlers, clientWaits atomic.Int32
+	inBytes, outBytes     atomic.Int64
+	rateAt, rateBytes     int64
+	rateSlow              bool
+
 	// What arrived while the connection was new, for eviction: how much,
 	// and the first bytes (a TLS record header says how long the
 	// ClientHello record is).
@@ -109,8 +120,11 @@ type trackedConn struct {
 func (c *trackedConn) Read(p []byte) (int, error) {
 	if !c.inNew.Load() {
 		n, err := c.Conn.Read(p)
-		if n > 0 && c.inIdle.Load() {
-			c.idleRead.Store(true) // its next request has begun
+		if n > 0 {
+			c.inBytes.Add(int64(n))
+			if c.inIdle.Load() {
+				c.idleRead.Store(true) // its next request has begun
+			}
 		}
 		return n, err
 	}
@@ -120,6 +134,7 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.reading.Store(0)
 	if n > 0 {
+		c.inBytes.Add(int64(n))
 		c.lastIn.Store(mono())
 	}
 	if n > 0 && c.inNew.Load() {
@@ -178,7 +193,9 @@ var crlfcrlf = []byte("\r\n\r\n")
 //     headers (or of its next request, while idle), is sending a request
 //     body below the minimum rate of WithProgressTimeouts, is still
 //     without a request handshakeMax after it connected while the server
-//     waits on it, or whose write has moved nothing for stuckWrite.
+//     waits on it, or whose write has moved nothing for stuckWrite;
+//   - only at the ceiling (see makeRoom): one whose every request waits
+//     on a client that has moved under stallRate for stallWindow.
 //
 // Never evicted: one accepted within silentGrace that has sent nothing
 // yet (a real client whose first bytes the server has not read yet looks
@@ -196,7 +213,8 @@ const (
 	rankIdle
 	rankSilent
 	rankPartial
-	rankFresh // not evicted: Accept waits instead
+	rankStalled // evicted only at the ceiling (see makeRoom)
+	rankFresh   // not evicted: Accept waits instead
 	rankClosing
 	rankHandshake
 	rankBusy
@@ -225,6 +243,8 @@ func (c *trackedConn) rank() int {
 		return rankPartial // a request whose body trickles: nothing useful
 	case c.state == http.StateActive && c.writeStuckLocked():
 		return rankPartial // a client that does not read what it asked for
+	case c.state == http.StateActive && c.stalledLocked():
+		return rankStalled // every request waits on a client that sends and takes next to nothing
 	case c.state != http.StateNew:
 		return rankBusy
 	case c.readN == 0:
@@ -318,6 +338,7 @@ func (c *trackedConn) Write(p []byte) (n int, err error) {
 		}
 		var m int
 		m, err = c.Conn.Write(p[:k])
+		c.outBytes.Add(int64(m))
 		n += m
 		p = p[k:]
 	}
@@ -361,6 +382,51 @@ func (c *trackedConn) writeStuckLocked() bool {
 		c.outqStuck = time.Duration(now-c.outqAt) >= stuckWrite
 	}
 	return c.outqStuck
+}
+
+// stallWindow is how long a connection whose every request in the
+// handler waits on its client (reads a request body, or writes a response
+// the client opens no window for) may move less than stallRate bytes a
+// second, both ways together, before it ranks with the partial ones: a
+// body declared and never sent, an HTTP/2 stream whose window stays shut
+// or opens a byte at a time. Such a connection otherwise looks busy until
+// the body grace or the write stall timeout ends it (10s, 15s), and a
+// few hundred of them hold every connection the limit allows. A
+// connection whose server is blocked writing to the socket is judged by
+// its send queue instead (writeStuckLocked): a blocked write says little
+// of how fast its client reads.
+var stallWindow = 500 * time.Millisecond
+
+// stallRate is the least rate, in bytes a second both ways, at which a
+// connection stalled on its client keeps off the partial rank: the
+// minimum body rate of WithProgressTimeouts' default (Apache
+// mod_reqtimeout's MinRate).
+const stallRate = defaultBodyMinRate
+
+// stalledLocked reports whether every request of c in the handler has
+// waited on its client while c moved less than stallRate bytes a second
+// over at least stallWindow, and the server is not blocked writing to it.
+// The bytes are sampled when eviction looks (makeRoom retries while it
+// waits), so the first look only starts the window. Called with c.mu held.
+func (c *trackedConn) stalledLocked() bool {
+	h := c.handlers.Load()
+	if h <= 0 || c.clientWaits.Load() < h || c.writing.Load() != 0 {
+		c.rateAt, c.rateSlow = 0, false
+		return false
+	}
+	now := mono()
+	moved := c.inBytes.Load() + c.outBytes.Load()
+	if c.rateAt == 0 {
+		c.rateAt, c.rateBytes, c.rateSlow = now, moved, false
+		return false
+	}
+	el := time.Duration(now - c.rateAt)
+	if el < stallWindow {
+		return c.rateSlow
+	}
+	c.rateSlow = float64(moved-c.rateBytes) < stallRate*el.Seconds()
+	c.rateAt, c.rateBytes = now, moved
+	return c.rateSlow
 }
 
 // CloseWrite lets net/http half-close after an error response (431, 413)
@@ -482,14 +548,37 @@ func (t *connTracker) makeRoom() bool {
 		return true
 	}
 	t.mu.Lock()
-	if int64(t.order.Len()) < m {
-		t.mu.Unlock()
+	n := int64(t.order.Len())
+	t.mu.Unlock()
+	if n < m {
 		return true
 	}
+	if t.evictOne(rankPartial) {
+		return true
+	}
+	// Nothing useless may go: every connection is busy, fresh, in its
+	// handshake or stalled on its client. Past the default limit such
+	// connections are let in up to the ceiling, near the descriptor
+	// limit, as net/http lets them in until accept fails: long polls,
+	// streams and WebSockets are real work, and the limit must not turn
+	// away clients that plain net/http would serve. At the ceiling a
+	// stalled one goes (a body declared and not sent, an HTTP/2 window
+	// kept shut, and also a quiet client-streaming request, which
+	// net/http would keep while the new client waited).
+	if n < t.ceiling.Load() {
+		return true
+	}
+	return t.evictOne(rankStalled)
+}
+
+// evictOne closes the lowest-ranked connection of rank upTo or lower and
+// reports whether there was one.
+func (t *connTracker) evictOne(upTo int) bool {
+	t.mu.Lock()
 	var victim *trackedConn
 	var skip []*trackedConn
 	for range maxPendingChecks {
-		victim = t.pickLocked(skip, false)
+		victim = t.pickLocked(skip, false, upTo)
 		if victim == nil || !victim.betweenRequests() || !hasPending(victim.Conn) {
 			break
 		}
@@ -504,7 +593,7 @@ func (t *connTracker) makeRoom() bool {
 	if victim == nil && len(skip) == maxPendingChecks {
 		// The checks ran out: only a busy connection, whose unread bytes
 		// do not count, may go now.
-		victim = t.pickLocked(skip, true)
+		victim = t.pickLocked(skip, true, upTo)
 	}
 	t.mu.Unlock()
 	if victim == nil {
@@ -522,12 +611,12 @@ func (t *connTracker) makeRoom() bool {
 // their bytes wait unread, for one connection to accept.
 const maxPendingChecks = 8
 
-// pickLocked returns the evictable connection of the lowest rank, the
+// pickLocked returns the connection of the lowest rank, at most upTo, the
 // oldest within it, other than those in skip, and only one with a request
 // being served if busyOnly; nil if there is none.
-func (t *connTracker) pickLocked(skip []*trackedConn, busyOnly bool) *trackedConn {
+func (t *connTracker) pickLocked(skip []*trackedConn, busyOnly bool, upTo int) *trackedConn {
 	var victim *trackedConn
-	best := rankFresh
+	best := upTo + 1
 	lowest := rankSilent // the scan stops at the first of this rank or lower
 	switch {
 	case busyOnly:
@@ -613,6 +702,7 @@ func (t *connTracker) stats() ConnStats {
 		Evicted:  t.evicted.Load(),
 		Waits:    t.waits.Load(),
 		Max:      int(t.max.Load()),
+		Ceiling:  int(t.ceiling.Load()),
 	}
 }
 
@@ -658,17 +748,32 @@ func (g *Guard) waitHijacked(ctx context.Context) int {
 // and [Serve] call it; call it yourself when you run srv.Serve directly.
 // Wrap once per listener.
 func (g *Guard) Listener(ln net.Listener) net.Listener {
-	m := int64(g.maxConns)
-	if m == 0 {
-		if soft := nofileSoftLimit(); soft > 0 {
-			m = int64(soft) * 3 / 4
-		}
-	}
-	if m < 0 {
-		m = 0
-	}
+	m, ceil := connLimits(g.maxConns, nofileSoftLimit())
 	g.conns.max.Store(m)
+	g.conns.ceiling.Store(ceil)
 	return &guardListener{Listener: ln, t: &g.conns, stopped: make(chan struct{}), closing: make(chan struct{})}
+}
+
+// connLimits returns the connection count at which eviction starts and
+// the one at which Accept waits when nothing can be evicted, for
+// WithMaxConns(maxConns) under an RLIMIT_NOFILE soft limit of nofile (0:
+// unknown). WithMaxConns(n) is both; by default eviction starts at 3/4 of
+// the descriptor limit, keeping the rest for the process's files and
+// outbound connections while connections can be evicted, and accepts go on
+// up to all but 1/32 of it (at least 8) while none can, where net/http
+// would take every descriptor.
+func connLimits(maxConns int, nofile uint64) (limit, ceiling int64) {
+	switch {
+	case maxConns < 0:
+		return 0, 0
+	case maxConns > 0:
+		return int64(maxConns), int64(maxConns)
+	case nofile == 0 || nofile > math.MaxInt32:
+		return 0, 0
+	}
+	n := int64(nofile)
+	limit = n * 3 / 4
+	return limit, max(limit, n-max(8, n/32))
 }
 
 type guardListener struct {
@@ -710,6 +815,12 @@ func (l *guardListener) stopAccepting() {
 // not ahead of one, keeps every connection the limit allows.
 func (l *guardListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
+	for tries := 0; err != nil && tries < maxPendingChecks && outOfDescriptors(err) && l.t.max.Load() > 0 && l.t.evictOne(rankStalled); tries++ {
+		// The process ran out of descriptors below the ceiling (it holds
+		// other files): make room the way a connection past the limit
+		// would, and take the one waiting.
+		c, err = l.Listener.Accept()
+	}
 	if err != nil {
 		select {
 		case <-l.stopped:
@@ -717,7 +828,7 @@ func (l *guardListener) Accept() (net.Conn, error) {
 			return nil, net.ErrClosed
 		default:
 		}
-		return nil, err
+		return nil, err // net/http backs off and calls again
 	}
 	wait := 5 * time.Millisecond
 	counted := false

@@ -104,15 +104,24 @@
 // TLS 1.2, where the server speaks last); then one that has sent part of
 // its headers or ClientHello (or of its next request), trickles its body,
 // is still without a request 3s after it connected, or has read none of
-// its response for half a second (its send queue has not drained). Never
-// closed: a connection in its TLS handshake or with whole request headers
-// while the server is what it waits on, one whose bytes wait unread in the
-// socket (the server, not the client, is slow), and one with a request in
-// the handler that is making progress. When none may go the listener
-// waits before handing the new connection over, so a flood of slow or
-// idle connections cannot take every file descriptor while a normal
-// client waits: under the slowloris test of this package a bare
-// [http.Server] stops accepting and the Guard keeps serving.
+// its response for half a second (its send queue has not drained). When
+// none of those is left, the default limit lets connections in past it up
+// to the ceiling, all but 1/32 of the descriptor limit, as plain net/http
+// would (long polls, streams and WebSockets are work, not an attack); at
+// the ceiling a connection whose every request waits on a client that has
+// moved under 1 KiB/s for half a second goes (a body declared and never
+// sent, an HTTP/2 window kept shut). Never closed: a connection in its TLS
+// handshake or with whole request headers while the server is what it
+// waits on, one whose bytes wait unread in the socket (the server, not the
+// client, is slow), and one with a request in the handler that is making
+// progress or waiting on the handler's own work. When none may go the
+// listener waits before handing the new connection over, so a flood of
+// slow or idle connections cannot take every file descriptor while a
+// normal client waits: under the slowloris test of this package a bare
+// [http.Server] stops accepting and the Guard keeps serving. Should the
+// process run out of descriptors below the ceiling (it holds other
+// files), the accept that failed evicts as if at the ceiling and tries
+// again.
 //
 // # Shutdown
 //

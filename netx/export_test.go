@@ -54,3 +54,9 @@ func swap[T any](p *T, v T) (restore func()) {
 	*p = v
 	return func() { *p = old }
 }
+
+// ConnLimits is connLimits: the eviction limit and the accept ceiling for
+// WithMaxConns(maxConns) under an RLIMIT_NOFILE soft limit of nofile.
+func ConnLimits(maxConns int, nofile uint64) (limit, ceiling int64) {
+	return connLimits(maxConns, nofile)
+}

@@ -133,6 +133,7 @@ type hookState struct {
 	chained  bool // the Guard's ConnState is installed
 	tls      bool // the server serves TLS
 	tlsKnown bool
+	shutDown bool // a Serve shut it down: net/http serves it no more
 }
 
 // NewGuard returns a [*Guard] in front of h, configured by the server
@@ -230,11 +231,15 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Connection", "close")
 	}
 	path := r.URL.Path
-	if path == g.livePath || path == g.readyPath {
+	if path != "" && (path == g.livePath || path == g.readyPath) { // "" is a CONNECT's, and a switched-off endpoint's
 		g.serveHealth(w, r)
 		return
 	}
 	g.requests.inc()
+	var tc *trackedConn // the connection, exempt requests included
+	if cs != nil {
+		tc = cs.tc
+	}
 	exempt := g.isExempt(path)
 	if exempt {
 		cs = nil // exempt requests are not counted against their connection
@@ -246,7 +251,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if g.rate != nil {
-			if wait, ok := g.rate.allow(r, time.Now()); !ok {
+			if wait, ok := g.allowRate(r); !ok {
 				g.shedRateLimit.Add(1)
 				g.refuse(w, r, Refusal{http.StatusTooManyRequests, shedRateLimit, wait})
 				return
@@ -262,7 +267,10 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	rw := &responseWriter{ResponseWriter: w, g: g, counted: !exempt, cs: cs}
+	rw := &responseWriter{ResponseWriter: w, g: g, counted: !exempt, cs: cs, tc: tc}
+	if tc != nil {
+		tc.handlers.Add(1)
+	}
 	if g.limit.adaptive || g.writeStall > 0 || g.minBodyRate > 0 {
 		rw.start = time.Now() // the clock is read only where something needs it
 		rw.dl, _ = w.(deadliner)
@@ -288,6 +296,9 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			pb.arm(rw.start)
 			body = pb
 		}
+		if tc != nil {
+			body = &clientBody{rc: body, tc: tc}
+		}
 		r2 := *r
 		r2.Body = body
 		r = &r2
@@ -298,6 +309,9 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // finish releases the in-flight slot, feeds the adaptive limit and
 // recovers a panic.
 func (g *Guard) finish(rw *responseWriter, r *http.Request) {
+	if rw.tc != nil {
+		rw.tc.handlers.Add(-1)
+	}
 	if rw.counted {
 		if g.limit.adaptive {
 			g.limit.release(time.Since(rw.start))
@@ -344,8 +358,11 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, ref Refusal) {
 		g.logger.Debug("netx: request refused", "reason", ref.Reason, "status", ref.Status)
 	}
 	if g.refusal != nil {
-		g.refusal(w, r, ref)
-		return
+		tw := &trackedWrite{ResponseWriter: w}
+		if g.runHook("refusal writer", func() { g.refusal(tw, r, ref) }) || tw.wrote {
+			return
+		}
+		// It panicked before writing: the default answer instead.
 	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -356,6 +373,27 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, ref Refusal) {
 	}
 	_, _ = io.WriteString(w, msg)
 }
+
+// allowRate asks the rate limiter; a panic in the key function lets the
+// request through (counted in Panics).
+func (g *Guard) allowRate(r *http.Request) (wait time.Duration, ok bool) {
+	ok = true
+	g.runHook("rate-limit key", func() { wait, ok = g.rate.allow(r, time.Now()) })
+	return wait, ok
+}
+
+// trackedWrite notes whether a refusal writer has started its response.
+type trackedWrite struct {
+	http.ResponseWriter
+	wrote bool
+}
+
+func (w *trackedWrite) WriteHeader(code int) { w.wrote = true; w.ResponseWriter.WriteHeader(code) }
+func (w *trackedWrite) Write(p []byte) (int, error) {
+	w.wrote = true
+	return w.ResponseWriter.Write(p)
+}
+func (w *trackedWrite) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (g *Guard) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -391,11 +429,15 @@ type ServerStats struct {
 	// Remedies counts pressure rises that ran the remedies of
 	// [WithPressure]. WriteStalls and SlowBodies count responses and
 	// request bodies ended by [WithProgressTimeouts].
-	Remedies    uint64    `json:"remedies"`
-	WriteStalls uint64    `json:"write_stalls"`
-	SlowBodies  uint64    `json:"slow_bodies"`
-	Panics      uint64    `json:"panics"`
-	Conns       ConnStats `json:"conns"`
+	Remedies    uint64 `json:"remedies"`
+	WriteStalls uint64 `json:"write_stalls"`
+	SlowBodies  uint64 `json:"slow_bodies"`
+	// Panics counts panics recovered: a handler's (answered 500), and
+	// one in a hook of the Guard's (WithPressure's level or a remedy,
+	// WithRateLimit's key, WithRefusal's writer), after which the request
+	// goes on as if the hook were absent.
+	Panics uint64    `json:"panics"`
+	Conns  ConnStats `json:"conns"`
 }
 
 // ConnStats counts connections of a server by [http.ConnState], and the
@@ -413,8 +455,12 @@ type ConnStats struct {
 	Accepted uint64 `json:"accepted"`
 	Evicted  uint64 `json:"evicted"`
 	Waits    uint64 `json:"accept_waits"`
-	// Max is the connection limit in force (0: none).
-	Max int `json:"max"`
+	// Max is the connection limit in force (0: none): past it a new
+	// connection evicts an evictable one. Ceiling is where accepts wait
+	// when none can be evicted: Max under WithMaxConns, nearly the
+	// descriptor limit by default (see WithMaxConns).
+	Max     int `json:"max"`
+	Ceiling int `json:"ceiling"`
 }
 
 // Stats returns a snapshot. Safe for concurrent use.
@@ -446,6 +492,7 @@ type responseWriter struct {
 	http.ResponseWriter
 	g       *Guard
 	cs      *connShare
+	tc      *trackedConn // its connection, for eviction; nil if not tracked
 	wrote   bool
 	tooBig  bool
 	tooBigN bool // the 413 was counted
@@ -515,6 +562,9 @@ const unblockedWrite = 2048
 // leave and enter take the request out of the in-flight counts around a
 // write and put it back (past the limit if need be: it is already in).
 func (w *responseWriter) leave() {
+	if w.tc != nil {
+		w.tc.clientWaits.Add(1)
+	}
 	if w.counted {
 		w.g.limit.inflight.Add(-1)
 		if w.cs != nil {
@@ -524,6 +574,9 @@ func (w *responseWriter) leave() {
 }
 
 func (w *responseWriter) enter() {
+	if w.tc != nil {
+		w.tc.clientWaits.Add(-1)
+	}
 	if w.counted {
 		w.g.limit.inflight.Add(1)
 		if w.cs != nil && w.cs.n.Add(1) == 1 {
@@ -578,6 +631,21 @@ func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 
 // Unwrap lets [http.ResponseController] reach the underlying writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// clientBody counts a read of the request body as waiting on the client,
+// for eviction (see trackedConn.stalledLocked).
+type clientBody struct {
+	rc io.ReadCloser
+	tc *trackedConn
+}
+
+func (b *clientBody) Read(p []byte) (int, error) {
+	b.tc.clientWaits.Add(1)
+	defer b.tc.clientWaits.Add(-1)
+	return b.rc.Read(p)
+}
+
+func (b *clientBody) Close() error { return b.rc.Close() }
 
 // limitedBody marks the response when the body limit is hit.
 type limitedBody struct {

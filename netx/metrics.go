@@ -41,7 +41,7 @@ func newServerCollector(g *Guard, cl prometheus.Labels) prometheus.Collector {
 		stalls:    d("write_stalls_total", "Responses ended because their writes made no progress for the stall timeout."),
 		slowBody:  d("slow_bodies_total", "Request bodies ended for arriving below the minimum rate."),
 		tooLarge:  d("body_too_large_total", "Requests refused with 413 for their body size."),
-		panics:    d("panics_total", "Handler panics recovered."),
+		panics:    d("panics_total", "Panics recovered: handlers', and the Guard's hooks'."),
 		conns:     d("connections", "Open connections by state (new, active, idle, hijacked).", "state"),
 		accepted:  d("connections_accepted_total", "Connections accepted."),
 		evicted:   d("connections_evicted_total", "Idle or header-pending connections closed to stay under the connection limit."),

@@ -219,16 +219,22 @@ func WithHealthPaths(live, ready string) ServerOption {
 }
 
 // WithMaxConns bounds open connections on a listener wrapped by
-// [Guard.Listener]. Past the bound a connection that is idle or has not
-// finished sending its headers is closed: first the oldest that has sent
-// nothing, then one that has sent part of its headers or of a TLS
-// ClientHello, then an idle keep-alive connection. A connection accepted
-// less than half a second ago that has sent nothing yet, one whose client sent
-// a whole TLS ClientHello and is in its handshake, and a busy one are not
-// evicted: when only those are left the listener waits before accepting,
-// so new connections queue in the kernel as with plain net/http. Zero means the
-// default, 3/4 of the RLIMIT_NOFILE soft limit at wrap time (no limit where
-// that limit is not known); negative means no limit.
+// [Guard.Listener]. Past the bound a new connection evicts one that is not
+// doing useful work, in the order of the package overview: one lingering
+// after an error response, an idle keep-alive connection, a silent one,
+// then one that trickles its headers, body or ClientHello, does not read
+// its response, or whose every request waits on a client that moves less
+// than 1 KiB a second (a body declared and not sent, an HTTP/2 window kept
+// shut). A connection accepted less than half a second ago that has sent
+// nothing yet, one in its TLS handshake, and a busy one are not evicted:
+// when only those are left the listener waits before accepting, so new
+// connections queue in the kernel as with plain net/http. Zero means the
+// default: eviction starts at 3/4 of the RLIMIT_NOFILE soft limit at wrap
+// time, and while nothing can be evicted accepts go on up to all but
+// 1/32 of it (at least 8 kept), as plain net/http accepts until it runs
+// out (no limit where the descriptor limit is not known); [ConnStats] Max
+// and Ceiling report both. WithMaxConns(n) is both bounds. Negative means
+// no limit.
 func WithMaxConns(n int) ServerOption {
 	return serverOption(func(c *serverConfig) { c.maxConns = n })
 }

@@ -2,8 +2,10 @@ package netx
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -42,18 +44,26 @@ const maxPressureShed = 0.5
 // Requests to the exempt paths ([WithExempt]) are never shed. level is
 // called once per request and must be cheap and safe for concurrent use;
 // remedies are called from a request's goroutine and must return quickly.
-// NewServer and NewGuard panic if max is not positive.
+// nil remedies are skipped. A panic in level counts as level 0, one in a
+// remedy ends that remedy; either is logged and counted in
+// [ServerStats].Panics, and the request goes on. NewServer and NewGuard
+// panic if max is not positive.
 func WithPressure[L ~int | ~int32 | ~int64](level func() L, max L, remedies ...func()) ServerOption {
 	return serverOption(func(c *serverConfig) {
 		if level == nil {
 			c.pressure = nil
 			return
 		}
-		c.pressure = &pressure{
-			level:    func() int64 { return int64(level()) },
-			max:      int64(max),
-			remedies: append([]func(){}, remedies...),
+		p := &pressure{
+			level: func() int64 { return int64(level()) },
+			max:   int64(max),
 		}
+		for _, f := range remedies {
+			if f != nil {
+				p.remedies = append(p.remedies, f)
+			}
+		}
+		c.pressure = p
 	})
 }
 
@@ -81,7 +91,7 @@ type pressure struct {
 // shed reports whether this request is one of the share pressure sheds,
 // running the remedies on a rise.
 func (p *pressure) shed(g *Guard) bool {
-	l := min(p.level(), p.max)
+	l := min(g.levelNow(p), p.max)
 	prev := p.last.Load()
 	if l <= 0 {
 		if prev != 0 {
@@ -111,9 +121,36 @@ func (p *pressure) shed(g *Guard) bool {
 func (g *Guard) remedy() {
 	g.remedies.Add(1)
 	for _, f := range g.pressure.remedies {
-		f()
+		g.runHook("pressure remedy", f)
 	}
 	g.conns.closeIdle()
+}
+
+// levelNow reads the pressure level; a panic in it reads as 0.
+func (g *Guard) levelNow(p *pressure) (l int64) {
+	g.runHook("pressure level", func() { l = p.level() })
+	return l
+}
+
+// runHook calls a caller's hook, recovering a panic in it: logged, counted
+// in Panics, and the request goes on without what the hook would have
+// done. It reports whether f returned normally.
+func (g *Guard) runHook(name string, f func()) (ok bool) {
+	defer func() {
+		if ok {
+			return
+		}
+		v := recover()
+		if v == http.ErrAbortHandler {
+			panic(v)
+		}
+		g.panics.Add(1)
+		if g.logger != nil {
+			g.logger.Error("netx: hook panic recovered", "hook", name, "panic", fmt.Sprint(v))
+		}
+	}()
+	f()
+	return true
 }
 
 func (g *Guard) isExempt(path string) bool {

@@ -20,6 +20,9 @@ var ErrShutdownTimeout = errors.New("netx: shutdown timed out")
 // TLS certificate configured) and serves with [Serve]. See Serve for the
 // shutdown sequence; call [ListenReusePort] and Serve for SO_REUSEPORT.
 func ListenAndServe(ctx context.Context, srv *http.Server, opts ...ServeOption) error {
+	if err := checkServeArgs("ListenAndServe", ctx, srv); err != nil {
+		return err
+	}
 	addr := srv.Addr
 	tlsOn := hasTLS(srv)
 	if addr == "" {
@@ -76,10 +79,20 @@ func hasTLS(srv *http.Server) bool {
 // srv.ConnState (so serve such a server on several listeners only after
 // the first Serve has started, or install the hook yourself).
 func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...ServeOption) error {
+	if err := checkServeArgs("Serve", ctx, srv); err != nil {
+		return err
+	}
+	if ln == nil {
+		return errors.New("netx: Serve: nil net.Listener")
+	}
 	c := newServeConfig(opts)
 	g := c.guard
 	if g == nil {
 		g = GuardOf(srv)
+	}
+	if g != nil && g.wasShutDown(srv) {
+		_ = ln.Close() // as http.Server.Serve does
+		return fmt.Errorf("netx: Serve: %w: an earlier Serve shut this server down (net/http serves it no more); build a new one", http.ErrServerClosed)
 	}
 	var logger *slog.Logger
 	if g != nil {
@@ -116,6 +129,9 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Serve
 			g.setPhase(phaseStopped)
 		}
 		if errors.Is(err, http.ErrServerClosed) {
+			if g != nil {
+				g.markShutDown(srv)
+			}
 			return nil // someone else shut it down
 		}
 		return fmt.Errorf("netx: serve %s: %w", ln.Addr(), err)
@@ -169,9 +185,37 @@ func Serve(ctx context.Context, srv *http.Server, ln net.Listener, opts ...Serve
 	}
 	<-errc
 	if g != nil {
+		g.markShutDown(srv)
 		g.setPhase(phaseStopped)
 	}
 	return err
+}
+
+// checkServeArgs refuses what would otherwise panic, in fn or in a
+// goroutine it starts where the caller could not recover it.
+func checkServeArgs(fn string, ctx context.Context, srv *http.Server) error {
+	switch {
+	case ctx == nil:
+		return fmt.Errorf("netx: %s: nil context.Context", fn)
+	case srv == nil:
+		return fmt.Errorf("netx: %s: nil *http.Server", fn)
+	}
+	return nil
+}
+
+// markShutDown records that a Serve shut srv down; wasShutDown reports it.
+func (g *Guard) markShutDown(srv *http.Server) {
+	g.hookMu.Lock()
+	defer g.hookMu.Unlock()
+	h := g.hooked[srv]
+	h.shutDown = true
+	g.hooked[srv] = h
+}
+
+func (g *Guard) wasShutDown(srv *http.Server) bool {
+	g.hookMu.Lock()
+	defer g.hookMu.Unlock()
+	return g.hooked[srv].shutDown
 }
 
 // maxMoveWait bounds how long Serve, with the listening socket closed,

@@ -79,3 +79,9 @@ func sendQueue(c net.Conn) (int64, bool) {
 	}
 	return int64(n), true
 }
+
+// outOfDescriptors reports whether an accept failed for want of a file
+// descriptor (the process's or the system's).
+func outOfDescriptors(err error) bool {
+	return errors.Is(err, unix.EMFILE) || errors.Is(err, unix.ENFILE)
+}

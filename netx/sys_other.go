@@ -29,3 +29,7 @@ func hasPending(net.Conn) bool { return false }
 
 // sendQueue is not read outside Linux.
 func sendQueue(net.Conn) (int64, bool) { return 0, false }
+
+// outOfDescriptors is not told apart outside Linux, where there is no
+// default connection limit either.
+func outOfDescriptors(error) bool { return false }
