@@ -72,6 +72,13 @@ func runChild(kind string) int {
 		_, _ = io.WriteString(w, "ok\n")
 	})
 	mux.HandleFunc("/panic", func(http.ResponseWriter, *http.Request) { panic("boom") })
+	mux.HandleFunc("/poll", func(w http.ResponseWriter, r *http.Request) { // a long poll
+		select {
+		case <-r.Context().Done():
+		case <-time.After(8 * time.Second):
+		}
+		_, _ = io.WriteString(w, "ok\n")
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "listen:", err)
@@ -443,6 +450,44 @@ func attacks() []attack {
 		}},
 		{"connect-and-close churn (32 dialers)", false, func(addr string, _ scale, stop <-chan struct{}) {
 			churn(addr, 32, stop, func(net.Conn, <-chan struct{}) {})
+		}},
+		// Found by an independent attack run after #14's first close:
+		// connections that look busy (a handler waits on them) held
+		// netx's limit at 3/4 of the descriptors while plain net/http
+		// took every one.
+		{"body declared, never sent, to a reading handler", false, func(addr string, s scale, stop <-chan struct{}) {
+			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
+				if _, err := io.WriteString(c, "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n"); err != nil {
+					return
+				}
+				hold(c, stop)
+			})
+		}},
+		{"Expect: 100-continue, body never sent", false, func(addr string, s scale, stop <-chan struct{}) {
+			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
+				if _, err := io.WriteString(c, "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\nExpect: 100-continue\r\n\r\n"); err != nil {
+					return
+				}
+				hold(c, stop)
+			})
+		}},
+		{"HTTP/2, one zero-window stream of 1 MiB per connection", false, func(addr string, s scale, stop <-chan struct{}) {
+			churn(addr, s.conns, stop, func(c net.Conn, stop <-chan struct{}) {
+				b := append([]byte("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"), h2Frame(0x4, 0, 0, []byte{0, 4, 0, 0, 0, 0})...)
+				b = append(b, h2Frame(0x1, 0x5, 1, []byte{0x82, 0x86, 0x04, 4, '/', 'b', 'i', 'g', 0x01, 1, 'x'})...)
+				if _, err := c.Write(b); err != nil {
+					return
+				}
+				hold(c, stop)
+			})
+		}},
+		{"long polls, 210 connections (8s handler): not an attack, load plain net/http serves", false, func(addr string, _ scale, stop <-chan struct{}) {
+			churn(addr, 210, stop, func(c net.Conn, stop <-chan struct{}) {
+				if _, err := io.WriteString(c, "GET /poll HTTP/1.1\r\nHost: x\r\n\r\n"); err != nil {
+					return
+				}
+				hold(c, stop)
+			})
 		}},
 		{name: "TLS half-open (connect, send nothing), reconnecting", tls: true, run: func(addr string, s scale, stop <-chan struct{}) {
 			churn(addr, s.conns, stop, hold)
