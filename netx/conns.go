@@ -89,10 +89,13 @@ type trackedConn struct {
 	outqStuck                          bool
 
 	// Requests of this connection in the Guard, and how many of them wait
-	// on the client (a body read, a write that can block); the bytes the
-	// connection has moved, and under mu a sample of them taken while
-	// every request waited on the client, with the verdict (see stalledLocked).
+	// on the client (a body read before the response has started, a
+	// write that can block); the request-body bytes the handlers have
+	// read and the bytes written in writes of minCountedWrite or more,
+	// and under mu a sample of them taken while every request waited on
+	// the client, with the verdict (see stalledLocked).
 	handlers, clientWaits atomic.Int32
+	sending               atomic.Int32 // sendfiles in progress
 	inBytes, outBytes     atomic.Int64
 	rateAt, rateBytes     int64
 	rateSlow              bool
@@ -120,11 +123,8 @@ type trackedConn struct {
 func (c *trackedConn) Read(p []byte) (int, error) {
 	if !c.inNew.Load() {
 		n, err := c.Conn.Read(p)
-		if n > 0 {
-			c.inBytes.Add(int64(n))
-			if c.inIdle.Load() {
-				c.idleRead.Store(true) // its next request has begun
-			}
+		if n > 0 && c.inIdle.Load() {
+			c.idleRead.Store(true) // its next request has begun
 		}
 		return n, err
 	}
@@ -134,7 +134,6 @@ func (c *trackedConn) Read(p []byte) (int, error) {
 	n, err := c.Conn.Read(p)
 	c.reading.Store(0)
 	if n > 0 {
-		c.inBytes.Add(int64(n))
 		c.lastIn.Store(mono())
 	}
 	if n > 0 && c.inNew.Load() {
@@ -338,7 +337,9 @@ func (c *trackedConn) Write(p []byte) (n int, err error) {
 		}
 		var m int
 		m, err = c.Conn.Write(p[:k])
-		c.outBytes.Add(int64(m))
+		if m >= minCountedWrite {
+			c.outBytes.Add(int64(m))
+		}
 		n += m
 		p = p[k:]
 	}
@@ -403,14 +404,22 @@ var stallWindow = 500 * time.Millisecond
 // mod_reqtimeout's MinRate).
 const stallRate = defaultBodyMinRate
 
+// minCountedWrite is the least write whose bytes count as progress for
+// stalledLocked: an HTTP/2 client could otherwise keep a stalled
+// connection off the stalled rank by making the server answer PINGs or
+// SETTINGS (a 17-byte frame, 39 bytes under TLS).
+const minCountedWrite = 64
+
 // stalledLocked reports whether every request of c in the handler has
 // waited on its client while c moved less than stallRate bytes a second
-// over at least stallWindow, and the server is not blocked writing to it.
-// The bytes are sampled when eviction looks (makeRoom retries while it
-// waits), so the first look only starts the window. Called with c.mu held.
+// over at least stallWindow (request-body bytes read, response bytes
+// written), and the server is not blocked writing to it. The bytes are
+// sampled when eviction looks (makeRoom retries while it waits), so the
+// first look only starts the window, as does a look long after the last.
+// Called with c.mu held.
 func (c *trackedConn) stalledLocked() bool {
 	h := c.handlers.Load()
-	if h <= 0 || c.clientWaits.Load() < h || c.writing.Load() != 0 {
+	if h <= 0 || c.clientWaits.Load() < h || c.writing.Load() != 0 || c.sending.Load() != 0 {
 		c.rateAt, c.rateSlow = 0, false
 		return false
 	}
@@ -423,6 +432,10 @@ func (c *trackedConn) stalledLocked() bool {
 	el := time.Duration(now - c.rateAt)
 	if el < stallWindow {
 		return c.rateSlow
+	}
+	if el > 4*stallWindow { // a stale sample: it would average over a quiet spell long past
+		c.rateAt, c.rateBytes, c.rateSlow = now, moved, false
+		return false
 	}
 	c.rateSlow = float64(moved-c.rateBytes) < stallRate*el.Seconds()
 	c.rateAt, c.rateBytes = now, moved
@@ -445,10 +458,16 @@ func (c *trackedConn) CloseWrite() error {
 
 // ReadFrom keeps the sendfile path of the underlying connection for
 // files; anything else goes through Write, which is watched for clients
-// that do not read. (A sendfile is not watched.)
+// that do not read. A sendfile is not watched: it keeps the send queue
+// full, so the queue's level says nothing of whether the client reads,
+// and the connection counts as busy while it runs.
 func (c *trackedConn) ReadFrom(r io.Reader) (int64, error) {
 	if rf, ok := c.Conn.(io.ReaderFrom); ok && isFile(r) {
-		return rf.ReadFrom(r)
+		c.sending.Add(1)
+		n, err := rf.ReadFrom(r)
+		c.sending.Add(-1)
+		c.outBytes.Add(n)
+		return n, err
 	}
 	return io.Copy(struct{ io.Writer }{c}, r)
 }
@@ -553,22 +572,20 @@ func (t *connTracker) makeRoom() bool {
 	if n < m {
 		return true
 	}
-	if t.evictOne(rankPartial) {
-		return true
+	// Below the ceiling only a connection doing nothing useful goes; if
+	// none may, every connection is busy, fresh, in its handshake or
+	// stalled on its client, and past the default limit such connections
+	// are let in up to the ceiling, near the descriptor limit, as
+	// net/http lets them in until accept fails: long polls, streams and
+	// WebSockets are real work, and the limit must not turn away clients
+	// that plain net/http would serve. At the ceiling a stalled one goes
+	// too (a body declared and not sent, an HTTP/2 window kept shut).
+	below := n < t.ceiling.Load()
+	upTo := rankStalled
+	if below {
+		upTo = rankPartial
 	}
-	// Nothing useless may go: every connection is busy, fresh, in its
-	// handshake or stalled on its client. Past the default limit such
-	// connections are let in up to the ceiling, near the descriptor
-	// limit, as net/http lets them in until accept fails: long polls,
-	// streams and WebSockets are real work, and the limit must not turn
-	// away clients that plain net/http would serve. At the ceiling a
-	// stalled one goes (a body declared and not sent, an HTTP/2 window
-	// kept shut, and also a quiet client-streaming request, which
-	// net/http would keep while the new client waited).
-	if n < t.ceiling.Load() {
-		return true
-	}
-	return t.evictOne(rankStalled)
+	return t.evictOne(upTo) || below
 }
 
 // evictOne closes the lowest-ranked connection of rank upTo or lower and

@@ -297,7 +297,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			body = pb
 		}
 		if tc != nil {
-			body = &clientBody{rc: body, tc: tc}
+			body = &clientBody{rc: body, rw: rw}
 		}
 		r2 := *r
 		r2.Body = body
@@ -359,10 +359,16 @@ func (g *Guard) refuse(w http.ResponseWriter, r *http.Request, ref Refusal) {
 	}
 	if g.refusal != nil {
 		tw := &trackedWrite{ResponseWriter: w}
+		saved := h.Clone()
 		if g.runHook("refusal writer", func() { g.refusal(tw, r, ref) }) || tw.wrote {
 			return
 		}
-		// It panicked before writing: the default answer instead.
+		// It panicked before writing: the default answer instead, without
+		// the headers it had set.
+		clear(h)
+		for k, v := range saved {
+			h[k] = v
+		}
 	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	h.Set("X-Content-Type-Options", "nosniff")
@@ -394,6 +400,11 @@ func (w *trackedWrite) Write(p []byte) (int, error) {
 	return w.ResponseWriter.Write(p)
 }
 func (w *trackedWrite) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *trackedWrite) Flush()                      { _ = w.FlushError() }
+func (w *trackedWrite) FlushError() error {
+	w.wrote = true
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
 
 func (g *Guard) serveHealth(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -490,9 +501,14 @@ func (g *Guard) Stats() ServerStats {
 // get a 500 and a body-limit failure can be turned into 413.
 type responseWriter struct {
 	http.ResponseWriter
-	g       *Guard
-	cs      *connShare
-	tc      *trackedConn // its connection, for eviction; nil if not tracked
+	g  *Guard
+	cs *connShare
+	tc *trackedConn // its connection, for eviction; nil if not tracked
+	// waits counts this request's calls blocked on its client (a write,
+	// or a body read before the response started; several at once in a
+	// duplex handler); the connection counts the request once.
+	waits   atomic.Int32
+	started atomic.Bool // the response has begun (read from a body-reading goroutine)
 	wrote   bool
 	tooBig  bool
 	tooBigN bool // the 413 was counted
@@ -514,8 +530,30 @@ func (w *responseWriter) WriteHeader(code int) {
 	if !w.wrote && w.tooBig && code >= 400 {
 		code = http.StatusRequestEntityTooLarge
 	}
-	w.wrote = true
+	w.setWrote()
 	w.ResponseWriter.WriteHeader(code)
+}
+
+// setWrote marks the response begun.
+func (w *responseWriter) setWrote() {
+	if !w.wrote {
+		w.wrote = true
+		w.started.Store(true)
+	}
+}
+
+// waitClient and doneClient bracket a call blocked on the client; the
+// connection counts the request as waiting while any such call runs.
+func (w *responseWriter) waitClient() {
+	if w.tc != nil && w.waits.Add(1) == 1 {
+		w.tc.clientWaits.Add(1)
+	}
+}
+
+func (w *responseWriter) doneClient() {
+	if w.tc != nil && w.waits.Add(-1) == 0 {
+		w.tc.clientWaits.Add(-1)
+	}
 }
 
 // Write passes p on. While it blocks on the client, the request does not
@@ -528,7 +566,7 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		if w.tooBig {
 			w.WriteHeader(http.StatusRequestEntityTooLarge)
 		}
-		w.wrote = true
+		w.setWrote()
 	}
 	if w.dl != nil && w.g.writeStall > 0 {
 		w.armWrite(time.Now())
@@ -544,13 +582,19 @@ func (w *responseWriter) Write(p []byte) (int, error) {
 		return n, err
 	}
 	w.buffered = -1
-	w.leave()
-	n, err := w.ResponseWriter.Write(p)
-	w.enter()
+	n, err := w.blockingWrite(p)
 	if err != nil {
 		w.noteWriteErr(err)
 	}
 	return n, err
+}
+
+// blockingWrite writes p outside the in-flight counts (see leave); enter
+// is deferred so that a panic below leaves no count behind.
+func (w *responseWriter) blockingWrite(p []byte) (int, error) {
+	w.leave()
+	defer w.enter()
+	return w.ResponseWriter.Write(p)
 }
 
 // unblockedWrite is how many bytes a response may write, in all, before a
@@ -562,9 +606,7 @@ const unblockedWrite = 2048
 // leave and enter take the request out of the in-flight counts around a
 // write and put it back (past the limit if need be: it is already in).
 func (w *responseWriter) leave() {
-	if w.tc != nil {
-		w.tc.clientWaits.Add(1)
-	}
+	w.waitClient()
 	if w.counted {
 		w.g.limit.inflight.Add(-1)
 		if w.cs != nil {
@@ -574,9 +616,7 @@ func (w *responseWriter) leave() {
 }
 
 func (w *responseWriter) enter() {
-	if w.tc != nil {
-		w.tc.clientWaits.Add(-1)
-	}
+	w.doneClient()
 	if w.counted {
 		w.g.limit.inflight.Add(1)
 		if w.cs != nil && w.cs.n.Add(1) == 1 {
@@ -587,14 +627,12 @@ func (w *responseWriter) enter() {
 
 // ReadFrom keeps net/http's sendfile path for io.Copy into the response.
 func (w *responseWriter) ReadFrom(r io.Reader) (int64, error) {
-	w.wrote = true
+	w.setWrote()
 	w.buffered = -1
 	if w.dl != nil && w.g.writeStall > 0 {
 		w.armWrite(time.Now())
 	}
-	w.leave()
-	n, err := io.Copy(w.ResponseWriter, r)
-	w.enter()
+	n, err := w.blockingCopy(r)
 	if err != nil {
 		w.noteWriteErr(err)
 	}
@@ -608,41 +646,62 @@ func (w *responseWriter) Flush() { _ = w.FlushError() }
 // like a write, a flush that blocks on the client does not hold the
 // in-flight limit, and one ended by the stall timeout is counted.
 func (w *responseWriter) FlushError() error {
-	w.wrote = true
+	w.setWrote()
 	w.buffered = -1 // what follows is written to the connection at once
 	if w.dl != nil && w.g.writeStall > 0 {
 		w.armWrite(time.Now())
 	}
-	w.leave()
-	err := http.NewResponseController(w.ResponseWriter).Flush()
-	w.enter()
+	err := w.blockingFlush()
 	if err != nil {
 		w.noteWriteErr(err)
 	}
 	return err
 }
 
+// blockingCopy and blockingFlush are blockingWrite's kin.
+func (w *responseWriter) blockingCopy(r io.Reader) (int64, error) {
+	w.leave()
+	defer w.enter()
+	return io.Copy(w.ResponseWriter, r)
+}
+
+func (w *responseWriter) blockingFlush() error {
+	w.leave()
+	defer w.enter()
+	return http.NewResponseController(w.ResponseWriter).Flush()
+}
+
 // Hijack implements [http.Hijacker]; the connection stays counted as
 // hijacked until it is closed.
 func (w *responseWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
-	w.wrote = true
+	w.setWrote()
 	return http.NewResponseController(w.ResponseWriter).Hijack()
 }
 
 // Unwrap lets [http.ResponseController] reach the underlying writer.
 func (w *responseWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
-// clientBody counts a read of the request body as waiting on the client,
-// for eviction (see trackedConn.stalledLocked).
+// clientBody counts a read of the request body, before the response has
+// begun, as waiting on the client, and the bytes it returns as the
+// connection's progress, for eviction (see trackedConn.stalledLocked).
+// Once the response has begun the request is a stream (a duplex handler,
+// a gRPC call) whose reads wait on a client that may rightly be quiet.
 type clientBody struct {
 	rc io.ReadCloser
-	tc *trackedConn
+	rw *responseWriter
 }
 
 func (b *clientBody) Read(p []byte) (int, error) {
-	b.tc.clientWaits.Add(1)
-	defer b.tc.clientWaits.Add(-1)
-	return b.rc.Read(p)
+	if b.rw.started.Load() {
+		n, err := b.rc.Read(p)
+		b.rw.tc.inBytes.Add(int64(n))
+		return n, err
+	}
+	b.rw.waitClient()
+	defer b.rw.doneClient()
+	n, err := b.rc.Read(p)
+	b.rw.tc.inBytes.Add(int64(n))
+	return n, err
 }
 
 func (b *clientBody) Close() error { return b.rc.Close() }

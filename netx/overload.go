@@ -44,7 +44,7 @@ const maxPressureShed = 0.5
 // Requests to the exempt paths ([WithExempt]) are never shed. level is
 // called once per request and must be cheap and safe for concurrent use;
 // remedies are called from a request's goroutine and must return quickly.
-// nil remedies are skipped. A panic in level counts as level 0, one in a
+// nil remedies are skipped. A panic in level reads as the level seen last, one in a
 // remedy ends that remedy; either is logged and counted in
 // [ServerStats].Panics, and the request goes on. NewServer and NewGuard
 // panic if max is not positive.
@@ -126,9 +126,13 @@ func (g *Guard) remedy() {
 	g.conns.closeIdle()
 }
 
-// levelNow reads the pressure level; a panic in it reads as 0.
+// levelNow reads the pressure level; a panic in it reads as the level
+// seen last, so that a signal that fails now and then does not make the
+// level flap (each rise reruns the remedies and closes idle connections).
 func (g *Guard) levelNow(p *pressure) (l int64) {
-	g.runHook("pressure level", func() { l = p.level() })
+	if !g.runHook("pressure level", func() { l = p.level() }) {
+		return p.last.Load()
+	}
 	return l
 }
 
@@ -141,6 +145,9 @@ func (g *Guard) runHook(name string, f func()) (ok bool) {
 			return
 		}
 		v := recover()
+		if v == nil {
+			return // runtime.Goexit: let it go on
+		}
 		if v == http.ErrAbortHandler {
 			panic(v)
 		}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -66,6 +67,28 @@ func TestStalledClientsEvictable(t *testing.T) {
 		{"h2 zero window", true, func(t *testing.T, addr string) net.Conn {
 			c := h2c(t, addr, 0)
 			openStreams(t, c, 1, "/big")
+			return c
+		}},
+		{"h2 zero window, PINGs to look alive", true, func(t *testing.T, addr string) net.Conn {
+			// A PING every 5ms and its ACK move about 7 KB/s of frames:
+			// socket bytes would keep it off the stalled rank.
+			c := h2c(t, addr, 0)
+			openStreams(t, c, 1, "/big")
+			stop := make(chan struct{})
+			t.Cleanup(func() { close(stop) })
+			go func() {
+				ping := []byte{0, 0, 8, 0x6, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8}
+				for {
+					select {
+					case <-stop:
+						return
+					case <-time.After(5 * time.Millisecond):
+					}
+					if _, err := c.Write(ping); err != nil {
+						return
+					}
+				}
+			}()
 			return c
 		}},
 		{"h2 POST without DATA", true, func(t *testing.T, addr string) net.Conn {
@@ -163,3 +186,108 @@ func TestConnLimits(t *testing.T) {
 		}
 	}
 }
+
+// TestBusyStreamsKept: connections doing real work past the limit are
+// not taken for stalled ones. A file sent with sendfile to a client that
+// reads it (sendfile moved bytes the stall rule did not see); a duplex
+// handler that has begun its response and waits for a quiet client's
+// next message; an HTTP/2 connection whose earlier stream panicked in the
+// middle of a blocking write (the wait it began was never ended) and
+// which now carries a long poll.
+func TestBusyStreamsKept(t *testing.T) {
+	dir := t.TempDir()
+	file := dir + "/big"
+	must(t, os.WriteFile(file, make([]byte, 64<<20), 0o600))
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done) })
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/file":
+			http.ServeFile(w, r, file)
+		case "/duplex":
+			// Without full duplex, net/http's HTTP/1 server reads what is
+			// left of the body before it writes the header: a wait on
+			// the client, rightly ranked stalled.
+			_ = http.NewResponseController(w).EnableFullDuplex()
+			w.WriteHeader(http.StatusOK)
+			_ = http.NewResponseController(w).Flush()
+			_, _ = io.Copy(io.Discard, r.Body)
+		case "/panic":
+			_, _ = w.Write(make([]byte, 8<<10)) // past net/http's buffer: a blocking write
+			_, _ = io.Copy(w, panicReader{})
+		case "/poll":
+			select {
+			case <-done:
+			case <-r.Context().Done():
+			}
+		}
+	})
+	for _, c := range []struct {
+		name string
+		h2   bool
+		open func(t *testing.T, addr string)
+	}{
+		{"sendfile to a reader", false, func(t *testing.T, addr string) {
+			c, err := net.Dial("tcp", addr)
+			must(t, err)
+			t.Cleanup(func() { c.Close() })
+			_, err = io.WriteString(c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n")
+			must(t, err)
+			go func() { // about 1.3 MB/s, a slow but real download
+				buf := make([]byte, 64<<10)
+				for {
+					if _, err := c.Read(buf); err != nil {
+						return
+					}
+					select {
+					case <-done:
+						return
+					case <-time.After(50 * time.Millisecond):
+					}
+				}
+			}()
+		}},
+		{"duplex stream, quiet client", false, func(t *testing.T, addr string) {
+			c, err := net.Dial("tcp", addr)
+			must(t, err)
+			t.Cleanup(func() { c.Close() })
+			_, err = io.WriteString(c, "POST /duplex HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
+			must(t, err)
+			go func() { _, _ = io.Copy(io.Discard, c) }()
+		}},
+		{"h2 long poll after a panicked write", true, func(t *testing.T, addr string) {
+			c := h2c(t, addr, 1<<20)
+			openStreams(t, c, 1, "/panic")
+			time.Sleep(100 * time.Millisecond)
+			block := append([]byte{0x82, 0x86, 0x04, 5}, "/poll"...)
+			writeFrame(t, c, 0x1, 0x5, 3, append(block, 0x01, 1, 'x'))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			checkLeaks(t)
+			srv := quietServer(h, netx.WithMaxConns(1))
+			if c.h2 {
+				h2Server(srv)
+			}
+			url := serveNetx(t, srv)
+			addr := strings.TrimPrefix(url, "http://")
+			g := netx.GuardOf(srv)
+			c.open(t, addr)
+			waitFor(t, 5*time.Second, "a request in the handler", func() bool { return g.Stats().Conns.Active == 1 })
+			late, err := net.Dial("tcp", addr)
+			must(t, err)
+			defer late.Close()
+			_, err = io.WriteString(late, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+			must(t, err)
+			waitFor(t, 5*time.Second, "the next accept waiting", func() bool { return g.Stats().Conns.Waits > 0 })
+			time.Sleep(4 * 500 * time.Millisecond) // four stall windows
+			if s := g.Stats().Conns; s.Evicted != 0 {
+				t.Errorf("Stats().Conns = %+v: the busy connection was evicted as stalled", s)
+			}
+		})
+	}
+}
+
+type panicReader struct{}
+
+func (panicReader) Read([]byte) (int, error) { panic("reader boom") }
