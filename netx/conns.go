@@ -97,8 +97,11 @@ type trackedConn struct {
 	handlers, clientWaits atomic.Int32
 	sending               atomic.Int32 // sendfiles in progress
 	inBytes, outBytes     atomic.Int64
-	rateAt, rateBytes     int64
-	rateSlow              bool
+	// waitSince is mono when every request began waiting on the client
+	// (0: not all do), and waitBytes the bytes moved then.
+	waitSince, waitBytes atomic.Int64
+	rateAt, rateBytes    int64
+	rateSlow             bool
 
 	// What arrived while the connection was new, for eviction: how much,
 	// and the first bytes (a TLS record header says how long the
@@ -404,6 +407,12 @@ var stallWindow = 500 * time.Millisecond
 // mod_reqtimeout's MinRate).
 const stallRate = defaultBodyMinRate
 
+// allWaiting notes that every request of c now waits on its client.
+func (c *trackedConn) allWaiting() {
+	c.waitBytes.Store(c.inBytes.Load() + c.outBytes.Load())
+	c.waitSince.Store(mono())
+}
+
 // minCountedWrite is the least write whose bytes count as progress for
 // stalledLocked: an HTTP/2 client could otherwise keep a stalled
 // connection off the stalled rank by making the server answer PINGs or
@@ -426,8 +435,13 @@ func (c *trackedConn) stalledLocked() bool {
 	now := mono()
 	moved := c.inBytes.Load() + c.outBytes.Load()
 	if c.rateAt == 0 {
-		c.rateAt, c.rateBytes, c.rateSlow = now, moved, false
-		return false
+		// The first look. A connection that has moved nothing at all
+		// since all its requests began to wait on the client, at least
+		// stallWindow ago, is judged at once; any other starts its window.
+		ws := c.waitSince.Load()
+		c.rateSlow = ws != 0 && time.Duration(now-ws) >= stallWindow && moved == c.waitBytes.Load()
+		c.rateAt, c.rateBytes = now, moved
+		return c.rateSlow
 	}
 	el := time.Duration(now - c.rateAt)
 	if el < stallWindow {
@@ -777,7 +791,7 @@ func (g *Guard) Listener(ln net.Listener) net.Listener {
 // unknown). WithMaxConns(n) is both; by default eviction starts at 3/4 of
 // the descriptor limit, keeping the rest for the process's files and
 // outbound connections while connections can be evicted, and accepts go on
-// up to all but 1/32 of it (at least 8) while none can, where net/http
+// up to all but 1/16 of it (at least 16) while none can, where net/http
 // would take every descriptor.
 func connLimits(maxConns int, nofile uint64) (limit, ceiling int64) {
 	switch {
@@ -790,7 +804,7 @@ func connLimits(maxConns int, nofile uint64) (limit, ceiling int64) {
 	}
 	n := int64(nofile)
 	limit = n * 3 / 4
-	return limit, max(limit, n-max(8, n/32))
+	return limit, max(limit, n-max(16, n/16))
 }
 
 type guardListener struct {
@@ -832,10 +846,21 @@ func (l *guardListener) stopAccepting() {
 // not ahead of one, keeps every connection the limit allows.
 func (l *guardListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	for tries := 0; err != nil && tries < maxPendingChecks && outOfDescriptors(err) && l.t.max.Load() > 0 && l.t.evictOne(rankStalled); tries++ {
+	wait := 5 * time.Millisecond
+	for err != nil && outOfDescriptors(err) && l.t.max.Load() > 0 {
 		// The process ran out of descriptors below the ceiling (it holds
-		// other files): make room the way a connection past the limit
-		// would, and take the one waiting.
+		// other files): make room the way a connection at the ceiling
+		// would and take the one waiting, or, while none may go, wait
+		// and look again, as for a connection past the limit; handed the
+		// error, net/http would back off for up to a second.
+		if !l.t.evictOne(rankStalled) {
+			if l.closed.Load() {
+				return nil, net.ErrClosed
+			}
+			l.t.waits.Add(1)
+			time.Sleep(wait)
+			wait = min(2*wait, 100*time.Millisecond)
+		}
 		c, err = l.Listener.Accept()
 	}
 	if err != nil {
@@ -847,7 +872,7 @@ func (l *guardListener) Accept() (net.Conn, error) {
 		}
 		return nil, err // net/http backs off and calls again
 	}
-	wait := 5 * time.Millisecond
+	wait = 5 * time.Millisecond
 	counted := false
 	for !l.t.makeRoom() {
 		if l.closed.Load() {

@@ -106,7 +106,7 @@
 // is still without a request 3s after it connected, or has read none of
 // its response for half a second (its send queue has not drained). When
 // none of those is left, the default limit lets connections in past it up
-// to the ceiling, all but 1/32 of the descriptor limit, as plain net/http
+// to the ceiling, all but 1/16 of the descriptor limit, as plain net/http
 // would (long polls, streams and WebSockets are work, not an attack); at
 // the ceiling a connection whose every request waits on a client that has
 // moved under 1 KiB/s for half a second goes (a body declared and never

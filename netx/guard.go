@@ -270,6 +270,7 @@ func (g *Guard) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rw := &responseWriter{ResponseWriter: w, g: g, counted: !exempt, cs: cs, tc: tc}
 	if tc != nil {
 		tc.handlers.Add(1)
+		tc.waitSince.Store(0) // a request not waiting on the client
 	}
 	if g.limit.adaptive || g.writeStall > 0 || g.minBodyRate > 0 {
 		rw.start = time.Now() // the clock is read only where something needs it
@@ -545,14 +546,15 @@ func (w *responseWriter) setWrote() {
 // waitClient and doneClient bracket a call blocked on the client; the
 // connection counts the request as waiting while any such call runs.
 func (w *responseWriter) waitClient() {
-	if w.tc != nil && w.waits.Add(1) == 1 {
-		w.tc.clientWaits.Add(1)
+	if w.tc != nil && w.waits.Add(1) == 1 && w.tc.clientWaits.Add(1) >= w.tc.handlers.Load() {
+		w.tc.allWaiting() // every request of the connection now waits on its client
 	}
 }
 
 func (w *responseWriter) doneClient() {
 	if w.tc != nil && w.waits.Add(-1) == 0 {
 		w.tc.clientWaits.Add(-1)
+		w.tc.waitSince.Store(0)
 	}
 }
 

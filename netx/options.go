@@ -231,7 +231,7 @@ func WithHealthPaths(live, ready string) ServerOption {
 // connections queue in the kernel as with plain net/http. Zero means the
 // default: eviction starts at 3/4 of the RLIMIT_NOFILE soft limit at wrap
 // time, and while nothing can be evicted accepts go on up to all but
-// 1/32 of it (at least 8 kept), as plain net/http accepts until it runs
+// 1/16 of it (at least 16 kept), as plain net/http accepts until it runs
 // out (no limit where the descriptor limit is not known); [ConnStats] Max
 // and Ceiling report both. WithMaxConns(n) is both bounds. Negative means
 // no limit.
