@@ -847,16 +847,7 @@ func TestEvictionLingering(t *testing.T) {
 func limitedServer(t *testing.T, max int) (*netx.Guard, func(send string) net.Conn) {
 	srv := quietServer(okHandler(), netx.WithMaxConns(max))
 	addr := strings.TrimPrefix(serveNetx(t, srv), "http://")
-	return netx.GuardOf(srv), func(send string) net.Conn {
-		c, err := net.Dial("tcp", addr)
-		must(t, err)
-		t.Cleanup(func() { c.Close() })
-		if send != "" {
-			_, err = io.WriteString(c, send)
-			must(t, err)
-		}
-		return c
-	}
+	return netx.GuardOf(srv), func(send string) net.Conn { return dialSend(t, addr, send) }
 }
 
 // stillOpen reports whether the server has left c open: a read waits.

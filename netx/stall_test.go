@@ -12,6 +12,20 @@ import (
 	"github.com/gotune/gotune/netx"
 )
 
+// dialSend dials addr, writes send, and closes the connection when the
+// test ends.
+func dialSend(t *testing.T, addr, send string) net.Conn {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	must(t, err)
+	t.Cleanup(func() { c.Close() })
+	if send != "" {
+		_, err = io.WriteString(c, send)
+		must(t, err)
+	}
+	return c
+}
+
 // stallHandler reads /body's request body to the end, writes 1 MiB for
 // /big, holds /poll until the test ends, and answers anything else "ok".
 func stallHandler(t *testing.T) http.Handler {
@@ -43,17 +57,13 @@ func stallHandler(t *testing.T) http.Handler {
 // the body grace or the write stall ended them (10s, 15s), and a probe
 // could not get in (the independent attack run: 200 such connections
 // under RLIMIT_NOFILE 256 held netx at 0-10/40 while plain net/http,
-// which takes every descriptor, served 40/40). They now rank with the
-// partial ones once they have moved under 1 KiB/s for half a second.
+// which takes every descriptor, served 40/40). They now rank stalled once
+// they have moved under 1 KiB/s for half a second, and go at the ceiling
+// (with WithMaxConns, the limit itself).
 func TestStalledClientsEvictable(t *testing.T) {
 	post := func(extra string) func(t *testing.T, addr string) net.Conn {
 		return func(t *testing.T, addr string) net.Conn {
-			c, err := net.Dial("tcp", addr)
-			must(t, err)
-			t.Cleanup(func() { c.Close() })
-			_, err = io.WriteString(c, "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"+extra)
-			must(t, err)
-			return c
+			return dialSend(t, addr, "POST /body HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n"+extra)
 		}
 	}
 	cases := []struct {
@@ -135,19 +145,11 @@ func TestWaitingHandlersKept(t *testing.T) {
 	g := netx.GuardOf(srv)
 	var polls []net.Conn
 	for range 2 {
-		c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-		must(t, err)
-		t.Cleanup(func() { c.Close() })
-		_, err = io.WriteString(c, "GET /poll HTTP/1.1\r\nHost: x\r\n\r\n")
-		must(t, err)
+		c := dialSend(t, strings.TrimPrefix(url, "http://"), "GET /poll HTTP/1.1\r\nHost: x\r\n\r\n")
 		polls = append(polls, c)
 	}
 	waitFor(t, 5*time.Second, "2 long polls in the handler", func() bool { return g.Stats().Conns.Active == 2 })
-	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	must(t, err)
-	t.Cleanup(func() { c.Close() })
-	_, err = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	must(t, err)
+	dialSend(t, strings.TrimPrefix(url, "http://"), "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	waitFor(t, 5*time.Second, "an accept waiting", func() bool { return g.Stats().Conns.Waits > 0 })
 	time.Sleep(1500 * time.Millisecond) // three stall windows
 	if s := g.Stats().Conns; s.Evicted != 0 {
@@ -228,11 +230,7 @@ func TestBusyStreamsKept(t *testing.T) {
 		open func(t *testing.T, addr string)
 	}{
 		{"sendfile to a reader", false, func(t *testing.T, addr string) {
-			c, err := net.Dial("tcp", addr)
-			must(t, err)
-			t.Cleanup(func() { c.Close() })
-			_, err = io.WriteString(c, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n")
-			must(t, err)
+			c := dialSend(t, addr, "GET /file HTTP/1.1\r\nHost: x\r\n\r\n")
 			go func() { // about 1.3 MB/s, a slow but real download
 				buf := make([]byte, 64<<10)
 				for {
@@ -248,11 +246,7 @@ func TestBusyStreamsKept(t *testing.T) {
 			}()
 		}},
 		{"duplex stream, quiet client", false, func(t *testing.T, addr string) {
-			c, err := net.Dial("tcp", addr)
-			must(t, err)
-			t.Cleanup(func() { c.Close() })
-			_, err = io.WriteString(c, "POST /duplex HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
-			must(t, err)
+			c := dialSend(t, addr, "POST /duplex HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n")
 			go func() { _, _ = io.Copy(io.Discard, c) }()
 		}},
 		{"h2 long poll after a panicked write", true, func(t *testing.T, addr string) {
@@ -274,11 +268,7 @@ func TestBusyStreamsKept(t *testing.T) {
 			g := netx.GuardOf(srv)
 			c.open(t, addr)
 			waitFor(t, 5*time.Second, "a request in the handler", func() bool { return g.Stats().Conns.Active == 1 })
-			late, err := net.Dial("tcp", addr)
-			must(t, err)
-			defer late.Close()
-			_, err = io.WriteString(late, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-			must(t, err)
+			dialSend(t, addr, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 			waitFor(t, 5*time.Second, "the next accept waiting", func() bool { return g.Stats().Conns.Waits > 0 })
 			time.Sleep(4 * 500 * time.Millisecond) // four stall windows
 			if s := g.Stats().Conns; s.Evicted != 0 {
