@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 	"sync/atomic"
@@ -141,11 +140,7 @@ func TestHealthPathsOffConnect(t *testing.T) {
 	})
 	srv := quietServer(h, netx.WithHealthPaths("", ""))
 	url := serveNetx(t, srv)
-	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	must(t, err)
-	defer c.Close()
-	_, err = io.WriteString(c, "CONNECT x:1 HTTP/1.1\r\nHost: x:1\r\n\r\n")
-	must(t, err)
+	c := dialSend(t, strings.TrimPrefix(url, "http://"), "CONNECT x:1 HTTP/1.1\r\nHost: x:1\r\n\r\n")
 	_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	b := make([]byte, 64)
 	n, _ := io.ReadAtLeast(c, b, 12)

@@ -63,11 +63,7 @@ func TestUnreadBodyAnsweredAtOnce(t *testing.T) {
 // with the client's initial stream window set to window, and returns it.
 func h2c(t *testing.T, addr string, window uint32) net.Conn {
 	t.Helper()
-	c, err := net.Dial("tcp", addr)
-	must(t, err)
-	t.Cleanup(func() { c.Close() })
-	_, err = io.WriteString(c, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
-	must(t, err)
+	c := dialSend(t, addr, "PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
 	// SETTINGS: INITIAL_WINDOW_SIZE (0x4) = window.
 	payload := make([]byte, 6)
 	binary.BigEndian.PutUint16(payload, 0x4)
@@ -246,11 +242,7 @@ func TestWriteStallHTTP1(t *testing.T) {
 	}), netx.WithProgressTimeouts(300*time.Millisecond, 0))
 	srv.WriteTimeout = time.Minute
 	url := serveNetx(t, srv)
-	c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-	must(t, err)
-	defer c.Close()
-	_, err = io.WriteString(c, "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-	must(t, err)
+	dialSend(t, strings.TrimPrefix(url, "http://"), "GET / HTTP/1.1\r\nHost: x\r\n\r\n")
 	select {
 	case err := <-done:
 		t.Logf("handler's write ended: %v", err)
@@ -380,16 +372,7 @@ func TestEvictionBySentBytes(t *testing.T) {
 	srv := quietServer(okHandler(), netx.WithMaxConns(4))
 	url := serveNetx(t, srv)
 	addr := strings.TrimPrefix(url, "http://")
-	dial := func(send string) net.Conn {
-		c, err := net.Dial("tcp", addr)
-		must(t, err)
-		t.Cleanup(func() { c.Close() })
-		if send != "" {
-			_, err = io.WriteString(c, send)
-			must(t, err)
-		}
-		return c
-	}
+	dial := func(send string) net.Conn { return dialSend(t, addr, send) }
 	g := netx.GuardOf(srv)
 	hello := dial("\x16\x03\x01\x00\x04abcd") // a whole (tiny) handshake record
 	partial := dial("GET / HTTP/1.1\r\nHost: x\r\n")
@@ -672,11 +655,7 @@ func TestNeverReadingClientsEvictable(t *testing.T) {
 	url := serveNetx(t, srv)
 	g := netx.GuardOf(srv)
 	for range 4 {
-		c, err := net.Dial("tcp", strings.TrimPrefix(url, "http://"))
-		must(t, err)
-		t.Cleanup(func() { c.Close() })
-		_, err = io.WriteString(c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
-		must(t, err)
+		dialSend(t, strings.TrimPrefix(url, "http://"), "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
 	}
 	waitFor(t, 5*time.Second, "4 streams running", func() bool { return g.Stats().Conns.Active == 4 })
 	time.Sleep(300 * time.Millisecond) // the socket buffers fill, the writes block
@@ -757,11 +736,7 @@ func TestSlowReaderKeptNonReaderEvicted(t *testing.T) {
 	addr := strings.TrimPrefix(url, "http://")
 	g := netx.GuardOf(srv)
 	stream := func() net.Conn {
-		c, err := net.Dial("tcp", addr)
-		must(t, err)
-		t.Cleanup(func() { c.Close() })
-		_, err = io.WriteString(c, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
-		must(t, err)
+		c := dialSend(t, addr, "GET /stream HTTP/1.1\r\nHost: x\r\n\r\n")
 		return c
 	}
 	reader := stream()
